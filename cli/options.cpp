@@ -1,0 +1,145 @@
+#include "options.hpp"
+
+namespace cpr::cli {
+namespace {
+
+class Parser {
+public:
+  explicit Parser(const std::vector<std::string> &args) : args_(args) {}
+
+  Options run() {
+    for (i_ = 0; i_ < args_.size(); ++i_) {
+      const std::string &a = args_[i_];
+      if (a == "--help")
+        set_mode(Mode::help);
+      else if (a == "--version")
+        set_mode(Mode::version);
+      else if (a.size() >= 2 && a[0] == '-' && a[1] != '-')
+        flags(a);
+      else if (mode_ && *mode_ != Mode::checkpoint)
+        opts_.statefiles.push_back(a);
+      else
+        throw UsageError("Invalid argument: unexpected '" + a + "'");
+    }
+    return finish();
+  }
+
+private:
+  // One argument of single-letter flags: "-f", "-kf", "-cSTATE", "-p" "123".
+  void flags(const std::string &a) {
+    for (size_t k = 1; k < a.size(); ++k) {
+      char f = a[k];
+      if (f == 'c' || f == 'p') {
+        std::string value = a.size() > k + 1 ? a.substr(k + 1) : next(f);
+        f == 'c' ? start_checkpoint(value) : set_ids(value);
+        return;
+      }
+      flag(f);
+    }
+  }
+
+  void flag(char f) {
+    switch (f) {
+    case 'r':
+      return set_mode(Mode::restart);
+    case 'i':
+      return set_mode(Mode::info);
+    case 'D':
+      return set_mode(Mode::remove);
+    case 'h':
+      return set_mode(Mode::help);
+    case 'f':
+      opts_.checkpoint.force = true;
+      checkpoint_only_.push_back("-f");
+      return;
+    case 'k':
+    case 'g':
+      set_will(f == 'k' ? engine::Will::kill : engine::Will::cont, f);
+      return;
+    default:
+      throw UsageError(std::string("Invalid argument: unknown option -") + f);
+    }
+  }
+
+  std::string next(char f) {
+    if (i_ + 1 >= args_.size())
+      throw UsageError(std::string("Invalid argument: -") + f +
+                       " needs a value");
+    return args_[++i_];
+  }
+
+  void set_mode(Mode m) {
+    if (mode_ && *mode_ != m)
+      throw UsageError("Invalid argument: choose one of -c, -r, -i, -D");
+    mode_ = m;
+  }
+
+  void start_checkpoint(const std::string &statefile) {
+    set_mode(Mode::checkpoint);
+    if (!opts_.checkpoint.statefile.empty())
+      throw UsageError("Invalid argument: -c given twice");
+    opts_.checkpoint.statefile = statefile;
+  }
+
+  void set_ids(const std::string &ids) {
+    if (!opts_.checkpoint.ids.empty())
+      throw UsageError("Invalid argument: -p given twice");
+    opts_.checkpoint.ids = ids;
+    checkpoint_only_.push_back("-p");
+  }
+
+  void set_will(engine::Will w, char f) {
+    if (will_ && *will_ != f)
+      throw UsageError("Invalid argument: -k and -g exclude each other");
+    will_ = f;
+    opts_.checkpoint.will = w;
+    checkpoint_only_.push_back(std::string("-") + f);
+  }
+
+  Options finish() {
+    opts_.mode = mode_.value_or(Mode::help);
+    if (opts_.mode != Mode::checkpoint && !checkpoint_only_.empty())
+      throw UsageError("Invalid argument: " + checkpoint_only_.front() +
+                       " goes with -c");
+    if (opts_.mode == Mode::checkpoint && opts_.checkpoint.ids.empty())
+      throw UsageError("Invalid argument: -c needs -p with the processes to "
+                       "checkpoint");
+    bool needs_statefiles = opts_.mode == Mode::restart ||
+                            opts_.mode == Mode::info ||
+                            opts_.mode == Mode::remove;
+    if (needs_statefiles && opts_.statefiles.empty())
+      throw UsageError("Invalid argument: name at least one statefile");
+    return opts_;
+  }
+
+  const std::vector<std::string> &args_;
+  size_t i_ = 0;
+  Options opts_;
+  std::optional<Mode> mode_;
+  std::optional<char> will_;
+  std::vector<std::string> checkpoint_only_;
+};
+
+} // namespace
+
+Options parse_options(const std::vector<std::string> &args) {
+  return Parser(args).run();
+}
+
+const char *usage() {
+  return "usage: cpr -c statefile -p id[:type][,id[:type]...] [-f] [-k | -g]\n"
+         "       cpr -r statefile...\n"
+         "       cpr -i statefile...\n"
+         "       cpr -D statefile...\n"
+         "\n"
+         "  -c statefile  checkpoint the processes named by -p into statefile\n"
+         "  -p ids        process IDs, comma separated (id or id:PID)\n"
+         "  -f            overwrite an existing statefile\n"
+         "  -k            kill the processes after the checkpoint (default)\n"
+         "  -g            let the processes go on running after it\n"
+         "  -r            restart from the statefiles, all or none\n"
+         "  -i            show what the statefiles hold\n"
+         "  -D            delete the statefiles\n";
+}
+
+} // namespace cpr::cli

@@ -1,0 +1,33 @@
+// The command line of cpr, as in the IRIX guide:
+//   cpr -c statefile -p id[:type][,id[:type]...] [-f] [-k | -g]
+//   cpr -r statefile...
+//   cpr -i statefile...
+//   cpr -D statefile...
+#pragma once
+
+#include <cpr/engine/engine.hpp>
+
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace cpr::cli {
+
+enum class Mode { checkpoint, restart, info, remove, help, version };
+
+struct Options {
+  Mode mode = Mode::help;
+  engine::CheckpointRequest checkpoint;
+  std::vector<std::string> statefiles; // -r, -i, -D
+};
+
+class UsageError : public std::runtime_error {
+public:
+  using std::runtime_error::runtime_error;
+};
+
+Options parse_options(const std::vector<std::string> &args);
+const char *usage();
+
+} // namespace cpr::cli

@@ -1,0 +1,29 @@
+// The engine's entry points: what `cpr` (and libcpr's C API) call.
+// Every function throws cpr::sdk::Error with a one-line message on failure.
+#pragma once
+
+#include <iosfwd>
+#include <string>
+#include <sys/types.h>
+#include <vector>
+
+namespace cpr::engine {
+
+enum class Will { exit, kill, cont };
+
+struct CheckpointRequest {
+  std::string statefile;
+  std::string ids;   // "1234" or "1234,5678"
+  bool force = false; // -f: overwrite an existing statefile
+  Will will = Will::exit;
+};
+
+// The processes an ID list names (a thread id names its whole process).
+std::vector<pid_t> resolve_ids(const std::string &ids);
+
+void checkpoint(const CheckpointRequest &request);
+void restart(const std::vector<std::string> &statefiles);
+void describe(const std::string &statefile, std::ostream &out);
+void remove(const std::string &statefile);
+
+} // namespace cpr::engine

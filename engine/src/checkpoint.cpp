@@ -1,0 +1,146 @@
+// cpr -c: freeze the set, collect every object through its handler, write
+// the statefile, then apply the WILL policy.
+#include "fd_table.hpp"
+#include "frozen.hpp"
+#include "pages.hpp"
+#include "proc.hpp"
+#include "process_state.hpp"
+#include "ptrace.hpp"
+#include "registry.hpp"
+#include "statefile.hpp"
+#include "timing.hpp"
+
+#include <cpr/engine/engine.hpp>
+#include <cpr/sdk/error.hpp>
+#include <cpr/sdk/procfs.hpp>
+
+#include <cstdio>
+#include <ctime>
+#include <fmt/format.h>
+#include <memory>
+#include <sys/utsname.h>
+#include <unistd.h>
+
+namespace cpr::engine {
+namespace {
+
+const char *will_name(Will w) {
+  switch (w) {
+  case Will::exit:
+    return "EXIT";
+  case Will::kill:
+    return "KILL";
+  case Will::cont:
+    return "CONT";
+  }
+  return "?";
+}
+
+// Only root, or the owner of every process, may checkpoint them.
+std::pair<uid_t, gid_t> checkpoint_owner(const std::vector<pid_t> &pids) {
+  uid_t me = ::geteuid();
+  std::optional<std::pair<uid_t, gid_t>> owner;
+  for (pid_t pid : pids) {
+    std::istringstream uids(proc::status_field(pid, "Uid"));
+    std::istringstream gids(proc::status_field(pid, "Gid"));
+    uid_t uid = 0;
+    gid_t gid = 0;
+    uids >> uid;
+    gids >> gid;
+    if (me != 0 && uid != me)
+      throw sdk::Error(fmt::format("Operation not permitted: process {} "
+                                   "belongs to uid {}",
+                                   pid, uid));
+    if (owner && owner->first != uid)
+      owner = std::pair<uid_t, gid_t>{0, 0}; // several owners: root's
+    else if (!owner)
+      owner = std::pair<uid_t, gid_t>{uid, gid};
+  }
+  return *owner;
+}
+
+Header make_header(const CheckpointRequest &req, uid_t owner, gid_t group) {
+  Header h;
+  h.cpr_version = CPR_VERSION;
+  h.time = std::time(nullptr);
+  h.owner_uid = owner;
+  h.owner_gid = group;
+  h.made_by_uid = ::geteuid();
+  utsname u{};
+  ::uname(&u);
+  h.host = u.nodename;
+  h.kernel = u.release;
+  h.arch = u.machine;
+  h.ids = req.ids;
+  h.will = will_name(req.will);
+  return h;
+}
+
+void collect_process(FrozenProcess &frozen, const Registry &registry,
+                     sdk::SaveContext &ctx, PageWriter &pages,
+                     FdTableCollector &fds, Manifest &manifest) {
+  ProcessRecord p;
+  collect_identity(frozen.pid(), p);
+  RemoteProcess &t = frozen.remote();
+  collect_from_inside(t, p);
+  p.threads.push_back(collect_thread(t, frozen.pid()));
+  p.shared_pending = ptrace::peek_pending(frozen.pid(), true);
+  fds.collect(p);
+  for (const sdk::ProcessHandler *h : registry.process_handlers()) {
+    sdk::Saved saved = h->save(t, ctx);
+    ObjectRecord rec{manifest.objects.size() + 1, h->kind(), h->version(),
+                     std::move(saved.payload), std::move(saved.summary)};
+    p.objects.push_back(rec.id);
+    manifest.objects.push_back(std::move(rec));
+  }
+  for (const sdk::Mapping &m : sdk::read_maps(frozen.pid()))
+    p.address_space.push_back(m.range);
+  // Signals held back while frozen are pending in the image.
+  for (auto &info : frozen.in_flight())
+    p.threads.front().pending.push_back(std::move(info));
+  p.pages_bytes = pages.bytes(frozen.pid());
+  manifest.processes.push_back(std::move(p));
+}
+
+} // namespace
+
+bool timing_wanted() {
+  const char *v = std::getenv("CPR_TIMING");
+  return v && *v && std::string(v) != "0";
+}
+
+void checkpoint(const CheckpointRequest &req) {
+  Clock total;
+  std::vector<pid_t> pids = resolve_ids(req.ids);
+  auto [owner, group] = checkpoint_owner(pids);
+  Registry registry = Registry::load();
+  StatefileWriter writer(req.statefile, req.force);
+  PageWriter pages(writer.work_dir());
+  sdk::SaveContext ctx{writer.work_dir(), pages};
+  Manifest manifest;
+  manifest.header = make_header(req, owner, group);
+
+  Clock frozen_for;
+  std::vector<std::unique_ptr<FrozenProcess>> frozen;
+  for (pid_t pid : pids)
+    frozen.push_back(std::make_unique<FrozenProcess>(pid));
+  FdTableCollector fds(registry, ctx, manifest);
+  for (auto &f : frozen)
+    collect_process(*f, registry, ctx, pages, fds, manifest);
+  pages.finish();
+  writer.write_manifest(manifest);
+  writer.commit(owner, group);
+
+  for (auto &f : frozen)
+    req.will == Will::cont ? f->resume() : f->kill();
+  double frozen_ms = frozen_for.ms();
+  if (timing_wanted())
+    std::fprintf(stderr,
+                 "cpr: timing: checkpoint frozen_ms=%.3f pages_bytes=%llu "
+                 "pages_ms=%.3f total_ms=%.3f\n",
+                 frozen_ms,
+                 static_cast<unsigned long long>(pages.total_bytes()),
+                 pages.seconds() * 1000, total.ms());
+}
+
+} // namespace cpr::engine

@@ -1,0 +1,146 @@
+// The MANIFEST of a statefile: the header, the process table, and one record
+// per kernel object. Handlers' payloads are opaque bytes here.
+#pragma once
+
+#include <cpr/sdk/range.hpp>
+
+#include <boost/serialization/string.hpp>
+#include <boost/serialization/vector.hpp>
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace cpr::engine {
+
+// Bumped whenever the layout of anything in this file changes.
+inline constexpr std::uint32_t format_revision = 1;
+
+struct Header {
+  std::uint32_t revision = format_revision;
+  std::string cpr_version;
+  std::int64_t time = 0;          // seconds since the epoch
+  std::uint32_t owner_uid = 0;    // the checkpoint owner
+  std::uint32_t owner_gid = 0;
+  std::uint32_t made_by_uid = 0;  // who ran the checkpoint
+  std::string host, kernel, arch;
+  std::string ids;                // the -p argument, as given
+  std::string will;               // EXIT, KILL or CONT
+
+  template <class A> void serialize(A &ar, unsigned) {
+    ar & revision & cpr_version & time & owner_uid & owner_gid & made_by_uid;
+    ar & host & kernel & arch & ids & will;
+  }
+};
+
+struct ObjectRecord {
+  std::uint64_t id = 0;
+  std::string kind;
+  std::uint32_t version = 0;
+  std::string payload;
+  std::string summary;
+
+  template <class A> void serialize(A &ar, unsigned) {
+    ar & id & kind & version & payload & summary;
+  }
+};
+
+// "Process P holds object O at fd N."
+struct FdRef {
+  std::int32_t fd = -1;
+  std::uint64_t object = 0;
+  bool cloexec = false;
+
+  template <class A> void serialize(A &ar, unsigned) {
+    ar & fd & object & cloexec;
+  }
+};
+
+struct Credentials {
+  std::vector<std::uint32_t> uids; // real, effective, saved, fs
+  std::vector<std::uint32_t> gids;
+  std::vector<std::uint32_t> groups;
+  std::uint64_t cap_inheritable = 0, cap_permitted = 0, cap_effective = 0;
+  bool no_new_privs = false;
+
+  template <class A> void serialize(A &ar, unsigned) {
+    ar & uids & gids & groups & cap_inheritable & cap_permitted &
+        cap_effective & no_new_privs;
+  }
+};
+
+// The kernel's struct sigaction for rt_sigaction (x86_64 layout).
+struct SignalAction {
+  std::uint64_t handler = 0, flags = 0, restorer = 0, mask = 0;
+
+  template <class A> void serialize(A &ar, unsigned) {
+    ar & handler & flags & restorer & mask;
+  }
+};
+
+struct Limit {
+  std::uint64_t cur = 0, max = 0;
+
+  template <class A> void serialize(A &ar, unsigned) { ar & cur & max; }
+};
+
+struct ThreadState {
+  std::int32_t tid = 0;
+  std::vector<std::uint8_t> regs;   // struct user_regs_struct
+  std::vector<std::uint8_t> xstate; // NT_X86_XSTATE
+  std::uint64_t sigmask = 0;
+  std::uint64_t rseq_ptr = 0, rseq_len = 0, rseq_sig = 0;
+  std::uint64_t clear_child_tid = 0;
+  std::uint64_t robust_list = 0, robust_list_len = 0;
+  std::uint64_t altstack_sp = 0, altstack_size = 0;
+  std::int32_t altstack_flags = 0;
+  std::vector<std::vector<std::uint8_t>> pending; // siginfo_t, per-thread
+
+  template <class A> void serialize(A &ar, unsigned) {
+    ar & tid & regs & xstate & sigmask & rseq_ptr & rseq_len & rseq_sig;
+    ar & clear_child_tid & robust_list & robust_list_len;
+    ar & altstack_sp & altstack_size & altstack_flags & pending;
+  }
+};
+
+struct ProcessRecord {
+  std::int32_t pid = 0, ppid = 0, pgid = 0, sid = 0;
+  std::string comm, psargs, exe, cwd, root;
+  std::uint32_t umask = 022;
+  std::uint32_t personality = 0;
+  std::int32_t nice = 0;
+  std::int32_t sched_policy = 0, sched_priority = 0;
+  std::int32_t dumpable = 1, pdeathsig = 0;
+  std::vector<std::uint64_t> affinity;
+  Credentials creds;
+  std::vector<Limit> limits;           // indexed by RLIMIT_*
+  std::vector<SignalAction> actions;   // indexed by signal number - 1
+  std::vector<ThreadState> threads;
+  std::vector<std::vector<std::uint8_t>> shared_pending; // siginfo_t
+  std::vector<FdRef> fds;
+  std::vector<std::uint64_t> objects;  // process-wide handler records
+  std::vector<sdk::Range> address_space; // every mapping, for placing ours
+  std::uint64_t pages_bytes = 0;
+
+  template <class A> void serialize(A &ar, unsigned) {
+    ar & pid & ppid & pgid & sid & comm & psargs & exe & cwd & root;
+    ar & umask & personality & nice & sched_policy & sched_priority;
+    ar & dumpable & pdeathsig;
+    ar & affinity & creds & limits & actions & threads & shared_pending;
+    ar & fds & objects & address_space & pages_bytes;
+  }
+};
+
+struct Manifest {
+  Header header;
+  std::vector<ProcessRecord> processes;
+  std::vector<ObjectRecord> objects;
+
+  const ObjectRecord &object(std::uint64_t id) const;
+
+  template <class A> void serialize(A &ar, unsigned) {
+    ar & header & processes & objects;
+  }
+};
+
+} // namespace cpr::engine

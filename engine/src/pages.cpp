@@ -1,0 +1,205 @@
+#include "pages.hpp"
+
+#include "statefile.hpp"
+
+#include <cpr/sdk/error.hpp>
+
+#include <chrono>
+#include <climits>
+#include <fcntl.h>
+#include <fmt/format.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+namespace cpr::engine {
+namespace {
+
+constexpr std::size_t buffer_size = 8 << 20;
+constexpr std::size_t max_iov = IOV_MAX;
+
+class Stopwatch {
+public:
+  explicit Stopwatch(double &total) : total_(total) {}
+  ~Stopwatch() {
+    total_ += std::chrono::duration<double>(clock::now() - start_).count();
+  }
+
+private:
+  using clock = std::chrono::steady_clock;
+  double &total_;
+  clock::time_point start_ = clock::now();
+};
+
+iovec remote_iov(std::uint64_t addr, std::size_t len) {
+  return {reinterpret_cast<void *>(addr), len};
+}
+
+// Calls `chunk(iovecs, bytes)` for consecutive pieces of `ranges`, each at
+// most `limit` bytes and max_iov iovecs.
+template <class Fn>
+void for_each_chunk(std::span<const sdk::Range> ranges, std::size_t limit,
+                    Fn chunk) {
+  std::vector<iovec> iov;
+  std::size_t len = 0;
+  for (const sdk::Range &r : ranges) {
+    std::uint64_t at = r.start;
+    while (at < r.end) {
+      std::size_t take = std::min<std::uint64_t>(r.end - at, limit - len);
+      iov.push_back(remote_iov(at, take));
+      len += take;
+      at += take;
+      if (len == limit || iov.size() == max_iov) {
+        chunk(std::span<const iovec>(iov), len);
+        iov.clear();
+        len = 0;
+      }
+    }
+  }
+  if (len > 0)
+    chunk(std::span<const iovec>(iov), len);
+}
+
+} // namespace
+
+PageWriter::PageWriter(std::string statefile_dir)
+    : dir_(std::move(statefile_dir)), buffer_(buffer_size) {}
+
+PageWriter::~PageWriter() {
+  for (auto &[pid, f] : files_)
+    if (f.fd >= 0)
+      ::close(f.fd);
+}
+
+PageWriter::File &PageWriter::file(pid_t pid) {
+  File &f = files_[pid];
+  if (f.fd < 0) {
+    std::string path = pages_file(dir_, pid);
+    f.fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    if (f.fd < 0)
+      sdk::throw_errno("cannot write " + path, errno);
+  }
+  return f;
+}
+
+void PageWriter::copy_chunk(pid_t pid, File &out, std::span<const iovec> remote,
+                            std::size_t len) {
+  iovec local{buffer_.data(), len};
+  ssize_t got = ::process_vm_readv(pid, &local, 1, remote.data(),
+                                   remote.size(), 0);
+  if (got != static_cast<ssize_t>(len))
+    sdk::throw_errno(fmt::format("Checkpoint error: cannot read the memory of "
+                                 "process {} near {}",
+                                 pid, remote.front().iov_base),
+                     got < 0 ? errno : EFAULT);
+  const char *p = buffer_.data();
+  std::size_t left = len;
+  while (left > 0) {
+    ssize_t n = ::write(out.fd, p, left);
+    if (n < 0 && errno == EINTR)
+      continue;
+    if (n < 0)
+      sdk::throw_errno(fmt::format("cannot write the pages of process {}", pid),
+                       errno);
+    p += n;
+    left -= static_cast<std::size_t>(n);
+  }
+  out.size += len;
+}
+
+std::uint64_t PageWriter::save(pid_t pid, std::span<const sdk::Range> ranges) {
+  Stopwatch watch(seconds_);
+  File &out = file(pid);
+  std::uint64_t start = out.size;
+  for_each_chunk(ranges, buffer_.size(),
+                 [&](std::span<const iovec> remote, std::size_t len) {
+                   copy_chunk(pid, out, remote, len);
+                 });
+  return start;
+}
+
+void PageWriter::finish() {
+  Stopwatch watch(seconds_);
+  for (auto &[pid, f] : files_)
+    if (::fdatasync(f.fd) != 0)
+      sdk::throw_errno(fmt::format("cannot write the pages of process {}", pid),
+                       errno);
+}
+
+std::uint64_t PageWriter::bytes(pid_t pid) const {
+  auto it = files_.find(pid);
+  return it == files_.end() ? 0 : it->second.size;
+}
+
+std::uint64_t PageWriter::total_bytes() const {
+  std::uint64_t total = 0;
+  for (const auto &[pid, f] : files_)
+    total += f.size;
+  return total;
+}
+
+PageReader::PageReader(std::string statefile_dir)
+    : dir_(std::move(statefile_dir)) {}
+
+PageReader::~PageReader() {
+  for (auto &[pid, m] : files_)
+    if (m.data)
+      ::munmap(m.data, m.size);
+}
+
+void PageReader::open(pid_t pid, std::uint64_t bytes) {
+  std::string path = pages_file(dir_, pid);
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0)
+    throw sdk::Error(fmt::format("damaged statefile {}: {} is missing", dir_,
+                                 path));
+  struct stat st {};
+  ::fstat(fd, &st);
+  if (static_cast<std::uint64_t>(st.st_size) < bytes) {
+    ::close(fd);
+    throw sdk::Error(fmt::format("damaged statefile {}: {} is truncated", dir_,
+                                 path));
+  }
+  Mapped m;
+  m.size = bytes;
+  if (bytes > 0) {
+    void *p = ::mmap(nullptr, bytes, PROT_READ, MAP_PRIVATE | MAP_POPULATE, fd,
+                     0);
+    if (p == MAP_FAILED) {
+      int err = errno;
+      ::close(fd);
+      sdk::throw_errno("cannot read " + path, err);
+    }
+    m.data = static_cast<char *>(p);
+  }
+  ::close(fd);
+  files_[pid] = m;
+}
+
+void PageReader::restore(pid_t pid, std::uint64_t offset,
+                         std::span<const sdk::Range> ranges) {
+  Stopwatch watch(seconds_);
+  const Mapped &m = files_.at(pid);
+  std::uint64_t at = offset;
+  for_each_chunk(ranges, buffer_size,
+                 [&](std::span<const iovec> remote, std::size_t len) {
+                   if (at + len > m.size)
+                     throw sdk::Error(fmt::format(
+                         "damaged statefile {}: pages of process {} are "
+                         "short",
+                         dir_, pid));
+                   iovec local{m.data + at, len};
+                   ssize_t put = ::process_vm_writev(
+                       pid, &local, 1, remote.data(), remote.size(), 0);
+                   if (put != static_cast<ssize_t>(len))
+                     sdk::throw_errno(
+                         fmt::format("cannot fill the memory of process {}",
+                                     pid),
+                         put < 0 ? errno : EFAULT);
+                   at += len;
+                   bytes_ += len;
+                 });
+}
+
+} // namespace cpr::engine

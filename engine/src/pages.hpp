@@ -1,0 +1,63 @@
+// The pages/ files of a statefile: one raw file per process.
+#pragma once
+
+#include <cpr/sdk/pages.hpp>
+
+#include <sys/uio.h>
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+namespace cpr::engine {
+
+class PageWriter final : public sdk::PageSink {
+public:
+  explicit PageWriter(std::string statefile_dir);
+  ~PageWriter() override;
+  std::uint64_t save(pid_t pid, std::span<const sdk::Range> ranges) override;
+  // Makes every pages file durable.
+  void finish();
+  std::uint64_t bytes(pid_t pid) const;
+  std::uint64_t total_bytes() const;
+  double seconds() const { return seconds_; }
+
+private:
+  struct File {
+    int fd = -1;
+    std::uint64_t size = 0;
+  };
+  File &file(pid_t pid);
+  void copy_chunk(pid_t pid, File &out, std::span<const iovec> remote,
+                  std::size_t len);
+
+  std::string dir_;
+  std::map<pid_t, File> files_;
+  std::vector<char> buffer_;
+  double seconds_ = 0;
+};
+
+class PageReader final : public sdk::PageSource {
+public:
+  explicit PageReader(std::string statefile_dir);
+  ~PageReader() override;
+  // Throws "damaged statefile" unless the pages file holds `bytes`.
+  void open(pid_t pid, std::uint64_t bytes);
+  void restore(pid_t pid, std::uint64_t offset,
+               std::span<const sdk::Range> ranges) override;
+  double seconds() const { return seconds_; }
+  std::uint64_t total_bytes() const { return bytes_; }
+
+private:
+  struct Mapped {
+    char *data = nullptr;
+    std::uint64_t size = 0;
+  };
+  std::string dir_;
+  std::map<pid_t, Mapped> files_;
+  double seconds_ = 0;
+  std::uint64_t bytes_ = 0;
+};
+
+} // namespace cpr::engine

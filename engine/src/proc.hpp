@@ -1,0 +1,28 @@
+// Engine-side readers of /proc/PID.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <sys/types.h>
+#include <vector>
+
+namespace cpr::engine::proc {
+
+struct Stat {
+  std::string comm;
+  char state = '?';
+  std::vector<std::string> fields; // fields[i] is stat field i + 1
+  long field(int number) const { return std::stol(fields.at(number - 1)); }
+};
+
+// std::nullopt if there is no such process.
+std::optional<Stat> stat(pid_t pid);
+// The value after "Key:" in /proc/PID/status, or "".
+std::string status_field(pid_t pid, const std::string &key);
+std::string readlink(const std::string &path);
+std::vector<pid_t> threads(pid_t pid);
+std::vector<pid_t> children(pid_t pid);
+std::vector<int> fds(pid_t pid);
+std::string cmdline(pid_t pid);
+
+} // namespace cpr::engine::proc

@@ -1,0 +1,24 @@
+// What the core itself saves and restores of a process: identity,
+// credentials, limits, signal state, scheduling, and each thread's CPU state.
+#pragma once
+
+#include "manifest.hpp"
+#include "remote.hpp"
+
+namespace cpr::engine {
+
+// From /proc, from outside.
+void collect_identity(pid_t pid, ProcessRecord &p);
+// With remote calls, from inside the frozen process.
+void collect_from_inside(RemoteProcess &t, ProcessRecord &p);
+ThreadState collect_thread(RemoteProcess &t, pid_t tid);
+
+// At restart, once memory is rebuilt, in this order.
+void restore_signal_actions(RemoteProcess &t, const ProcessRecord &p);
+void restore_thread_state(RemoteProcess &t, const ThreadState &thread);
+void queue_pending_signals(RemoteProcess &t, const ProcessRecord &p);
+void restore_credentials(RemoteProcess &t, const ProcessRecord &p);
+void restore_scheduling(const ProcessRecord &p);
+void restore_registers(pid_t tid, const ThreadState &thread);
+
+} // namespace cpr::engine

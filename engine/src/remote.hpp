@@ -1,0 +1,59 @@
+// Remote system calls: a stopped thread executes one `syscall` instruction
+// with registers the engine chose, under PTRACE_SINGLESTEP.
+#pragma once
+
+#include <cpr/sdk/tracee.hpp>
+
+#include <cstdint>
+#include <sys/user.h>
+#include <vector>
+
+namespace cpr::engine {
+
+class RemoteProcess final : public sdk::Tracee {
+public:
+  // `insn`: where a `syscall` instruction is in the tracee; `base`: the
+  // registers it was stopped with, which every call starts from.
+  RemoteProcess(pid_t pid, std::uint64_t insn, const user_regs_struct &base);
+  ~RemoteProcess() override;
+  RemoteProcess(const RemoteProcess &) = delete;
+  RemoteProcess &operator=(const RemoteProcess &) = delete;
+
+  pid_t pid() const override { return pid_; }
+  long syscall(long nr, std::uint64_t a1, std::uint64_t a2, std::uint64_t a3,
+               std::uint64_t a4, std::uint64_t a5, std::uint64_t a6) override;
+  std::uint64_t scratch(std::size_t size) override;
+  std::vector<sdk::Range> reserved() const override { return reserved_; }
+  void read(std::uint64_t addr, void *buf, std::size_t len) override;
+  void write(std::uint64_t addr, const void *buf, std::size_t len) override;
+
+  const user_regs_struct &base_registers() const { return base_; }
+  void use_syscall_insn(std::uint64_t insn) { insn_ = insn; }
+  void use_scratch(sdk::Range area) { scratch_ = area; }
+
+  // Maps `pages` read-write pages at a spot far from everything in `avoid`
+  // and from the tracee's current mappings; returns where. The area is
+  // reserved until unmap().
+  sdk::Range map_private_area(const std::vector<sdk::Range> &avoid,
+                              std::size_t pages);
+  void unmap(sdk::Range area);
+
+  // Signals that reached the thread while it ran remote calls. They were
+  // held back; whoever releases the thread queues them again.
+  std::vector<std::vector<std::uint8_t>> take_deferred_signals();
+
+private:
+  pid_t pid_;
+  std::uint64_t insn_;
+  user_regs_struct base_;
+  sdk::Range scratch_{};
+  std::vector<sdk::Range> reserved_;
+  std::vector<std::vector<std::uint8_t>> deferred_;
+  int mem_fd_ = -1;
+};
+
+// The address of a `syscall` instruction in the process's vDSO, or in any
+// other executable mapping if it has none.
+std::uint64_t find_syscall_insn(pid_t pid);
+
+} // namespace cpr::engine

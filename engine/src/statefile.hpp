@@ -1,0 +1,45 @@
+// The statefile directory: written into a hidden sibling and renamed into
+// place at the end, so a failed checkpoint leaves nothing behind.
+#pragma once
+
+#include "manifest.hpp"
+
+#include <string>
+#include <sys/types.h>
+
+namespace cpr::engine {
+
+class StatefileWriter {
+public:
+  // Fails, before anything is frozen, with the guide's words ("File exists",
+  // "Permission denied", "No such file or directory" ...).
+  StatefileWriter(std::string path, bool force);
+  ~StatefileWriter();
+  StatefileWriter(const StatefileWriter &) = delete;
+  StatefileWriter &operator=(const StatefileWriter &) = delete;
+
+  const std::string &work_dir() const { return work_; }
+  void write_manifest(const Manifest &manifest);
+  // Makes it durable and puts it at its path, owned by uid:gid.
+  void commit(uid_t owner, gid_t group);
+
+private:
+  std::string path_, work_;
+  bool force_, committed_ = false;
+};
+
+// Reads and verifies the MANIFEST; a truncated or altered one is refused
+// with "damaged statefile".
+Manifest read_manifest(const std::string &path);
+
+std::string pages_file(const std::string &dir, pid_t pid);
+
+// Throws "Permission denied" unless the caller may act on the statefile:
+// root, or its owner (and, to restart, only if root did not make it).
+enum class Access { query, restart, remove };
+void check_access(const std::string &path, const Header &header, Access what);
+
+// Removes a statefile after checking that it is one.
+void remove_statefile(const std::string &path);
+
+} // namespace cpr::engine

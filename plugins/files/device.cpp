@@ -1,0 +1,63 @@
+#include "device.hpp"
+
+#include "records.hpp"
+
+#include <cpr/sdk/error.hpp>
+#include <cpr/sdk/payload.hpp>
+
+#include <fcntl.h>
+#include <fmt/format.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <unistd.h>
+
+namespace cpr::files {
+namespace {
+
+const char *device_path(dev_t rdev) {
+  if (major(rdev) != 1)
+    return nullptr;
+  switch (minor(rdev)) {
+  case 3:
+    return "/dev/null";
+  case 5:
+    return "/dev/zero";
+  case 7:
+    return "/dev/full";
+  case 8:
+    return "/dev/random";
+  case 9:
+    return "/dev/urandom";
+  }
+  return nullptr;
+}
+
+} // namespace
+
+bool DeviceHandler::claims(const sdk::OpenFile &file) const {
+  return S_ISCHR(file.st.st_mode) && device_path(file.st.st_rdev);
+}
+
+sdk::Saved DeviceHandler::save(const sdk::OpenFile &file,
+                               sdk::SaveContext &) const {
+  Device rec{device_path(file.st.st_rdev), file.flags, file.st.st_rdev};
+  return {sdk::to_payload(rec),
+          fmt::format("{} ({})", rec.path, describe_flags(rec.flags))};
+}
+
+int DeviceHandler::open(const sdk::Record &record,
+                        sdk::RestoreContext &) const {
+  auto rec = sdk::from_payload<Device>(record.payload);
+  int fd = ::open(rec.path.c_str(), reopen_flags(rec.flags));
+  if (fd < 0)
+    sdk::throw_errno("component unavailable: cannot open " + rec.path, errno);
+  struct stat st {};
+  if (::fstat(fd, &st) != 0 || st.st_rdev != rec.rdev) {
+    ::close(fd);
+    throw sdk::Error("component unavailable: " + rec.path +
+                     " is not the device it was");
+  }
+  return fd;
+}
+
+} // namespace cpr::files

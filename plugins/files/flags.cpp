@@ -1,0 +1,38 @@
+#include "records.hpp"
+
+#include <fcntl.h>
+#include <fmt/format.h>
+#include <vector>
+
+namespace cpr::files {
+
+std::string describe_flags(std::uint32_t flags) {
+  std::vector<std::string> names;
+  switch (flags & O_ACCMODE) {
+  case O_RDONLY:
+    names.push_back("O_RDONLY");
+    break;
+  case O_WRONLY:
+    names.push_back("O_WRONLY");
+    break;
+  default:
+    names.push_back("O_RDWR");
+  }
+  if (flags & O_APPEND)
+    names.push_back("O_APPEND");
+  if (flags & O_NONBLOCK)
+    names.push_back("O_NONBLOCK");
+  if (flags & O_SYNC)
+    names.push_back("O_SYNC");
+  if (flags & O_DIRECT)
+    names.push_back("O_DIRECT");
+  return fmt::format("{}", fmt::join(names, "|"));
+}
+
+int reopen_flags(std::uint32_t flags) {
+  return static_cast<int>(flags & ~static_cast<std::uint32_t>(
+                                      O_CREAT | O_EXCL | O_TRUNC | O_NOCTTY)) |
+         O_CLOEXEC;
+}
+
+} // namespace cpr::files

@@ -1,0 +1,81 @@
+// The saved form of a process's address space (kind "memory.mm").
+#pragma once
+
+#include <cpr/sdk/range.hpp>
+
+#include <boost/serialization/string.hpp>
+#include <boost/serialization/vector.hpp>
+#include <boost/serialization/version.hpp>
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace cpr::memory {
+
+enum class VmaKind : std::uint8_t {
+  anon_private,
+  anon_shared,  // MAP_SHARED | MAP_ANONYMOUS
+  file_private,
+  file_shared,
+  kernel,       // [vdso], [vvar], [vvar_vclock]: placed, never saved
+};
+
+// Enough to tell, at restart, that a file is still the one that was mapped.
+struct FileIdentity {
+  std::string path;
+  std::uint64_t size = 0;
+  std::int64_t mtime_ns = 0;
+
+  template <class A> void serialize(A &ar, unsigned) {
+    ar & path & size & mtime_ns;
+  }
+};
+
+struct Vma {
+  sdk::Range range;
+  std::uint32_t prot = 0;
+  VmaKind kind = VmaKind::anon_private;
+  std::string name;      // the maps name: "[heap]", "[vdso]", a path
+  std::uint64_t offset = 0; // file offset, bytes
+  FileIdentity file;
+  std::string vmflags;   // smaps VmFlags
+  std::vector<sdk::Range> pages; // saved, one after another from pages_offset
+  std::uint64_t pages_offset = 0;
+
+  bool has_flag(const char *flag) const;
+  template <class A> void serialize(A &ar, unsigned) {
+    ar & range & prot & kind & name & offset & file & vmflags & pages &
+        pages_offset;
+  }
+};
+
+// The mm fields that PR_SET_MM_MAP sets, as /proc/PID/stat shows them.
+struct MmFields {
+  std::uint64_t start_code = 0, end_code = 0, start_data = 0, end_data = 0;
+  std::uint64_t start_brk = 0, brk = 0, start_stack = 0;
+  std::uint64_t arg_start = 0, arg_end = 0, env_start = 0, env_end = 0;
+
+  template <class A> void serialize(A &ar, unsigned) {
+    ar & start_code & end_code & start_data & end_data & start_brk & brk &
+        start_stack & arg_start & arg_end & env_start & env_end;
+  }
+};
+
+struct AddressSpace {
+  std::int32_t pid = 0;
+  std::vector<Vma> vmas;
+  MmFields mm;
+  std::vector<std::uint8_t> auxv;
+  FileIdentity exe;
+  std::uint32_t vdso_crc = 0;
+  std::uint64_t vdso_size = 0;
+
+  template <class A> void serialize(A &ar, unsigned) {
+    ar & pid & vmas & mm & auxv & exe & vdso_crc & vdso_size;
+  }
+};
+
+} // namespace cpr::memory
+
+BOOST_CLASS_VERSION(cpr::memory::AddressSpace, 1)

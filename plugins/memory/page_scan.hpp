@@ -1,0 +1,34 @@
+// Which pages of a mapping hold data worth saving: present or swapped, and
+// (for private mappings) not the file's own page nor the shared zero page.
+#pragma once
+
+#include <cpr/sdk/range.hpp>
+
+#include <sys/types.h>
+#include <vector>
+
+namespace cpr::memory {
+
+class PageScanner {
+public:
+  explicit PageScanner(pid_t pid);
+  ~PageScanner();
+  PageScanner(const PageScanner &) = delete;
+  PageScanner &operator=(const PageScanner &) = delete;
+
+  // `private_copies_only`: skip pages still backed by the file (or by the
+  // zero page): they come back by themselves when the mapping is redone.
+  std::vector<sdk::Range> data_pages(sdk::Range vma, bool private_copies_only);
+
+private:
+  bool scan_ioctl(sdk::Range vma, bool private_only,
+                  std::vector<sdk::Range> &out);
+  void scan_pagemap(sdk::Range vma, bool private_only,
+                    std::vector<sdk::Range> &out);
+
+  pid_t pid_;
+  int fd_;
+  bool have_ioctl_ = true;
+};
+
+} // namespace cpr::memory

@@ -1,0 +1,17 @@
+// Restart side: the helper's own image goes, and the saved address space is
+// built in its place by remote calls.
+#pragma once
+
+#include "address_space.hpp"
+
+#include <cpr/sdk/pages.hpp>
+#include <cpr/sdk/tracee.hpp>
+
+namespace cpr::memory {
+
+// Throws "component unavailable" if a mapped file or the vDSO changed.
+void check_restorable(const AddressSpace &as);
+void rebuild_address_space(sdk::Tracee &t, const AddressSpace &as,
+                           sdk::PageSource &pages);
+
+} // namespace cpr::memory

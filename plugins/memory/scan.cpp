@@ -1,0 +1,178 @@
+#include "scan.hpp"
+
+#include "page_scan.hpp"
+
+#include <cpr/sdk/error.hpp>
+#include <cpr/sdk/procfs.hpp>
+
+#include <boost/crc.hpp>
+
+#include <fmt/format.h>
+#include <sstream>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/uio.h>
+
+namespace cpr::memory {
+namespace {
+
+bool is_kernel_mapping(const std::string &name) {
+  return name == "[vdso]" || name == "[vvar]" || name == "[vvar_vclock]";
+}
+
+bool ends_with(const std::string &s, const std::string &tail) {
+  return s.size() >= tail.size() &&
+         s.compare(s.size() - tail.size(), tail.size(), tail) == 0;
+}
+
+[[noreturn]] void refuse(pid_t pid, const sdk::Mapping &m,
+                         const std::string &why) {
+  throw sdk::Error(fmt::format("Checkpoint error: process {} maps {} at "
+                               "{:#x}-{:#x}: {}",
+                               pid, m.path.empty() ? "memory" : m.path,
+                               m.range.start, m.range.end, why));
+}
+
+VmaKind classify(pid_t pid, const sdk::Mapping &m) {
+  bool shared = m.perms.size() > 3 && m.perms[3] == 's';
+  if (is_kernel_mapping(m.path))
+    return VmaKind::kernel;
+  std::istringstream flags(m.vmflags);
+  for (std::string f; flags >> f;)
+    if (f == "io" || f == "pf")
+      refuse(pid, m, "a device mapping, which cpr cannot carry");
+  if (shared && m.path.rfind("/dev/zero", 0) == 0)
+    return VmaKind::anon_shared;
+  if (m.path.rfind("/SYSV", 0) == 0)
+    refuse(pid, m, "System V shared memory is not supported by this cpr");
+  if (ends_with(m.path, " (deleted)"))
+    refuse(pid, m, "the file was deleted, and this cpr does not save files");
+  if (m.path.empty() || m.path == "[heap]" || m.path == "[stack]" ||
+      m.path.rfind("[anon:", 0) == 0)
+    return shared ? VmaKind::anon_shared : VmaKind::anon_private;
+  if (m.path[0] != '/')
+    refuse(pid, m, "a special mapping cpr does not know");
+  return shared ? VmaKind::file_shared : VmaKind::file_private;
+}
+
+std::uint32_t prot_of(const std::string &perms) {
+  return (perms[0] == 'r' ? PROT_READ : 0) | (perms[1] == 'w' ? PROT_WRITE : 0) |
+         (perms[2] == 'x' ? PROT_EXEC : 0);
+}
+
+MmFields read_mm_fields(sdk::Tracee &t) {
+  std::string text =
+      sdk::read_file(fmt::format("/proc/{}/stat", t.pid()));
+  std::istringstream in(text.substr(text.rfind(')') + 2));
+  std::vector<std::uint64_t> f{0, 0, 0}; // fields 1-3 (pid, comm, state)
+  std::string word;
+  in >> word; // field 3, state
+  while (in >> word)
+    f.push_back(std::stoull(word));
+  auto field = [&](size_t n) { return f.at(n - 1); };
+  MmFields mm;
+  mm.start_code = field(26);
+  mm.end_code = field(27);
+  mm.start_stack = field(28);
+  mm.start_data = field(45);
+  mm.end_data = field(46);
+  mm.start_brk = field(47);
+  mm.arg_start = field(48);
+  mm.arg_end = field(49);
+  mm.env_start = field(50);
+  mm.env_end = field(51);
+  mm.brk = static_cast<std::uint64_t>(
+      sdk::remote_call(t, "read its brk", SYS_brk, 0));
+  return mm;
+}
+
+std::uint32_t crc_of(const void *data, std::size_t size) {
+  boost::crc_32_type crc;
+  crc.process_bytes(data, size);
+  return crc.checksum();
+}
+
+std::pair<std::uint32_t, std::uint64_t> vdso_of(pid_t pid) {
+  for (const sdk::Mapping &m : sdk::read_maps(pid))
+    if (m.path == "[vdso]") {
+      std::vector<char> bytes(m.range.size());
+      iovec local{bytes.data(), bytes.size()};
+      iovec remote{reinterpret_cast<void *>(m.range.start), bytes.size()};
+      if (::process_vm_readv(pid, &local, 1, &remote, 1, 0) !=
+          static_cast<ssize_t>(bytes.size()))
+        sdk::throw_errno(fmt::format("cannot read the vDSO of process {}", pid),
+                         errno);
+      return {crc_of(bytes.data(), bytes.size()), bytes.size()};
+    }
+  return {0, 0};
+}
+
+} // namespace
+
+std::pair<std::uint32_t, std::uint64_t> own_vdso() {
+  return vdso_of(static_cast<pid_t>(::syscall(SYS_getpid)));
+}
+
+bool Vma::has_flag(const char *flag) const {
+  std::istringstream in(vmflags);
+  for (std::string f; in >> f;)
+    if (f == flag)
+      return true;
+  return false;
+}
+
+FileIdentity identify(const std::string &path, const std::string &stat_path) {
+  struct stat st {};
+  if (::stat(stat_path.c_str(), &st) != 0 && ::stat(path.c_str(), &st) != 0)
+    sdk::throw_errno("Checkpoint error: cannot stat " + path, errno);
+  return {path, static_cast<std::uint64_t>(st.st_size),
+          st.st_mtim.tv_sec * 1000000000LL + st.st_mtim.tv_nsec};
+}
+
+AddressSpace scan_address_space(sdk::Tracee &t, sdk::PageSink &sink) {
+  AddressSpace as;
+  as.pid = t.pid();
+  PageScanner scanner(t.pid());
+  std::vector<sdk::Range> all_pages;
+  const auto reserved = t.reserved();
+  for (const sdk::Mapping &m : sdk::read_smaps(t.pid())) {
+    if (m.path == "[vsyscall]" ||
+        std::any_of(reserved.begin(), reserved.end(),
+                    [&](const sdk::Range &r) { return r.overlaps(m.range); }))
+      continue;
+    Vma v;
+    v.range = m.range;
+    v.prot = prot_of(m.perms);
+    v.kind = classify(t.pid(), m);
+    v.name = m.path;
+    v.offset = m.offset;
+    v.vmflags = m.vmflags;
+    if (v.kind == VmaKind::file_private || v.kind == VmaKind::file_shared)
+      v.file = identify(m.path, fmt::format("/proc/{}/map_files/{:x}-{:x}",
+                                            t.pid(), m.range.start,
+                                            m.range.end));
+    if (v.kind != VmaKind::kernel && v.kind != VmaKind::file_shared)
+      v.pages = scanner.data_pages(v.range, v.kind != VmaKind::anon_shared);
+    all_pages.insert(all_pages.end(), v.pages.begin(), v.pages.end());
+    as.vmas.push_back(std::move(v));
+  }
+  std::uint64_t offset = sink.save(t.pid(), all_pages);
+  for (Vma &v : as.vmas) {
+    v.pages_offset = offset;
+    for (const sdk::Range &r : v.pages)
+      offset += r.size();
+  }
+  as.mm = read_mm_fields(t);
+  std::string auxv = sdk::read_file(fmt::format("/proc/{}/auxv", t.pid()));
+  as.auxv.assign(auxv.begin(), auxv.end());
+  std::string exe = fmt::format("/proc/{}/exe", t.pid());
+  char target[4096];
+  ssize_t n = ::readlink(exe.c_str(), target, sizeof target - 1);
+  as.exe = identify(n > 0 ? std::string(target, static_cast<size_t>(n)) : "",
+                    exe);
+  std::tie(as.vdso_crc, as.vdso_size) = vdso_of(t.pid());
+  return as;
+}
+
+} // namespace cpr::memory

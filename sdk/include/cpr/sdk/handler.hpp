@@ -1,0 +1,81 @@
+// Handlers: one class per kind of kernel object. A handler saves an object
+// it claims into its own record and rebuilds the object from that record.
+#pragma once
+
+#include <cpr/sdk/pages.hpp>
+#include <cpr/sdk/tracee.hpp>
+
+#include <cstdint>
+#include <string>
+#include <sys/stat.h>
+#include <sys/types.h>
+
+namespace cpr::sdk {
+
+// What a handler produces at checkpoint: its archive, and one line that
+// `cpr -i` prints without loading the plugin.
+struct Saved {
+  std::string payload;
+  std::string summary;
+};
+
+// A record as a handler gets it back at restart.
+struct Record {
+  std::string kind;
+  unsigned version = 0;
+  std::string payload;
+};
+
+struct SaveContext {
+  std::string statefile; // the directory being written
+  PageSink &pages;
+};
+
+struct RestoreContext {
+  std::string statefile;
+  PageSource &pages;
+};
+
+class Handler {
+public:
+  virtual ~Handler() = default;
+  // A stable name such as "files.regular"; never reused for another meaning.
+  virtual std::string kind() const = 0;
+  // Bumped whenever the saved form changes; restore() reads every version.
+  virtual unsigned version() const = 0;
+  // Before any process of a restart is created: throws Error if the record
+  // cannot be restored here (a file gone, a kernel that differs ...).
+  virtual void check(const Record &, const RestoreContext &) const {}
+};
+
+// An open file description, as the engine sees it in a frozen process.
+struct OpenFile {
+  pid_t pid = 0;
+  int fd = -1;
+  std::string path;    // what /proc/PID/fd/N points to
+  unsigned flags = 0;  // access mode and status flags (no O_CLOEXEC)
+  std::int64_t pos = 0;
+  struct stat st {};   // of the open file itself
+};
+
+class FdHandler : public Handler {
+public:
+  virtual bool claims(const OpenFile &file) const = 0;
+  virtual Saved save(const OpenFile &file, SaveContext &ctx) const = 0;
+  // Runs inside the process being restored, before its memory is rebuilt:
+  // opens the object and returns a new fd of this process referring to it.
+  virtual int open(const Record &record, RestoreContext &ctx) const = 0;
+};
+
+// State a process has once, as a whole (its address space, ...).
+class ProcessHandler : public Handler {
+public:
+  // Lower runs first, at checkpoint and at restart.
+  virtual int order() const = 0;
+  virtual Saved save(Tracee &process, SaveContext &ctx) const = 0;
+  // Runs from the engine, the process stopped under ptrace.
+  virtual void restore(Tracee &process, const Record &record,
+                       RestoreContext &ctx) const = 0;
+};
+
+} // namespace cpr::sdk

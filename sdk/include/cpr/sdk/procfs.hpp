@@ -1,0 +1,40 @@
+// Small readers of /proc that the engine and plugins share.
+#pragma once
+
+#include <cpr/sdk/range.hpp>
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <sys/types.h>
+#include <vector>
+
+namespace cpr::sdk {
+
+// One line of /proc/PID/maps or a header line of /proc/PID/smaps.
+struct Mapping {
+  Range range;
+  std::string perms; // "rw-p"
+  std::uint64_t offset = 0;
+  std::uint64_t inode = 0;
+  std::string path;  // "" for anonymous, "[stack]", "/usr/lib/...", ...
+  std::string vmflags; // smaps "VmFlags:" ("rd wr mr mw me ac"), if read
+};
+
+// Whole contents of a (proc) file; throws Error naming the file.
+std::string read_file(const std::string &path);
+// read_file, or std::nullopt if the file does not exist (ESRCH, ENOENT).
+std::optional<std::string> try_read_file(const std::string &path);
+
+std::vector<Mapping> read_maps(pid_t pid);
+// Like read_maps, with each mapping's VmFlags filled in.
+std::vector<Mapping> read_smaps(pid_t pid);
+
+// The top of a 47-bit x86_64 user address space.
+inline constexpr std::uint64_t task_size = 0x7ffffffff000ULL;
+
+// An address A such that [A - pad, A + size + pad) meets none of `taken`.
+std::optional<std::uint64_t> find_gap(const std::vector<Range> &taken,
+                                      std::uint64_t size, std::uint64_t pad);
+
+} // namespace cpr::sdk

@@ -1,0 +1,114 @@
+#include <cpr/sdk/error.hpp>
+#include <cpr/sdk/procfs.hpp>
+
+#include <algorithm>
+#include <cerrno>
+#include <cinttypes>
+#include <cstdio>
+#include <fcntl.h>
+#include <sstream>
+#include <unistd.h>
+
+namespace cpr::sdk {
+
+std::optional<std::string> try_read_file(const std::string &path) {
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    if (errno == ENOENT || errno == ESRCH)
+      return std::nullopt;
+    throw_errno("cannot read " + path, errno);
+  }
+  std::string out;
+  char buf[65536];
+  for (;;) {
+    ssize_t n = ::read(fd, buf, sizeof buf);
+    if (n < 0 && errno == EINTR)
+      continue;
+    if (n < 0) {
+      int err = errno;
+      ::close(fd);
+      if (err == ESRCH)
+        return std::nullopt;
+      throw_errno("cannot read " + path, err);
+    }
+    if (n == 0)
+      break;
+    out.append(buf, static_cast<size_t>(n));
+  }
+  ::close(fd);
+  return out;
+}
+
+std::string read_file(const std::string &path) {
+  auto text = try_read_file(path);
+  if (!text)
+    throw Error("cannot read " + path + ": No such file or directory");
+  return *text;
+}
+
+namespace {
+
+bool parse_mapping_line(const std::string &line, Mapping &m) {
+  unsigned long long start, end, offset, inode;
+  char perms[8];
+  unsigned dev_major, dev_minor;
+  int consumed = 0;
+  if (std::sscanf(line.c_str(), "%llx-%llx %7s %llx %x:%x %llu %n", &start,
+                  &end, perms, &offset, &dev_major, &dev_minor, &inode,
+                  &consumed) < 7)
+    return false;
+  m = Mapping{};
+  m.range = {start, end};
+  m.perms = perms;
+  m.offset = offset;
+  m.inode = inode;
+  m.path = line.substr(static_cast<size_t>(consumed));
+  return true;
+}
+
+std::vector<Mapping> parse_maps(const std::string &text) {
+  std::vector<Mapping> out;
+  std::istringstream in(text);
+  std::string line;
+  while (std::getline(in, line)) {
+    Mapping m;
+    if (parse_mapping_line(line, m))
+      out.push_back(std::move(m));
+    else if (line.rfind("VmFlags:", 0) == 0 && !out.empty())
+      out.back().vmflags = line.substr(line.find(':') + 2);
+  }
+  return out;
+}
+
+} // namespace
+
+std::vector<Mapping> read_maps(pid_t pid) {
+  return parse_maps(read_file("/proc/" + std::to_string(pid) + "/maps"));
+}
+
+std::vector<Mapping> read_smaps(pid_t pid) {
+  return parse_maps(read_file("/proc/" + std::to_string(pid) + "/smaps"));
+}
+
+std::optional<std::uint64_t> find_gap(const std::vector<Range> &taken,
+                                      std::uint64_t size, std::uint64_t pad) {
+  std::vector<Range> sorted = taken;
+  std::sort(sorted.begin(), sorted.end(),
+            [](const Range &a, const Range &b) { return a.start < b.start; });
+  // Candidates: just above each taken range, and a low default.
+  std::vector<std::uint64_t> candidates{0x10000000ULL};
+  for (const Range &r : sorted)
+    candidates.push_back(r.end + pad);
+  for (std::uint64_t a : candidates) {
+    Range want{a - std::min(a, pad), a + size + pad};
+    if (want.end > task_size)
+      continue;
+    bool free = std::none_of(sorted.begin(), sorted.end(),
+                             [&](const Range &r) { return r.overlaps(want); });
+    if (free)
+      return a;
+  }
+  return std::nullopt;
+}
+
+} // namespace cpr::sdk

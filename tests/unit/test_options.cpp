@@ -1,0 +1,50 @@
+#include "options.hpp"
+
+#include <catch2/catch.hpp>
+
+using cpr::cli::Mode;
+using cpr::cli::parse_options;
+using cpr::cli::UsageError;
+using cpr::engine::Will;
+
+TEST_CASE("checkpoint options as the guide writes them") {
+  auto o = parse_options({"-c", "ckptSep7", "-p", "1111"});
+  CHECK(o.mode == Mode::checkpoint);
+  CHECK(o.checkpoint.statefile == "ckptSep7");
+  CHECK(o.checkpoint.ids == "1111");
+  CHECK(o.checkpoint.will == Will::exit);
+  CHECK_FALSE(o.checkpoint.force);
+
+  o = parse_options({"-c", "ckptSep8", "-p", "1113,1225", "-f", "-g"});
+  CHECK(o.checkpoint.ids == "1113,1225");
+  CHECK(o.checkpoint.force);
+  CHECK(o.checkpoint.will == Will::cont);
+
+  o = parse_options({"-kf", "-cS", "-p123"});
+  CHECK(o.checkpoint.statefile == "S");
+  CHECK(o.checkpoint.ids == "123");
+  CHECK(o.checkpoint.will == Will::kill);
+  CHECK(o.checkpoint.force);
+}
+
+TEST_CASE("restart, query and delete take several statefiles") {
+  auto o = parse_options({"-r", "a", "b"});
+  CHECK(o.mode == Mode::restart);
+  CHECK(o.statefiles == std::vector<std::string>{"a", "b"});
+  CHECK(parse_options({"-i", "a"}).mode == Mode::info);
+  CHECK(parse_options({"-D", "a", "b", "c"}).statefiles.size() == 3);
+  CHECK(parse_options({}).mode == Mode::help);
+  CHECK(parse_options({"--version"}).mode == Mode::version);
+}
+
+TEST_CASE("option mistakes are usage errors") {
+  CHECK_THROWS_AS(parse_options({"-c", "s"}), UsageError);          // no -p
+  CHECK_THROWS_AS(parse_options({"-c", "s", "-p", "1", "-k", "-g"}),
+                  UsageError);                                       // -k -g
+  CHECK_THROWS_AS(parse_options({"-r"}), UsageError);               // no file
+  CHECK_THROWS_AS(parse_options({"-r", "s", "-i", "t"}), UsageError);
+  CHECK_THROWS_AS(parse_options({"-r", "s", "-g"}), UsageError);
+  CHECK_THROWS_AS(parse_options({"-x"}), UsageError);
+  CHECK_THROWS_AS(parse_options({"-c"}), UsageError);
+  CHECK_THROWS_AS(parse_options({"stray"}), UsageError);
+}
