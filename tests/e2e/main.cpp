@@ -1,0 +1,32 @@
+// The e2e test runner: Catch2's main, plus a listener that leaves no process
+// of one test case behind for the next.
+#define CATCH_CONFIG_MAIN
+#include <catch2/catch.hpp>
+
+#include <iostream>
+
+#include "support/harness.hpp"
+#include "support/scenario.hpp"
+
+namespace {
+
+struct ChildCleanup : Catch::TestEventListenerBase {
+  using TestEventListenerBase::TestEventListenerBase;
+
+  void testCaseStarting(const Catch::TestCaseInfo &) override {
+    cpr_test::become_subreaper();
+  }
+  void testCaseEnded(const Catch::TestCaseStats &stats) override {
+    cpr_test::kill_and_reap_children();
+    auto notes = cpr_test::take_notes();
+    if (stats.totals.assertions.allOk())
+      return;
+    std::cerr << "notes of '" << stats.testInfo.name << "':\n";
+    for (const auto &text : notes)
+      std::cerr << "  " << text << "\n";
+  }
+};
+
+} // namespace
+
+CATCH_REGISTER_LISTENER(ChildCleanup)

@@ -1,0 +1,39 @@
+// Credentials: a target of another user comes back as that user; a user
+// other than the owner may neither restart nor delete a statefile.
+#include <catch2/catch.hpp>
+
+#include "support/scenario.hpp"
+
+using namespace cpr_test;
+
+TEST_CASE("A target running as nobody restarts as nobody", "[e2e][creds]") {
+  auto spec = heap_avx();
+  const std::string &reference = reference_output(spec);
+  TempDir dir;
+  dir.give_to(nobody);
+  RunningTarget target = start_target(spec, dir, {.as = nobody});
+  let_it_run();
+  auto sf = dir / "statefile";
+  ProcessIdentity before = checkpoint_and_reap(sf, target.pid);
+  CHECK(before.uids == "65534\t65534\t65534\t65534");
+  CHECK(before.gids == "65534\t65534\t65534\t65534");
+
+  restart(sf, before); // compares uids and gids too
+  expect_finishes_with(target, reference);
+}
+
+TEST_CASE("Another user can neither restart nor delete a statefile",
+          "[e2e][creds]") {
+  TempDir dir;
+  dir.open_to_all(); // the refusal must come from the statefile itself
+  RunningTarget target = start_target(heap_avx(), dir);
+  let_it_run();
+  auto sf = dir / "statefile";
+  ProcessIdentity before = checkpoint_and_reap(sf, target.pid);
+
+  expect_cpr_error(run_cpr({"-r", sf.string()}, nobody), "Permission denied");
+  expect_no_process_left(before.pid);
+
+  expect_cpr_error(run_cpr({"-D", sf.string()}, nobody), "Permission denied");
+  CHECK(fs::exists(sf / "MANIFEST"));
+}

@@ -1,0 +1,68 @@
+// Steps of the end-to-end scenarios, each checked with Catch2 assertions.
+#pragma once
+
+#include "support/harness.hpp"
+#include "support/targets.hpp"
+
+#include <functional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace cpr_test {
+
+// What a restart must bring back as it was at checkpoint time.
+struct ProcessIdentity {
+  pid_t pid = -1;
+  std::string name; // /proc/PID/comm
+  fs::path cwd;
+  std::string uids; // Uid: real, effective, saved, fs
+  std::string gids;
+  bool operator==(const ProcessIdentity &) const = default;
+};
+
+// Notes on what a scenario chose (delays, PIDs): the test runner prints them
+// when a test case fails, since a random delay cannot be attached to the
+// assertion that later fails.
+void note(std::string text);
+std::vector<std::string> take_notes();
+
+ProcessIdentity identity_of(pid_t pid);
+std::string describe(const ProcessIdentity &identity);
+
+// Lets a target work for a pseudo-random time in [lo, hi], and logs it.
+void let_it_run(milliseconds lo = 300ms, milliseconds hi = 900ms);
+
+// Runs `cpr -c sf -p PID flags...`.
+CommandResult try_checkpoint(const fs::path &sf, pid_t pid,
+                             const std::vector<std::string> &flags = {});
+
+// `cpr -c sf -p PID flags...` exits 0 and makes the statefile.
+void checkpoint(const fs::path &sf, pid_t pid,
+                const std::vector<std::string> &flags = {});
+
+// Checkpoint with a policy that kills: cpr exits 0, the target dies of
+// SIGKILL and is reaped. Returns the target's identity just before.
+ProcessIdentity checkpoint_and_reap(const fs::path &sf, pid_t pid,
+                                    const std::vector<std::string> &flags = {});
+
+// `cpr -r sf` exits 0 and the process is back, a child of the test (its
+// subreaper), with the identity it had.
+void restart(const fs::path &sf, const ProcessIdentity &before);
+
+// The target exits 0, having written exactly `reference` and no stderr.
+void expect_finishes_with(const RunningTarget &target,
+                          const std::string &reference);
+
+// cpr failed: non-zero exit and one stderr line "cpr: ..." with `phrase`.
+void expect_cpr_error(const CommandResult &result, std::string_view phrase);
+
+// `pid` is still a live child of the test and its output keeps growing.
+void expect_still_running(pid_t pid,
+                          const std::function<std::size_t()> &output_size);
+void expect_still_running(const RunningTarget &target);
+
+// `pid` does not exist and the test has no child left (zombies reaped).
+void expect_no_process_left(pid_t pid);
+
+} // namespace cpr_test

@@ -1,0 +1,80 @@
+#include "support/targets.hpp"
+
+#include <map>
+
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+
+#ifndef CPR_TARGETS_BUILD_DIR
+#error "CPR_TARGETS_BUILD_DIR (where the C targets are built) must be defined"
+#endif
+#ifndef CPR_TARGETS_SOURCE_DIR
+#error                                                                         \
+    "CPR_TARGETS_SOURCE_DIR (tests/targets in the source tree) must be defined"
+#endif
+
+namespace cpr_test {
+namespace {
+
+TargetSpec make_target(std::string name, std::vector<std::string> argv,
+                       const std::vector<std::string> &args) {
+  argv.insert(argv.end(), args.begin(), args.end());
+  return {std::move(name), std::move(argv)};
+}
+
+std::string script(std::string_view name) {
+  return (fs::path(CPR_TARGETS_SOURCE_DIR) / name).string();
+}
+
+std::string run_uninterrupted(const TargetSpec &target) {
+  TempDir dir;
+  RunningTarget run = start_target(target, dir);
+  ExitStatus status = wait_exit(run.pid, 60s);
+  std::string err = read_file(run.err);
+  if (!status.success() || !err.empty())
+    throw HarnessError(fmt::format("reference run of {} {}; stderr: {}",
+                                   target.key(), status.describe(), err));
+  return read_file(run.out);
+}
+
+} // namespace
+
+std::string TargetSpec::key() const {
+  return fmt::format("{}", fmt::join(argv, " "));
+}
+
+TargetSpec heap_avx(std::vector<std::string> args) {
+  auto program = fs::path(CPR_TARGETS_BUILD_DIR) / "heap_avx";
+  return make_target("heap_avx", {program.string()}, args);
+}
+
+TargetSpec counter_py(std::vector<std::string> args) {
+  return make_target("counter.py", {"/usr/bin/python3", script("counter.py")},
+                     args);
+}
+
+TargetSpec loop_sh(std::vector<std::string> args) {
+  return make_target("loop.sh", {"/bin/bash", script("loop.sh")}, args);
+}
+
+const std::string &reference_output(const TargetSpec &target) {
+  static std::map<std::string, std::string> cache;
+  auto found = cache.find(target.key());
+  if (found == cache.end())
+    found = cache.emplace(target.key(), run_uninterrupted(target)).first;
+  return found->second;
+}
+
+RunningTarget start_target(const TargetSpec &target, const TempDir &dir,
+                           const StartOptions &opts) {
+  SpawnOptions spawn_opts{.stdout_path = dir / "stdout.txt",
+                          .stderr_path = dir / "stderr.txt",
+                          .stdout_to_pipe = opts.stdout_to_pipe,
+                          .as = opts.as,
+                          .cwd = dir.path()};
+  Spawned spawned = spawn(target.argv, spawn_opts);
+  return {spawned.pid, spawn_opts.stdout_path, spawn_opts.stderr_path,
+          std::move(spawned.stdout_pipe)};
+}
+
+} // namespace cpr_test
