@@ -127,13 +127,22 @@ void checkpoint(const CheckpointRequest &req) {
   FdTableCollector fds(registry, ctx, manifest);
   for (auto &f : frozen)
     collect_process(*f, registry, ctx, pages, fds, manifest);
+  double frozen_ms = 0;
+  // WILL CONT: everything is copied out, so the processes go on while the
+  // statefile is made durable. EXIT and KILL wait until it is.
+  if (req.will == Will::cont) {
+    for (auto &f : frozen)
+      f->resume();
+    frozen_ms = frozen_for.ms();
+  }
   pages.finish();
   writer.write_manifest(manifest);
   writer.commit(owner, group);
-
-  for (auto &f : frozen)
-    req.will == Will::cont ? f->resume() : f->kill();
-  double frozen_ms = frozen_for.ms();
+  if (req.will != Will::cont) {
+    for (auto &f : frozen)
+      f->kill();
+    frozen_ms = frozen_for.ms();
+  }
   if (timing_wanted())
     std::fprintf(stderr,
                  "cpr: timing: checkpoint frozen_ms=%.3f pages_bytes=%llu "

@@ -63,10 +63,18 @@ void for_each_chunk(std::span<const sdk::Range> ranges, std::size_t limit,
 
 } // namespace
 
+// The buffers are zeroed here, before anything is frozen: their first touch
+// is slow, and must not lengthen the freeze.
 PageWriter::PageWriter(std::string statefile_dir)
-    : dir_(std::move(statefile_dir)), buffer_(buffer_size) {}
+    : dir_(std::move(statefile_dir)),
+      buffers_{std::vector<char>(buffer_size), std::vector<char>(buffer_size)} {
+}
 
 PageWriter::~PageWriter() {
+  try {
+    wait_for_write();
+  } catch (...) {
+  }
   for (auto &[pid, f] : files_)
     if (f.fd >= 0)
       ::close(f.fd);
@@ -83,20 +91,9 @@ PageWriter::File &PageWriter::file(pid_t pid) {
   return f;
 }
 
-void PageWriter::copy_chunk(pid_t pid, File &out, std::span<const iovec> remote,
-                            std::size_t len) {
-  iovec local{buffer_.data(), len};
-  ssize_t got = ::process_vm_readv(pid, &local, 1, remote.data(),
-                                   remote.size(), 0);
-  if (got != static_cast<ssize_t>(len))
-    sdk::throw_errno(fmt::format("Checkpoint error: cannot read the memory of "
-                                 "process {} near {}",
-                                 pid, remote.front().iov_base),
-                     got < 0 ? errno : EFAULT);
-  const char *p = buffer_.data();
-  std::size_t left = len;
+static void write_all(int fd, const char *p, std::size_t left, pid_t pid) {
   while (left > 0) {
-    ssize_t n = ::write(out.fd, p, left);
+    ssize_t n = ::write(fd, p, left);
     if (n < 0 && errno == EINTR)
       continue;
     if (n < 0)
@@ -105,6 +102,27 @@ void PageWriter::copy_chunk(pid_t pid, File &out, std::span<const iovec> remote,
     p += n;
     left -= static_cast<std::size_t>(n);
   }
+}
+
+void PageWriter::wait_for_write() {
+  if (writing_.valid())
+    writing_.get();
+}
+
+void PageWriter::copy_chunk(pid_t pid, File &out, std::span<const iovec> remote,
+                            std::size_t len) {
+  char *buffer = buffers_[next_].data();
+  next_ ^= 1;
+  iovec local{buffer, len};
+  ssize_t got = ::process_vm_readv(pid, &local, 1, remote.data(),
+                                   remote.size(), 0);
+  if (got != static_cast<ssize_t>(len))
+    sdk::throw_errno(fmt::format("Checkpoint error: cannot read the memory of "
+                                 "process {} near {}",
+                                 pid, remote.front().iov_base),
+                     got < 0 ? errno : EFAULT);
+  wait_for_write();
+  writing_ = std::async(std::launch::async, write_all, out.fd, buffer, len, pid);
   out.size += len;
 }
 
@@ -112,7 +130,7 @@ std::uint64_t PageWriter::save(pid_t pid, std::span<const sdk::Range> ranges) {
   Stopwatch watch(seconds_);
   File &out = file(pid);
   std::uint64_t start = out.size;
-  for_each_chunk(ranges, buffer_.size(),
+  for_each_chunk(ranges, buffer_size,
                  [&](std::span<const iovec> remote, std::size_t len) {
                    copy_chunk(pid, out, remote, len);
                  });
@@ -121,6 +139,7 @@ std::uint64_t PageWriter::save(pid_t pid, std::span<const sdk::Range> ranges) {
 
 void PageWriter::finish() {
   Stopwatch watch(seconds_);
+  wait_for_write();
   for (auto &[pid, f] : files_)
     if (::fdatasync(f.fd) != 0)
       sdk::throw_errno(fmt::format("cannot write the pages of process {}", pid),

@@ -6,6 +6,7 @@
 #include <sys/uio.h>
 
 #include <cstdint>
+#include <future>
 #include <map>
 #include <string>
 #include <vector>
@@ -31,10 +32,14 @@ private:
   File &file(pid_t pid);
   void copy_chunk(pid_t pid, File &out, std::span<const iovec> remote,
                   std::size_t len);
+  void wait_for_write();
 
   std::string dir_;
   std::map<pid_t, File> files_;
-  std::vector<char> buffer_;
+  // Two buffers: one fills from the process while the other is written.
+  std::vector<char> buffers_[2];
+  int next_ = 0;
+  std::future<void> writing_;
   double seconds_ = 0;
 };
 

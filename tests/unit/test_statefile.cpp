@@ -58,7 +58,7 @@ TEST_CASE("a statefile round-trips and is a private directory") {
   CHECK_THROWS_AS(m.object(8), cpr::sdk::Error);
 }
 
-TEST_CASE("an existing statefile needs -f, and -f replaces it") {
+TEST_CASE("an existing statefile needs force, and force replaces it") {
   TempDir dir;
   std::string sf = write_sample(dir.path / "sf");
   CHECK_THROWS_WITH(StatefileWriter(sf, false),
@@ -79,7 +79,7 @@ TEST_CASE("an existing statefile needs -f, and -f replaces it") {
   CHECK(entries == 2);
 }
 
-TEST_CASE("-f does not overwrite a directory that is not a statefile") {
+TEST_CASE("force does not overwrite a directory that is not a statefile") {
   TempDir dir;
   fs::create_directories(dir.path / "home");
   CHECK_THROWS_WITH(StatefileWriter((dir.path / "home").string(), true),
