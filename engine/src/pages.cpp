@@ -6,9 +6,9 @@
 
 #include <chrono>
 #include <climits>
+#include <cstring>
 #include <fcntl.h>
 #include <fmt/format.h>
-#include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/uio.h>
 #include <unistd.h>
@@ -63,12 +63,16 @@ void for_each_chunk(std::span<const sdk::Range> ranges, std::size_t limit,
 
 } // namespace
 
-// The buffers are zeroed here, before anything is frozen: their first touch
-// is slow, and must not lengthen the freeze.
-PageWriter::PageWriter(std::string statefile_dir)
-    : dir_(std::move(statefile_dir)),
-      buffers_{std::vector<char>(buffer_size), std::vector<char>(buffer_size)} {
+Buffer make_buffer() {
+  void *p = std::aligned_alloc(4096, buffer_size);
+  if (!p)
+    throw std::bad_alloc();
+  std::memset(p, 0, buffer_size);
+  return Buffer(static_cast<char *>(p));
 }
+
+PageWriter::PageWriter(std::string statefile_dir)
+    : dir_(std::move(statefile_dir)), buffers_{make_buffer(), make_buffer()} {}
 
 PageWriter::~PageWriter() {
   try {
@@ -84,7 +88,13 @@ PageWriter::File &PageWriter::file(pid_t pid) {
   File &f = files_[pid];
   if (f.fd < 0) {
     std::string path = pages_file(dir_, pid);
-    f.fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    // O_DIRECT: pages go from our buffers to the device without filling
+    // the page cache, whose fresh memory is slow to touch. Not every
+    // filesystem takes it (tmpfs does not).
+    int flags = O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC;
+    f.fd = ::open(path.c_str(), flags | O_DIRECT, 0600);
+    if (f.fd < 0 && errno == EINVAL)
+      f.fd = ::open(path.c_str(), flags, 0600);
     if (f.fd < 0)
       sdk::throw_errno("cannot write " + path, errno);
   }
@@ -111,7 +121,7 @@ void PageWriter::wait_for_write() {
 
 void PageWriter::copy_chunk(pid_t pid, File &out, std::span<const iovec> remote,
                             std::size_t len) {
-  char *buffer = buffers_[next_].data();
+  char *buffer = buffers_[next_].get();
   next_ ^= 1;
   iovec local{buffer, len};
   ssize_t got = ::process_vm_readv(pid, &local, 1, remote.data(),
@@ -159,12 +169,11 @@ std::uint64_t PageWriter::total_bytes() const {
 }
 
 PageReader::PageReader(std::string statefile_dir)
-    : dir_(std::move(statefile_dir)) {}
+    : dir_(std::move(statefile_dir)), buffers_{make_buffer(), make_buffer()} {}
 
 PageReader::~PageReader() {
-  for (auto &[pid, m] : files_)
-    if (m.data)
-      ::munmap(m.data, m.size);
+  for (auto &[pid, f] : files_)
+    ::close(f.fd);
 }
 
 void PageReader::open(pid_t pid, std::uint64_t bytes) {
@@ -180,45 +189,65 @@ void PageReader::open(pid_t pid, std::uint64_t bytes) {
     throw sdk::Error(fmt::format("damaged statefile {}: {} is truncated", dir_,
                                  path));
   }
-  Mapped m;
-  m.size = bytes;
-  if (bytes > 0) {
-    void *p = ::mmap(nullptr, bytes, PROT_READ, MAP_PRIVATE | MAP_POPULATE, fd,
-                     0);
-    if (p == MAP_FAILED) {
-      int err = errno;
-      ::close(fd);
-      sdk::throw_errno("cannot read " + path, err);
-    }
-    m.data = static_cast<char *>(p);
+  ::posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
+  files_[pid] = {fd, bytes};
+}
+
+void PageReader::read_chunk(const File &f, char *buffer, const Chunk &c) const {
+  std::size_t done = 0;
+  while (done < c.len) {
+    ssize_t n = ::pread(f.fd, buffer + done, c.len - done,
+                        static_cast<off_t>(c.offset + done));
+    if (n < 0 && errno == EINTR)
+      continue;
+    if (n <= 0)
+      throw sdk::Error(fmt::format("damaged statefile {}: a pages file is "
+                                   "short",
+                                   dir_));
+    done += static_cast<std::size_t>(n);
   }
-  ::close(fd);
-  files_[pid] = m;
 }
 
 void PageReader::restore(pid_t pid, std::uint64_t offset,
                          std::span<const sdk::Range> ranges) {
   Stopwatch watch(seconds_);
-  const Mapped &m = files_.at(pid);
-  std::uint64_t at = offset;
+  const File &f = files_.at(pid);
+  std::vector<Chunk> chunks;
   for_each_chunk(ranges, buffer_size,
                  [&](std::span<const iovec> remote, std::size_t len) {
-                   if (at + len > m.size)
-                     throw sdk::Error(fmt::format(
-                         "damaged statefile {}: pages of process {} are "
-                         "short",
-                         dir_, pid));
-                   iovec local{m.data + at, len};
-                   ssize_t put = ::process_vm_writev(
-                       pid, &local, 1, remote.data(), remote.size(), 0);
-                   if (put != static_cast<ssize_t>(len))
-                     sdk::throw_errno(
-                         fmt::format("cannot fill the memory of process {}",
-                                     pid),
-                         put < 0 ? errno : EFAULT);
-                   at += len;
-                   bytes_ += len;
+                   chunks.push_back({{remote.begin(), remote.end()}, len,
+                                     offset});
+                   offset += len;
                  });
+  if (!chunks.empty() && offset > f.size)
+    throw sdk::Error(fmt::format("damaged statefile {}: pages of process {} "
+                                 "are short",
+                                 dir_, pid));
+  std::future<void> reading;
+  auto read_ahead = [&](std::size_t k) {
+    reading = std::async(std::launch::async, &PageReader::read_chunk, this,
+                         std::cref(f), buffers_[k % 2].get(),
+                         std::cref(chunks[k]));
+  };
+  if (!chunks.empty())
+    read_ahead(0);
+  for (std::size_t k = 0; k < chunks.size(); ++k) {
+    reading.get();
+    if (k + 1 < chunks.size())
+      read_ahead(k + 1);
+    const Chunk &c = chunks[k];
+    iovec local{buffers_[k % 2].get(), c.len};
+    ssize_t put = ::process_vm_writev(pid, &local, 1, c.remote.data(),
+                                      c.remote.size(), 0);
+    if (put != static_cast<ssize_t>(c.len)) {
+      int err = put < 0 ? errno : EFAULT;
+      if (reading.valid())
+        reading.wait();
+      sdk::throw_errno(fmt::format("cannot fill the memory of process {}", pid),
+                       err);
+    }
+    bytes_ += c.len;
+  }
 }
 
 } // namespace cpr::engine

@@ -7,11 +7,21 @@
 
 #include <cstdint>
 #include <future>
+#include <cstdlib>
 #include <map>
+#include <memory>
 #include <string>
 #include <vector>
 
 namespace cpr::engine {
+
+// A page-aligned buffer (as O_DIRECT wants), zeroed when made: its first
+// touch is slow, and must happen before anything is frozen.
+struct FreeBuffer {
+  void operator()(char *p) const { std::free(p); }
+};
+using Buffer = std::unique_ptr<char, FreeBuffer>;
+Buffer make_buffer();
 
 class PageWriter final : public sdk::PageSink {
 public:
@@ -37,7 +47,7 @@ private:
   std::string dir_;
   std::map<pid_t, File> files_;
   // Two buffers: one fills from the process while the other is written.
-  std::vector<char> buffers_[2];
+  Buffer buffers_[2];
   int next_ = 0;
   std::future<void> writing_;
   double seconds_ = 0;
@@ -55,12 +65,21 @@ public:
   std::uint64_t total_bytes() const { return bytes_; }
 
 private:
-  struct Mapped {
-    char *data = nullptr;
+  struct File {
+    int fd = -1;
     std::uint64_t size = 0;
   };
+  struct Chunk {
+    std::vector<iovec> remote;
+    std::size_t len;
+    std::uint64_t offset;
+  };
+  void read_chunk(const File &f, char *buffer, const Chunk &c) const;
+
   std::string dir_;
-  std::map<pid_t, Mapped> files_;
+  std::map<pid_t, File> files_;
+  // One buffer is read from the file while the other fills the process.
+  Buffer buffers_[2];
   double seconds_ = 0;
   std::uint64_t bytes_ = 0;
 };
