@@ -79,6 +79,7 @@ Header make_header(const CheckpointRequest &req, uid_t owner, gid_t group) {
 void collect_process(FrozenProcess &frozen, const Registry &registry,
                      sdk::SaveContext &ctx, PageWriter &pages,
                      FdTableCollector &fds, Manifest &manifest) {
+  CpuPin pin(frozen.pid(), false);
   ProcessRecord p;
   collect_identity(frozen.pid(), p);
   RemoteProcess &t = frozen.remote();

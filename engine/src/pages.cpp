@@ -1,5 +1,6 @@
 #include "pages.hpp"
 
+#include "remote.hpp"
 #include "statefile.hpp"
 
 #include <cpr/sdk/error.hpp>
@@ -102,6 +103,7 @@ PageWriter::File &PageWriter::file(pid_t pid) {
 }
 
 static void write_all(int fd, const char *p, std::size_t left, pid_t pid) {
+  allow_any_cpu();
   while (left > 0) {
     ssize_t n = ::write(fd, p, left);
     if (n < 0 && errno == EINTR)
@@ -194,6 +196,7 @@ void PageReader::open(pid_t pid, std::uint64_t bytes) {
 }
 
 void PageReader::read_chunk(const File &f, char *buffer, const Chunk &c) const {
+  allow_any_cpu();
   std::size_t done = 0;
   while (done < c.len) {
     ssize_t n = ::pread(f.fd, buffer + done, c.len - done,

@@ -5,6 +5,7 @@
 #include <cpr/sdk/tracee.hpp>
 
 #include <cstdint>
+#include <sched.h>
 #include <sys/user.h>
 #include <vector>
 
@@ -51,6 +52,25 @@ private:
   std::vector<std::vector<std::uint8_t>> deferred_;
   int mem_fd_ = -1;
 };
+
+// Runs the calling thread on the CPU the tracee last ran on, while it lives
+// (and, if asked, the tracee too): a remote call between two threads on one
+// CPU costs about a fifth of one across CPUs. Threads started meanwhile
+// inherit the pin: see allow_any_cpu().
+class CpuPin {
+public:
+  CpuPin(pid_t tracee, bool pin_tracee);
+  ~CpuPin();
+  CpuPin(const CpuPin &) = delete;
+  CpuPin &operator=(const CpuPin &) = delete;
+
+private:
+  cpu_set_t saved_;
+  bool pinned_ = false;
+};
+
+// For a worker thread started while its creator was pinned.
+void allow_any_cpu();
 
 // The address of a `syscall` instruction in the process's vDSO, or in any
 // other executable mapping if it has none.

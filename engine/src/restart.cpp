@@ -73,6 +73,7 @@ void install_gadget(RemoteProcess &t, const ProcessRecord &p) {
 void build(Helper &helper, const ProcessRecord &p, const Loaded &l,
            const Registry &registry, std::uint64_t own_syscall_insn) {
   pid_t pid = helper.pid();
+  CpuPin pin(pid, true); // its saved affinity is restored at the end
   // Nothing is delivered while the process is built.
   ptrace::set_sigmask(pid, ~0ULL);
   RemoteProcess t(pid, own_syscall_insn, ptrace::get_regs(pid));
