@@ -58,6 +58,12 @@ void check(Loaded &l, const Registry &registry, std::set<pid_t> &claimed) {
   }
 }
 
+std::uint64_t write_string(RemoteProcess &t, const std::string &s) {
+  std::uint64_t at = t.scratch(s.size() + 1);
+  t.write(at, s.c_str(), s.size() + 1);
+  return at;
+}
+
 // A page of code holding one `syscall`, and a page of scratch memory, placed
 // where neither the helper nor the saved process has anything.
 void install_gadget(RemoteProcess &t, const ProcessRecord &p) {
@@ -90,6 +96,10 @@ void build(Helper &helper, const ProcessRecord &p, const Loaded &l,
     registry.process_handler(rec.kind, rec.version)
         .restore(t, {rec.kind, rec.version, rec.payload}, ctx);
   }
+  // The root goes last of all paths: every path saved is cpr's view of it.
+  if (p.root != "/")
+    sdk::remote_call(t, "restore its root directory " + p.root, SYS_chroot,
+                     write_string(t, p.root));
   restore_signal_actions(t, p);
   restore_thread_state(t, p.threads.front());
   queue_pending_signals(t, p);

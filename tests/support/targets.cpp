@@ -57,6 +57,11 @@ TargetSpec loop_sh(std::vector<std::string> args) {
   return make_target("loop.sh", {"/bin/bash", script("loop.sh")}, args);
 }
 
+TargetSpec static_count() {
+  auto program = fs::path(CPR_TARGETS_BUILD_DIR) / "static_count";
+  return make_target("static_count", {program.string()}, {});
+}
+
 const std::string &reference_output(const TargetSpec &target) {
   static std::map<std::string, std::string> cache;
   auto found = cache.find(target.key());

@@ -18,6 +18,8 @@ struct TargetSpec {
 TargetSpec heap_avx(std::vector<std::string> args = {});
 TargetSpec counter_py(std::vector<std::string> args = {});
 TargetSpec loop_sh(std::vector<std::string> args = {});
+// Statically linked, so it also runs in a bare chroot.
+TargetSpec static_count();
 
 // stdout of an uninterrupted run, computed once per test binary run. Throws
 // if that run fails or writes to stderr.
