@@ -180,7 +180,11 @@ PageReader::~PageReader() {
 
 void PageReader::open(pid_t pid, std::uint64_t bytes) {
   std::string path = pages_file(dir_, pid);
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  // O_DIRECT, as the pages were written: they are not in the page cache,
+  // and big direct reads beat its read-ahead.
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_DIRECT);
+  if (fd < 0 && errno == EINVAL)
+    fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0)
     throw sdk::Error(fmt::format("damaged statefile {}: {} is missing", dir_,
                                  path));
@@ -191,7 +195,6 @@ void PageReader::open(pid_t pid, std::uint64_t bytes) {
     throw sdk::Error(fmt::format("damaged statefile {}: {} is truncated", dir_,
                                  path));
   }
-  ::posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
   files_[pid] = {fd, bytes};
 }
 
