@@ -14,6 +14,7 @@
 #include <cpr/sdk/error.hpp>
 #include <cpr/sdk/procfs.hpp>
 
+#include <algorithm>
 #include <cstdio>
 #include <ctime>
 #include <fmt/format.h>
@@ -82,9 +83,11 @@ void collect_process(FrozenProcess &frozen, const Registry &registry,
   CpuPin pin(frozen.pid(), false);
   ProcessRecord p;
   collect_identity(frozen.pid(), p);
-  RemoteProcess &t = frozen.remote();
+  p.stopped = frozen.was_stopped();
+  RemoteProcess &t = frozen.remote(frozen.pid());
   collect_from_inside(t, p);
-  p.threads.push_back(collect_thread(t, frozen.pid()));
+  for (pid_t tid : frozen.tids())
+    p.threads.push_back(collect_thread(frozen.remote(tid), tid));
   p.shared_pending = ptrace::peek_pending(frozen.pid(), true);
   fds.collect(p);
   for (const sdk::ProcessHandler *h : registry.process_handlers()) {
@@ -97,11 +100,69 @@ void collect_process(FrozenProcess &frozen, const Registry &registry,
   for (const sdk::Mapping &m : sdk::read_maps(frozen.pid()))
     p.address_space.push_back(m.range);
   // Signals held back while frozen are pending in the image.
-  for (auto &info : frozen.in_flight())
-    p.threads.front().pending.push_back(std::move(info));
+  for (ThreadState &th : p.threads)
+    for (auto &info : frozen.in_flight(th.tid))
+      th.pending.push_back(std::move(info));
   p.pages_bytes = pages.bytes(frozen.pid());
   manifest.processes.push_back(std::move(p));
 }
+
+// A zombie cannot be traced: /proc says all that it still is.
+ProcessRecord zombie_record(pid_t pid) {
+  auto st = proc::stat(pid);
+  if (!st)
+    throw sdk::Error(fmt::format("No such process: {}", pid));
+  ProcessRecord p;
+  p.pid = pid;
+  p.comm = st->comm;
+  p.ppid = static_cast<int>(st->field(4));
+  p.pgid = static_cast<int>(st->field(5));
+  p.sid = static_cast<int>(st->field(6));
+  p.zombie = true;
+  p.exit_status = static_cast<int>(st->field(52));
+  return p;
+}
+
+// Every process the IDs name, frozen, with every thread; over and over
+// until a round finds nothing new (a process of a tree may fork meanwhile).
+struct FrozenSet {
+  std::vector<std::unique_ptr<FrozenProcess>> processes;
+  std::vector<ProcessRecord> zombies;
+
+  bool has(pid_t pid) const {
+    return std::any_of(processes.begin(), processes.end(),
+                       [&](auto &f) { return f->pid() == pid; }) ||
+           std::any_of(zombies.begin(), zombies.end(),
+                       [&](auto &z) { return z.pid == pid; });
+  }
+
+  void freeze(const std::string &ids) {
+    for (bool grew = true; grew;) {
+      grew = false;
+      for (pid_t pid : resolve_ids(ids)) {
+        if (has(pid))
+          continue;
+        auto st = proc::stat(pid);
+        if (st && st->state == 'Z')
+          zombies.push_back(zombie_record(pid));
+        else
+          processes.push_back(std::make_unique<FrozenProcess>(pid));
+        grew = true;
+      }
+    }
+  }
+
+  // A child outside the set would be missing after restart.
+  void check_children() const {
+    for (const auto &f : processes)
+      for (pid_t child : proc::children(f->pid()))
+        if (!has(child))
+          throw sdk::Error(fmt::format(
+              "Checkpoint error: process {} has a child {} outside the set; "
+              "checkpoint the tree with {}:HID",
+              f->pid(), child, f->pid()));
+  }
+};
 
 } // namespace
 
@@ -112,8 +173,7 @@ bool timing_wanted() {
 
 void checkpoint(const CheckpointRequest &req) {
   Clock total;
-  std::vector<pid_t> pids = resolve_ids(req.ids);
-  auto [owner, group] = checkpoint_owner(pids);
+  auto [owner, group] = checkpoint_owner(resolve_ids(req.ids));
   Registry registry = Registry::load();
   StatefileWriter writer(req.statefile, req.force);
   PageWriter pages(writer.work_dir());
@@ -122,12 +182,15 @@ void checkpoint(const CheckpointRequest &req) {
   manifest.header = make_header(req, owner, group);
 
   Clock frozen_for;
-  std::vector<std::unique_ptr<FrozenProcess>> frozen;
-  for (pid_t pid : pids)
-    frozen.push_back(std::make_unique<FrozenProcess>(pid));
+  FrozenSet set;
+  set.freeze(req.ids);
+  set.check_children();
   FdTableCollector fds(registry, ctx, manifest);
-  for (auto &f : frozen)
+  for (auto &f : set.processes)
     collect_process(*f, registry, ctx, pages, fds, manifest);
+  for (ProcessRecord &z : set.zombies)
+    manifest.processes.push_back(std::move(z));
+  auto &frozen = set.processes;
   double frozen_ms = 0;
   // WILL CONT: everything is copied out, so the processes go on while the
   // statefile is made durable. EXIT and KILL wait until it is.

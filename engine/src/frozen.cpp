@@ -5,59 +5,79 @@
 
 #include <cpr/sdk/error.hpp>
 
+#include <algorithm>
 #include <csignal>
 #include <cstring>
 #include <fmt/format.h>
-#include <sys/syscall.h>
 #include <sys/ptrace.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 
 namespace cpr::engine {
+namespace {
+
+[[noreturn]] void explain_seize_failure(pid_t pid, pid_t tid, int err) {
+  if (err == ESRCH)
+    throw sdk::Error(fmt::format("No such process: {}", pid));
+  std::string tracer = proc::status_field(tid, "TracerPid");
+  if (err == EPERM && !tracer.empty() && tracer != "0")
+    throw sdk::Error(fmt::format("Resource busy: process {} is being traced "
+                                 "by process {}",
+                                 pid, tracer));
+  sdk::throw_errno(fmt::format("cannot freeze process {}", pid), err);
+}
+
+// Waits for the interrupt's stop. A signal the thread was about to take is
+// held back and returned, to be pending in the image.
+std::vector<std::vector<std::uint8_t>> wait_until_frozen(pid_t tid) {
+  std::vector<std::vector<std::uint8_t>> caught;
+  for (;;) {
+    int status = ptrace::wait_stop(tid);
+    if ((status >> 16) == PTRACE_EVENT_STOP)
+      return caught;
+    caught.push_back(ptrace::get_siginfo(tid));
+    ptrace::cont(tid, 0);
+  }
+}
+
+} // namespace
 
 FrozenProcess::FrozenProcess(pid_t pid) : pid_(pid) {
+  auto st = proc::stat(pid);
+  if (!st)
+    throw sdk::Error(fmt::format("No such process: {}", pid));
+  was_stopped_ = st->state == 'T';
   try {
-    ptrace::seize(pid);
-  } catch (const sdk::Error &) {
-    if (errno == ESRCH)
-      throw sdk::Error(fmt::format("No such process: {}", pid));
-    if (errno == EPERM && proc::status_field(pid, "TracerPid") != "0")
-      throw sdk::Error(fmt::format("Resource busy: process {} is being traced "
-                                   "by process {}",
-                                   pid, proc::status_field(pid, "TracerPid")));
-    throw;
-  }
-  try {
-    ptrace::interrupt(pid);
-    wait_until_frozen();
-    auto threads = proc::threads(pid);
-    if (threads.size() != 1)
-      throw sdk::Error(fmt::format(
-          "Checkpoint error: process {} has {} threads; this cpr checkpoints "
-          "single-threaded processes",
-          pid, threads.size()));
-    auto children = proc::children(pid);
-    if (!children.empty())
-      throw sdk::Error(fmt::format(
-          "Checkpoint error: process {} has child processes ({}); they would "
-          "be lost on restart",
-          pid, children.size()));
+    while (seize_new_threads())
+      ;
   } catch (...) {
     release_quietly(); // put it back before the error goes up
     throw;
   }
 }
 
-void FrozenProcess::wait_until_frozen() {
-  for (;;) {
-    int status = ptrace::wait_stop(pid_);
-    if ((status >> 16) == PTRACE_EVENT_STOP)
-      break;
-    // It stopped to take a signal first: hold the signal back, and keep it
-    // as pending in the image (and for when the process is let go).
-    caught_.push_back(ptrace::get_siginfo(pid_));
-    ptrace::cont(pid_, 0);
+bool FrozenProcess::seize_new_threads() {
+  bool found = false;
+  for (pid_t tid : proc::threads(pid_)) {
+    if (std::any_of(threads_.begin(), threads_.end(),
+                    [&](const Thread &t) { return t.tid == tid; }))
+      continue;
+    try {
+      ptrace::seize(tid);
+    } catch (const sdk::Error &) {
+      int err = errno;
+      if (err == ESRCH && proc::stat(pid_))
+        continue; // the thread ended meanwhile
+      explain_seize_failure(pid_, tid, err);
+    }
+    Thread t{tid};
+    threads_.push_back(std::move(t));
+    ptrace::interrupt(tid);
+    threads_.back().caught = wait_until_frozen(tid);
+    threads_.back().regs = ptrace::get_regs(tid);
+    found = true;
   }
-  regs_ = ptrace::get_regs(pid_);
+  return found;
 }
 
 FrozenProcess::~FrozenProcess() { release_quietly(); }
@@ -68,74 +88,94 @@ void FrozenProcess::release_quietly() {
   try {
     resume();
   } catch (...) {
-    // Detaching is all that is left to try; the process then runs on.
-    ::ptrace(PTRACE_DETACH, pid_, nullptr, nullptr);
+    // Detaching is all that is left to try; the threads then run on.
+    for (const Thread &t : threads_)
+      ::ptrace(PTRACE_DETACH, t.tid, nullptr, nullptr);
   }
 }
 
-RemoteProcess &FrozenProcess::remote() {
-  if (!remote_) {
-    remote_ = std::make_unique<RemoteProcess>(pid_, find_syscall_insn(pid_),
-                                              regs_);
-    scratch_area_ = remote_->map_private_area({}, 2);
-    remote_->use_scratch(scratch_area_);
-  }
-  return *remote_;
+std::vector<pid_t> FrozenProcess::tids() const {
+  std::vector<pid_t> out;
+  for (const Thread &t : threads_)
+    out.push_back(t.tid);
+  return out;
 }
 
-std::vector<std::vector<std::uint8_t>> FrozenProcess::in_flight() {
-  auto all = caught_;
-  if (remote_)
-    for (auto &s : remote_->take_deferred_signals()) {
-      caught_.push_back(s);
-      all.push_back(std::move(s));
+FrozenProcess::Thread &FrozenProcess::thread(pid_t tid) {
+  for (Thread &t : threads_)
+    if (t.tid == tid)
+      return t;
+  throw sdk::Error(fmt::format("internal error: thread {} is not frozen", tid));
+}
+
+RemoteProcess &FrozenProcess::remote(pid_t tid) {
+  Thread &t = thread(tid);
+  if (!t.remote) {
+    t.remote = std::make_unique<RemoteProcess>(tid, find_syscall_insn(pid_),
+                                               t.regs);
+    if (scratch_.size() == 0)
+      scratch_ = t.remote->map_private_area({}, 2);
+    t.remote->use_scratch(scratch_);
+  }
+  return *t.remote;
+}
+
+std::vector<std::vector<std::uint8_t>> FrozenProcess::in_flight(pid_t tid) {
+  Thread &t = thread(tid);
+  if (t.remote)
+    for (auto &s : t.remote->take_deferred_signals())
+      t.caught.push_back(std::move(s));
+  return t.caught;
+}
+
+void FrozenProcess::put_back(Thread &t) {
+  auto held = in_flight(t.tid);
+  if (!held.empty()) {
+    // Everything is blocked while the held signals are queued again, so none
+    // is taken (and lost) by a remote call still to come.
+    std::uint64_t mask = ptrace::get_sigmask(t.tid);
+    ptrace::set_sigmask(t.tid, ~0ULL);
+    RemoteProcess &r = remote(t.tid);
+    std::uint64_t buf = r.scratch(sizeof(siginfo_t));
+    for (const auto &info : held) {
+      siginfo_t si{};
+      std::memcpy(&si, info.data(), sizeof si);
+      r.write(buf, info.data(), info.size());
+      sdk::remote_call(r, "queue a held-back signal", SYS_rt_tgsigqueueinfo,
+                       static_cast<std::uint64_t>(pid_),
+                       static_cast<std::uint64_t>(t.tid),
+                       static_cast<std::uint64_t>(si.si_signo), buf);
     }
-  return all;
-}
-
-void FrozenProcess::requeue(
-    const std::vector<std::vector<std::uint8_t>> &signals) {
-  if (signals.empty())
-    return;
-  RemoteProcess &t = remote();
-  std::uint64_t buf = t.scratch(sizeof(siginfo_t));
-  for (const auto &info : signals) {
-    siginfo_t si{};
-    std::memcpy(&si, info.data(), sizeof si);
-    t.write(buf, info.data(), info.size());
-    sdk::remote_call(t, "queue a held-back signal", SYS_rt_tgsigqueueinfo,
-                     static_cast<std::uint64_t>(pid_),
-                     static_cast<std::uint64_t>(pid_),
-                     static_cast<std::uint64_t>(si.si_signo), buf);
+    ptrace::set_sigmask(t.tid, mask);
   }
 }
 
 void FrozenProcess::resume() {
   released_ = true;
-  auto held = in_flight();
-  if (!held.empty() || remote_) {
-    // Block everything while the held signals are queued, so none is taken
-    // (and lost) during the remote calls still to come.
-    std::uint64_t mask = ptrace::get_sigmask(pid_);
-    ptrace::set_sigmask(pid_, ~0ULL);
-    requeue(held);
-    if (remote_) {
-      remote_->unmap(scratch_area_);
-      remote_.reset();
-    }
-    ptrace::set_sigmask(pid_, mask);
+  for (Thread &t : threads_)
+    put_back(t);
+  if (scratch_.size()) {
+    remote(threads_.front().tid).unmap(scratch_);
+    scratch_ = {};
   }
-  ptrace::set_regs(pid_, regs_);
-  ptrace::detach(pid_, 0);
+  for (Thread &t : threads_) {
+    ptrace::set_regs(t.tid, t.regs);
+    // A process that was stopped stays stopped.
+    ptrace::detach(t.tid, was_stopped_ && t.tid == pid_ ? SIGSTOP : 0);
+  }
 }
 
 void FrozenProcess::kill() {
   released_ = true;
   ::kill(pid_, SIGKILL);
-  int status = 0;
-  while (::waitpid(pid_, &status, __WALL) == pid_ &&
-         !(WIFEXITED(status) || WIFSIGNALED(status)))
-    ;
+  // The leader's end is reported only once its other threads are reaped.
+  for (auto it = threads_.rbegin(); it != threads_.rend(); ++it) {
+    const Thread &t = *it;
+    int status = 0;
+    while (::waitpid(t.tid, &status, __WALL) == t.tid &&
+           !(WIFEXITED(status) || WIFSIGNALED(status)))
+      ;
+  }
 }
 
 } // namespace cpr::engine

@@ -1,4 +1,5 @@
-// A process held still under ptrace for the length of a checkpoint.
+// A process held still under ptrace, every thread of it, for the length of
+// a checkpoint.
 #pragma once
 
 #include "remote.hpp"
@@ -13,7 +14,8 @@ namespace cpr::engine {
 
 class FrozenProcess {
 public:
-  // Seizes and stops the process. It must be single-threaded.
+  // Seizes and stops every thread, again and again until no new one
+  // appears (a thread may start threads while the others are being seized).
   explicit FrozenProcess(pid_t pid);
   // Unless released, puts the process back exactly as it was.
   ~FrozenProcess();
@@ -21,25 +23,34 @@ public:
   FrozenProcess &operator=(const FrozenProcess &) = delete;
 
   pid_t pid() const { return pid_; }
-  // Ready for remote calls, with scratch memory mapped in the process.
-  RemoteProcess &remote();
-  // Signals the process was about to take when it stopped, or that came
-  // while it was held (siginfo_t each); they are pending in the statefile.
-  std::vector<std::vector<std::uint8_t>> in_flight();
+  bool was_stopped() const { return was_stopped_; }
+  std::vector<pid_t> tids() const;
+  // Ready for remote calls in thread `tid`; all threads of the process share
+  // one scratch area mapped in it.
+  RemoteProcess &remote(pid_t tid);
+  // Signals a thread was about to take when it stopped, or that came while
+  // it was held (siginfo_t each); they are pending in the statefile.
+  std::vector<std::vector<std::uint8_t>> in_flight(pid_t tid);
 
   void resume();  // WILL CONT: as it was, running again
   void kill();    // WILL EXIT / KILL
 
 private:
-  void wait_until_frozen();
+  struct Thread {
+    pid_t tid;
+    user_regs_struct regs{};
+    std::vector<std::vector<std::uint8_t>> caught;
+    std::unique_ptr<RemoteProcess> remote;
+  };
+  bool seize_new_threads();
+  Thread &thread(pid_t tid);
+  void put_back(Thread &t);
   void release_quietly();
-  void requeue(const std::vector<std::vector<std::uint8_t>> &signals);
 
   pid_t pid_;
-  user_regs_struct regs_{};
-  std::vector<std::vector<std::uint8_t>> caught_;
-  std::unique_ptr<RemoteProcess> remote_;
-  sdk::Range scratch_area_{};
+  bool was_stopped_ = false;
+  std::vector<Thread> threads_;
+  sdk::Range scratch_{};
   bool released_ = false;
 };
 

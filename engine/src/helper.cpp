@@ -11,6 +11,7 @@
 #include <cstring>
 #include <fcntl.h>
 #include <fmt/format.h>
+#include <map>
 #include <sys/personality.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
@@ -62,7 +63,8 @@ void restore_limits(const ProcessRecord &p) {
   }
 }
 
-void join_session(const ProcessRecord &p) {
+// Before its children are forked, so that they inherit both.
+void lead_session_or_group(const ProcessRecord &p) {
   if (p.sid == p.pid) {
     if (::setsid() < 0)
       sdk::throw_errno(fmt::format("cannot make process {} a session leader",
@@ -76,58 +78,51 @@ void join_session(const ProcessRecord &p) {
   }
 }
 
-// Runs in the new process. Any failure is written to `err` and ends it.
-[[noreturn]] void set_up_inside(const ProcessRecord &p,
-                                const Manifest &manifest,
-                                const Registry &registry,
-                                const std::string &statefile, int go, int err) {
-  try {
-    ::prctl(PR_SET_PDEATHSIG, SIGKILL);
-    char byte;
-    if (::read(go, &byte, 1) != 1)
-      ::_exit(1); // cpr went away before it could hold us
-    ::close(go);
-    rlimit files{};
-    ::getrlimit(RLIMIT_NOFILE, &files);
-    files.rlim_cur = files.rlim_max;
-    ::setrlimit(RLIMIT_NOFILE, &files);
-    int top = 3;
-    for (const FdRef &ref : p.fds)
-      top = std::max(top, ref.fd + 1);
-    int high_err = ::fcntl(err, F_DUPFD_CLOEXEC, top);
-    ::close(err);
-    err = high_err;
-    PageReader no_pages(statefile);
-    sdk::RestoreContext ctx{statefile, no_pages};
-    install_fds(p, manifest, registry, ctx, top);
-    if (::chdir(p.cwd.c_str()) != 0)
-      sdk::throw_errno(fmt::format("component unavailable: the working "
-                                   "directory {} of process {}",
-                                   p.cwd, p.pid),
-                       errno);
-    ::umask(p.umask);
-    ::personality(p.personality);
-    join_session(p);
-    ::prctl(PR_SET_NAME, p.comm.c_str());
-    restore_limits(p);
-    ::close_range(static_cast<unsigned>(top), static_cast<unsigned>(err - 1),
-                  0);
-    ::close_range(static_cast<unsigned>(err + 1), ~0U, 0);
-    ::close(err);
-    // glibc's raise() would use the TID cached for cpr: ask the kernel.
-    ::syscall(SYS_tgkill, ::syscall(SYS_getpid), ::syscall(SYS_gettid),
-              SIGSTOP);
-  } catch (const std::exception &e) {
-    std::string msg = e.what();
-    [[maybe_unused]] ssize_t n = ::write(err, msg.data(), msg.size());
+// A zombie is reborn only to die again the same way, for its parent to wait.
+[[noreturn]] void die_as(int status) {
+  if (WIFSIGNALED(status)) {
+    rlimit none{0, 0};
+    ::setrlimit(RLIMIT_CORE, &none);
+    ::signal(WTERMSIG(status), SIG_DFL);
+    ::syscall(SYS_kill, ::syscall(SYS_getpid), WTERMSIG(status));
   }
-  ::_exit(1);
+  ::_exit(WEXITSTATUS(status));
+}
+
+void set_up_self(const PlannedProcess &pp, const Registry &registry,
+                 int &err) {
+  const ProcessRecord &p = *pp.record;
+  rlimit files{};
+  ::getrlimit(RLIMIT_NOFILE, &files);
+  files.rlim_cur = files.rlim_max;
+  ::setrlimit(RLIMIT_NOFILE, &files);
+  int top = 3;
+  for (const FdRef &ref : p.fds)
+    top = std::max(top, ref.fd + 1);
+  int high_err = ::fcntl(err, F_DUPFD_CLOEXEC, top);
+  err = high_err;
+  PageReader no_pages(pp.statefile);
+  sdk::RestoreContext ctx{pp.statefile, no_pages};
+  install_fds(p, *pp.manifest, registry, ctx, top);
+  if (::chdir(p.cwd.c_str()) != 0)
+    sdk::throw_errno(fmt::format("component unavailable: the working "
+                                 "directory {} of process {}",
+                                 p.cwd, p.pid),
+                     errno);
+  ::umask(p.umask);
+  ::personality(p.personality);
+  ::prctl(PR_SET_NAME, p.comm.c_str());
+  restore_limits(p);
+  ::close_range(static_cast<unsigned>(top), static_cast<unsigned>(err - 1), 0);
+  ::close_range(static_cast<unsigned>(err + 1), ~0U, 0);
 }
 
 std::string read_message(int fd) {
   std::string msg;
   char buf[1024];
   ssize_t n;
+  int flags = ::fcntl(fd, F_GETFL);
+  ::fcntl(fd, F_SETFL, flags | O_NONBLOCK);
   while ((n = ::read(fd, buf, sizeof buf)) > 0)
     msg.append(buf, static_cast<size_t>(n));
   return msg;
@@ -135,51 +130,143 @@ std::string read_message(int fd) {
 
 } // namespace
 
-Helper::Helper(const ProcessRecord &p, const Manifest &manifest,
-               const Registry &registry, const std::string &statefile) {
-  int go[2], err[2];
-  if (::pipe2(go, O_CLOEXEC) != 0 || ::pipe2(err, O_CLOEXEC) != 0)
+ProcessTree::ProcessTree(std::vector<PlannedProcess> plan,
+                         const Registry &registry)
+    : registry_(registry) {
+  plan_tree(std::move(plan));
+  int err[2];
+  if (::pipe2(err, O_CLOEXEC) != 0)
     sdk::throw_errno("cannot create a pipe", errno);
-  pid_t pid = clone_with_pid(p.pid);
-  if (pid == 0) {
-    ::close(go[1]);
-    ::close(err[0]);
-    set_up_inside(p, manifest, registry, statefile, go[0], err[1]);
+  err_read_ = err[0];
+  err_write_ = err[1];
+  for (Node &n : nodes_) {
+    int go[2];
+    if (::pipe2(go, O_CLOEXEC) != 0)
+      sdk::throw_errno("cannot create a pipe", errno);
+    n.go_read = go[0];
+    n.go_write = go[1];
   }
-  pid_ = pid;
-  ::close(go[0]);
-  ::close(err[1]);
+  try {
+    for (size_t i = 0; i < nodes_.size(); ++i)
+      if (nodes_[i].parent < 0 && clone_with_pid(nodes_[i].p.record->pid) == 0)
+        run_inside(static_cast<int>(i));
+    for (size_t i = 0; i < nodes_.size(); ++i)
+      if (!nodes_[i].p.record->zombie)
+        start(static_cast<int>(i));
+  } catch (...) {
+    kill_all();
+    throw;
+  }
+}
+
+void ProcessTree::plan_tree(std::vector<PlannedProcess> plan) {
+  std::map<pid_t, size_t> index;
+  for (size_t i = 0; i < plan.size(); ++i)
+    index[plan[i].record->pid] = i;
+  // Breadth first from the roots (parents outside the plan).
+  std::vector<int> order_of(plan.size(), -1);
+  for (size_t i = 0; i < plan.size(); ++i)
+    if (!index.count(plan[i].record->ppid)) {
+      order_of[i] = static_cast<int>(nodes_.size());
+      nodes_.push_back({plan[i]});
+    }
+  for (size_t k = 0; k < nodes_.size(); ++k)
+    for (size_t i = 0; i < plan.size(); ++i)
+      if (order_of[i] < 0 && plan[i].record->ppid == nodes_[k].p.record->pid) {
+        order_of[i] = static_cast<int>(nodes_.size());
+        nodes_.push_back({plan[i], static_cast<int>(k)});
+        nodes_[k].children.push_back(order_of[i]);
+      }
+}
+
+void ProcessTree::run_inside(int index) {
+  const Node &n = nodes_[index];
+  const ProcessRecord &p = *n.p.record;
+  int err = err_write_;
+  try {
+    ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (p.zombie)
+      die_as(p.exit_status);
+    char byte;
+    if (::read(n.go_read, &byte, 1) != 1)
+      ::_exit(1); // cpr went away before it could hold us
+    lead_session_or_group(p);
+    for (int c : n.children)
+      if (clone_with_pid(nodes_[c].p.record->pid) == 0)
+        run_inside(c);
+    set_up_self(n.p, registry_, err);
+    ::close(err);
+    // glibc's raise() would use the TID cached for cpr: ask the kernel.
+    ::syscall(SYS_tgkill, ::syscall(SYS_getpid), ::syscall(SYS_gettid),
+              SIGSTOP);
+  } catch (const std::exception &e) {
+    std::string msg = e.what();
+    [[maybe_unused]] ssize_t w = ::write(err, msg.data(), msg.size());
+  }
+  ::_exit(1);
+}
+
+// Holds the process under ptrace, lets it set itself up (and fork its
+// children), and waits for it to stop.
+void ProcessTree::start(int index) {
+  Node &n = nodes_[index];
+  pid_t pid = n.p.record->pid;
   ptrace::seize(pid);
-  [[maybe_unused]] ssize_t w = ::write(go[1], "g", 1);
-  ::close(go[1]);
-  int status = 0;
-  while (::waitpid(pid, &status, __WALL) < 0 && errno == EINTR)
-    ;
-  if (WIFSTOPPED(status) && WSTOPSIG(status) == SIGSTOP) {
-    ::close(err[0]);
-    return;
+  [[maybe_unused]] ssize_t w = ::write(n.go_write, "g", 1);
+  for (;;) {
+    int status = 0;
+    while (::waitpid(pid, &status, __WALL) < 0 && errno == EINTR)
+      ;
+    if (WIFSTOPPED(status) && WSTOPSIG(status) == SIGSTOP)
+      return;
+    if (WIFSTOPPED(status)) { // e.g. SIGCHLD of a zombie child: not ours
+      ptrace::cont(pid, 0);
+      continue;
+    }
+    std::string msg = read_message(err_read_);
+    throw sdk::Error(msg.empty() ? fmt::format("other fatal failure: process "
+                                               "{} did not come up",
+                                               pid)
+                                 : msg);
   }
-  std::string msg = read_message(err[0]);
-  ::close(err[0]);
-  if (WIFEXITED(status) || WIFSIGNALED(status))
-    released_ = true; // already gone
-  throw sdk::Error(msg.empty() ? fmt::format("other fatal failure: process {} "
-                                             "did not come up",
-                                             p.pid)
-                               : msg);
 }
 
-Helper::~Helper() {
-  if (released_ || pid_ <= 0)
-    return;
-  ::kill(pid_, SIGKILL);
-  int status;
-  while (::waitpid(pid_, &status, __WALL) < 0 && errno == EINTR)
-    ;
+std::vector<PlannedProcess> ProcessTree::live() const {
+  std::vector<PlannedProcess> out;
+  for (const Node &n : nodes_)
+    if (!n.p.record->zombie)
+      out.push_back(n.p);
+  return out;
 }
 
-void Helper::release() {
-  ptrace::detach(pid_, 0);
+void ProcessTree::kill_all() {
+  for (auto it = nodes_.rbegin(); it != nodes_.rend(); ++it)
+    ::kill(it->p.record->pid, SIGKILL);
+  for (const Node &n : nodes_) {
+    int status;
+    if (n.parent < 0)
+      while (::waitpid(n.p.record->pid, &status, __WALL) < 0 && errno == EINTR)
+        ;
+  }
+}
+
+ProcessTree::~ProcessTree() {
+  if (!released_)
+    kill_all();
+  for (Node &n : nodes_) {
+    ::close(n.go_read);
+    ::close(n.go_write);
+  }
+  ::close(err_read_);
+  ::close(err_write_);
+}
+
+void ProcessTree::release() {
+  for (pid_t tid : extra_threads_)
+    ptrace::detach(tid, 0);
+  for (const Node &n : nodes_)
+    if (!n.p.record->zombie)
+      ptrace::detach(n.p.record->pid, n.p.record->stopped ? SIGSTOP : 0);
   released_ = true;
 }
 

@@ -6,6 +6,7 @@
 
 #include <boost/serialization/string.hpp>
 #include <boost/serialization/vector.hpp>
+#include <boost/serialization/version.hpp>
 
 #include <cstdint>
 #include <string>
@@ -111,6 +112,9 @@ struct ProcessRecord {
   std::int32_t nice = 0;
   std::int32_t sched_policy = 0, sched_priority = 0;
   std::int32_t dumpable = 1, pdeathsig = 0;
+  bool zombie = false;          // restored as a zombie of its parent
+  std::int32_t exit_status = 0; // a zombie's, as waitpid reports it
+  bool stopped = false;         // in group-stop: stays stopped
   std::vector<std::uint64_t> affinity;
   Credentials creds;
   std::vector<Limit> limits;           // indexed by RLIMIT_*
@@ -122,10 +126,13 @@ struct ProcessRecord {
   std::vector<sdk::Range> address_space; // every mapping, for placing ours
   std::uint64_t pages_bytes = 0;
 
-  template <class A> void serialize(A &ar, unsigned) {
+  // Class version 1 added zombie, exit_status, stopped.
+  template <class A> void serialize(A &ar, unsigned version) {
     ar & pid & ppid & pgid & sid & comm & psargs & exe & cwd & root;
     ar & umask & personality & nice & sched_policy & sched_priority;
     ar & dumpable & pdeathsig;
+    if (version >= 1)
+      ar & zombie & exit_status & stopped;
     ar & affinity & creds & limits & actions & threads & shared_pending;
     ar & fds & objects & address_space & pages_bytes;
   }
@@ -144,3 +151,5 @@ struct Manifest {
 };
 
 } // namespace cpr::engine
+
+BOOST_CLASS_VERSION(cpr::engine::ProcessRecord, 1)

@@ -29,6 +29,8 @@ public:
   void write(std::uint64_t addr, const void *buf, std::size_t len) override;
 
   const user_regs_struct &base_registers() const { return base_; }
+  std::uint64_t syscall_insn() const { return insn_; }
+  sdk::Range scratch_area() const { return scratch_; }
   void use_syscall_insn(std::uint64_t insn) { insn_ = insn; }
   void use_scratch(sdk::Range area) { scratch_ = area; }
 

@@ -13,9 +13,12 @@
 #include <cpr/sdk/error.hpp>
 
 #include <csignal>
+#include <cstddef>
+#include <sched.h>
 #include <cstdio>
 #include <fmt/format.h>
 #include <memory>
+#include <map>
 #include <set>
 #include <sys/mman.h>
 #include <sys/syscall.h>
@@ -49,13 +52,30 @@ void check(Loaded &l, const Registry &registry, std::set<pid_t> &claimed) {
     registry.handler(o.kind, o.version)
         .check({o.kind, o.version, o.payload}, ctx);
   for (const ProcessRecord &p : l.manifest.processes) {
-    if (p.threads.size() != 1)
-      throw sdk::Error(fmt::format("damaged statefile {}: process {} has no "
-                                   "thread",
-                                   l.path, p.pid));
     check_pid_free(p.pid, claimed);
+    if (p.zombie)
+      continue;
+    if (p.threads.empty() || p.threads.front().tid != p.pid)
+      throw sdk::Error(fmt::format("damaged statefile {}: process {} has no "
+                                   "main thread",
+                                   l.path, p.pid));
+    for (size_t i = 1; i < p.threads.size(); ++i)
+      check_pid_free(p.threads[i].tid, claimed);
     l.pages->open(p.pid, p.pages_bytes);
   }
+}
+
+// A page of code holding `syscall; jmp .` (a thread cloned remotely waits
+// in the loop until it is seized), and a page of scratch memory, placed
+// where neither the helper nor the saved process has anything.
+void install_gadget(RemoteProcess &t, const ProcessRecord &p) {
+  sdk::Range area = t.map_private_area(p.address_space, 2);
+  const unsigned char code[] = {0x0f, 0x05, 0xeb, 0xfe};
+  t.write(area.start, code, sizeof code);
+  sdk::remote_call(t, "protect the syscall gadget", SYS_mprotect, area.start,
+                   4096, PROT_READ | PROT_EXEC);
+  t.use_syscall_insn(area.start);
+  t.use_scratch({area.start + 4096, area.end});
 }
 
 std::uint64_t write_string(RemoteProcess &t, const std::string &s) {
@@ -64,49 +84,105 @@ std::uint64_t write_string(RemoteProcess &t, const std::string &s) {
   return at;
 }
 
-// A page of code holding one `syscall`, and a page of scratch memory, placed
-// where neither the helper nor the saved process has anything.
-void install_gadget(RemoteProcess &t, const ProcessRecord &p) {
-  sdk::Range area = t.map_private_area(p.address_space, 2);
-  const unsigned char syscall_insn[] = {0x0f, 0x05};
-  t.write(area.start, syscall_insn, sizeof syscall_insn);
-  sdk::remote_call(t, "protect the syscall gadget", SYS_mprotect, area.start,
-                   4096, PROT_READ | PROT_EXEC);
-  t.use_syscall_insn(area.start);
-  t.use_scratch({area.start + 4096, area.end});
+// struct clone_args of <linux/sched.h>.
+struct CloneArgs {
+  std::uint64_t flags, pidfd, child_tid, parent_tid, exit_signal, stack,
+      stack_size, tls, set_tid, set_tid_size, cgroup;
+};
+
+// A thread with its saved TID, cloned from inside; it spins in the gadget
+// until seized, and gets its own registers later.
+std::unique_ptr<RemoteProcess> clone_thread(RemoteProcess &main, pid_t tid) {
+  CloneArgs args{};
+  args.flags = CLONE_VM | CLONE_FS | CLONE_FILES | CLONE_SIGHAND |
+               CLONE_THREAD | CLONE_SYSVSEM;
+  std::uint64_t buf = main.scratch(sizeof args + sizeof(pid_t));
+  args.set_tid = buf + sizeof args;
+  args.set_tid_size = 1;
+  main.write(buf, &args, sizeof args);
+  main.write(args.set_tid, &tid, sizeof tid);
+  long got = sdk::remote_call(main, fmt::format("create thread {}", tid),
+                              SYS_clone3, buf, sizeof args);
+  if (got != tid)
+    throw sdk::Error(fmt::format("unavailable PID: thread {} came back as {}",
+                                 tid, got));
+  ptrace::seize(tid);
+  ptrace::interrupt(tid);
+  ptrace::wait_stop(tid);
+  auto t = std::make_unique<RemoteProcess>(tid, main.syscall_insn(),
+                                           ptrace::get_regs(tid));
+  t->use_scratch(main.scratch_area());
+  return t;
 }
 
-void build(Helper &helper, const ProcessRecord &p, const Loaded &l,
-           const Registry &registry, std::uint64_t own_syscall_insn) {
-  pid_t pid = helper.pid();
+// Signals that reached the helper on its way here are not the process's.
+void drop_pending_signals(RemoteProcess &t) {
+  struct Wait {
+    std::uint64_t set;
+    timespec zero;
+  } w{~0ULL, {0, 0}};
+  std::uint64_t buf = t.scratch(sizeof w);
+  t.write(buf, &w, sizeof w);
+  for (int i = 0; i < 4096; ++i)
+    if (t.syscall(SYS_rt_sigtimedwait, buf, 0, buf + offsetof(Wait, zero), 8,
+                  0, 0) < 0)
+      return;
+}
+
+void join_group(RemoteProcess &t, const ProcessRecord &p) {
+  if (p.pgid == p.pid || p.sid == p.pid || ::getpgid(p.pid) == p.pgid)
+    return;
+  // A group whose leader is not in the set does not exist any more: the
+  // process then stays in the group of the process that restarted it.
+  t.syscall(SYS_setpgid, 0, static_cast<std::uint64_t>(p.pgid), 0, 0, 0, 0);
+}
+
+void build(const PlannedProcess &pp, const Loaded &l, const Registry &registry,
+           std::uint64_t own_syscall_insn, ProcessTree &tree) {
+  const ProcessRecord &p = *pp.record;
+  pid_t pid = p.pid;
   CpuPin pin(pid, true); // its saved affinity is restored at the end
   // Nothing is delivered while the process is built.
   ptrace::set_sigmask(pid, ~0ULL);
-  RemoteProcess t(pid, own_syscall_insn, ptrace::get_regs(pid));
-  install_gadget(t, p);
-  sdk::Range gadget = t.reserved().front();
+  RemoteProcess main(pid, own_syscall_insn, ptrace::get_regs(pid));
+  install_gadget(main, p);
+  sdk::Range gadget = main.reserved().front();
   // cpr's rseq area, inherited by fork, is about to be unmapped.
   auto rseq = ptrace::get_rseq(pid);
   if (rseq.ptr)
-    sdk::remote_call(t, "unregister cpr's rseq area", SYS_rseq, rseq.ptr,
+    sdk::remote_call(main, "unregister cpr's rseq area", SYS_rseq, rseq.ptr,
                      rseq.len, rseq_flag_unregister, rseq.sig);
   sdk::RestoreContext ctx{l.path, *l.pages};
   for (std::uint64_t id : p.objects) {
     const ObjectRecord &rec = l.manifest.object(id);
     registry.process_handler(rec.kind, rec.version)
-        .restore(t, {rec.kind, rec.version, rec.payload}, ctx);
+        .restore(main, {rec.kind, rec.version, rec.payload}, ctx);
   }
   // The root goes last of all paths: every path saved is cpr's view of it.
   if (p.root != "/")
-    sdk::remote_call(t, "restore its root directory " + p.root, SYS_chroot,
-                     write_string(t, p.root));
-  restore_signal_actions(t, p);
-  restore_thread_state(t, p.threads.front());
-  queue_pending_signals(t, p);
-  restore_credentials(t, p);
-  t.unmap(gadget); // the last remote call
+    sdk::remote_call(main, "restore its root directory " + p.root, SYS_chroot,
+                     write_string(main, p.root));
+  join_group(main, p);
+  restore_signal_actions(main, p);
+  std::vector<std::unique_ptr<RemoteProcess>> threads;
+  for (size_t i = 1; i < p.threads.size(); ++i) {
+    threads.push_back(clone_thread(main, p.threads[i].tid));
+    tree.add_thread(p.threads[i].tid);
+  }
+  auto remote_of = [&](size_t i) -> RemoteProcess & {
+    return i == 0 ? main : *threads[i - 1];
+  };
+  for (size_t i = 0; i < p.threads.size(); ++i) {
+    restore_thread_state(remote_of(i), p.threads[i]);
+    drop_pending_signals(remote_of(i));
+  }
+  queue_pending_signals(main, p);
+  for (size_t i = 0; i < p.threads.size(); ++i)
+    restore_credentials(remote_of(i), p);
+  main.unmap(gadget); // the last remote call
   restore_scheduling(p);
-  restore_registers(pid, p.threads.front());
+  for (const ThreadState &th : p.threads)
+    restore_registers(th.tid, th);
 }
 
 } // namespace
@@ -123,20 +199,23 @@ void restart(const std::vector<std::string> &statefiles) {
     check(l, registry, claimed);
 
   std::uint64_t own_insn = find_syscall_insn(::getpid());
-  std::vector<std::unique_ptr<Helper>> helpers;
+  std::vector<PlannedProcess> plan;
+  std::map<pid_t, const Loaded *> source;
   for (const Loaded &l : loaded)
     for (const ProcessRecord &p : l.manifest.processes) {
-      helpers.push_back(
-          std::make_unique<Helper>(p, l.manifest, registry, l.path));
-      try {
-        build(*helpers.back(), p, l, registry, own_insn);
-      } catch (const sdk::Error &e) {
-        throw sdk::Error(fmt::format("restart of process {} failed: {}", p.pid,
-                                     e.what()));
-      }
+      plan.push_back({&p, &l.manifest, l.path});
+      source[p.pid] = &l;
     }
-  for (auto &h : helpers)
-    h->release();
+  ProcessTree tree(plan, registry);
+  for (const PlannedProcess &pp : tree.live()) {
+    try {
+      build(pp, *source[pp.record->pid], registry, own_insn, tree);
+    } catch (const sdk::Error &e) {
+      throw sdk::Error(fmt::format("restart of process {} failed: {}",
+                                   pp.record->pid, e.what()));
+    }
+  }
+  tree.release();
   if (timing_wanted()) {
     std::uint64_t bytes = 0;
     double seconds = 0;

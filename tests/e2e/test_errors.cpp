@@ -89,12 +89,8 @@ TEST_CASE("A stdout pipe makes checkpoint fail and the target run on",
   CHECK(output_mismatch(piped, reference) == "");
 }
 
-TEST_CASE("A multi-threaded target is refused with Checkpoint error",
-          "[e2e][errors]") {
-  expect_refused(counter_py({"--thread"}), reference_output(counter_py()));
-}
-
-TEST_CASE("A target with a child process is refused with Checkpoint error",
+TEST_CASE("A target with a child outside the set is refused with Checkpoint "
+          "error",
           "[e2e][errors]") {
   expect_refused(counter_py({"--child"}), reference_output(counter_py()));
 }

@@ -32,3 +32,8 @@ TEST_CASE("counter.py survives checkpoint and restart", "[e2e][roundtrip]") {
 TEST_CASE("loop.sh survives checkpoint and restart", "[e2e][roundtrip]") {
   roundtrip(loop_sh());
 }
+
+TEST_CASE("counter.py with a second thread survives checkpoint and restart",
+          "[e2e][roundtrip][threads]") {
+  roundtrip(counter_py({"--thread"}));
+}
