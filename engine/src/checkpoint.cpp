@@ -18,6 +18,7 @@
 #include <cstdio>
 #include <ctime>
 #include <fmt/format.h>
+#include <map>
 #include <memory>
 #include <sys/utsname.h>
 #include <unistd.h>
@@ -152,6 +153,25 @@ struct FrozenSet {
     }
   }
 
+  // Parents before children, breadth first, as restart builds them: memory
+  // shared by several processes is saved with, and rebuilt by, the first.
+  void order_as_tree() {
+    std::map<pid_t, pid_t> parent;
+    for (const auto &f : processes)
+      parent[f->pid()] = static_cast<pid_t>(proc::stat(f->pid())->field(4));
+    auto depth = [&](pid_t pid) {
+      int d = 0;
+      for (auto it = parent.find(pid); it != parent.end();
+           it = parent.find(it->second))
+        ++d;
+      return d;
+    };
+    std::stable_sort(processes.begin(), processes.end(),
+                     [&](const auto &a, const auto &b) {
+                       return depth(a->pid()) < depth(b->pid());
+                     });
+  }
+
   // A child outside the set would be missing after restart.
   void check_children() const {
     for (const auto &f : processes)
@@ -185,6 +205,7 @@ void checkpoint(const CheckpointRequest &req) {
   FrozenSet set;
   set.freeze(req.ids);
   set.check_children();
+  set.order_as_tree();
   FdTableCollector fds(registry, ctx, manifest);
   for (auto &f : set.processes)
     collect_process(*f, registry, ctx, pages, fds, manifest);

@@ -168,13 +168,13 @@ void ProcessTree::plan_tree(std::vector<PlannedProcess> plan) {
   for (size_t i = 0; i < plan.size(); ++i)
     if (!index.count(plan[i].record->ppid)) {
       order_of[i] = static_cast<int>(nodes_.size());
-      nodes_.push_back({plan[i]});
+      nodes_.push_back(Node{plan[i], -1, {}});
     }
   for (size_t k = 0; k < nodes_.size(); ++k)
     for (size_t i = 0; i < plan.size(); ++i)
       if (order_of[i] < 0 && plan[i].record->ppid == nodes_[k].p.record->pid) {
         order_of[i] = static_cast<int>(nodes_.size());
-        nodes_.push_back({plan[i], static_cast<int>(k)});
+        nodes_.push_back(Node{plan[i], static_cast<int>(k), {}});
         nodes_[k].children.push_back(order_of[i]);
       }
 }
@@ -185,8 +185,10 @@ void ProcessTree::run_inside(int index) {
   int err = err_write_;
   try {
     ::prctl(PR_SET_PDEATHSIG, SIGKILL);
-    if (p.zombie)
+    if (p.zombie) {
+      ::prctl(PR_SET_NAME, p.comm.c_str());
       die_as(p.exit_status);
+    }
     char byte;
     if (::read(n.go_read, &byte, 1) != 1)
       ::_exit(1); // cpr went away before it could hold us
@@ -229,14 +231,6 @@ void ProcessTree::start(int index) {
                                                pid)
                                  : msg);
   }
-}
-
-std::vector<PlannedProcess> ProcessTree::live() const {
-  std::vector<PlannedProcess> out;
-  for (const Node &n : nodes_)
-    if (!n.p.record->zombie)
-      out.push_back(n.p);
-  return out;
 }
 
 void ProcessTree::kill_all() {

@@ -30,8 +30,6 @@ public:
   ProcessTree(const ProcessTree &) = delete;
   ProcessTree &operator=(const ProcessTree &) = delete;
 
-  // Live processes, parents before children.
-  std::vector<PlannedProcess> live() const;
   // A thread the engine added; it is let go with its process.
   void add_thread(pid_t tid) { extra_threads_.push_back(tid); }
   void release();

@@ -207,7 +207,11 @@ void restart(const std::vector<std::string> &statefiles) {
       source[p.pid] = &l;
     }
   ProcessTree tree(plan, registry);
-  for (const PlannedProcess &pp : tree.live()) {
+  // In the order of the statefile: memory several processes share was saved
+  // with the first of them, which must be rebuilt first.
+  for (const PlannedProcess &pp : plan) {
+    if (pp.record->zombie)
+      continue;
     try {
       build(pp, *source[pp.record->pid], registry, own_insn, tree);
     } catch (const sdk::Error &e) {

@@ -42,11 +42,18 @@ struct Vma {
   std::string vmflags;   // smaps VmFlags
   std::vector<sdk::Range> pages; // saved, one after another from pages_offset
   std::uint64_t pages_offset = 0;
+  // anon_shared memory that an earlier process of the set also maps: it is
+  // saved with that process and mapped from it at restart.
+  std::int32_t shared_with = 0;
+  sdk::Range shared_range;
 
   bool has_flag(const char *flag) const;
-  template <class A> void serialize(A &ar, unsigned) {
+  // Class version 1 added shared_with and shared_range.
+  template <class A> void serialize(A &ar, unsigned version) {
     ar & range & prot & kind & name & offset & file & vmflags & pages &
         pages_offset;
+    if (version >= 1)
+      ar & shared_with & shared_range;
   }
 };
 
@@ -79,3 +86,4 @@ struct AddressSpace {
 } // namespace cpr::memory
 
 BOOST_CLASS_VERSION(cpr::memory::AddressSpace, 1)
+BOOST_CLASS_VERSION(cpr::memory::Vma, 1)

@@ -1,6 +1,8 @@
 // memory.mm: a process's whole address space, its pages, brk and mm fields.
 #pragma once
 
+#include "scan.hpp"
+
 #include <cpr/sdk/handler.hpp>
 
 namespace cpr::memory {
@@ -15,6 +17,10 @@ public:
   sdk::Saved save(sdk::Tracee &process, sdk::SaveContext &ctx) const override;
   void restore(sdk::Tracee &process, const sdk::Record &record,
                sdk::RestoreContext &ctx) const override;
+
+private:
+  // One checkpoint's shared memory objects, saved with the first holder.
+  mutable SharedMemorySeen seen_;
 };
 
 } // namespace cpr::memory

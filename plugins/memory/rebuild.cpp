@@ -126,6 +126,21 @@ void map_vmas(sdk::Tracee &t, const AddressSpace &as) {
                           (v.has_flag("nr") ? MAP_NORESERVE : 0);
     std::uint64_t prot = v.prot | (v.pages.empty() ? 0 : PROT_WRITE);
     long fd = -1;
+    if (v.shared_with) {
+      // The holder was built first: map the very same object.
+      std::string object = fmt::format("/proc/{}/map_files/{:x}-{:x}",
+                                       v.shared_with, v.shared_range.start,
+                                       v.shared_range.end);
+      fd = sdk::remote_open(t, object, O_RDWR | O_CLOEXEC);
+      flags &= ~static_cast<std::uint64_t>(MAP_ANONYMOUS);
+      sdk::remote_call(t, fmt::format("map {:#x}-{:#x} shared with process {}",
+                                      v.range.start, v.range.end,
+                                      v.shared_with),
+                       SYS_mmap, v.range.start, v.range.size(), prot, flags,
+                       static_cast<std::uint64_t>(fd), 0);
+      sdk::remote_close(t, static_cast<int>(fd));
+      continue;
+    }
     if (file) {
       auto key = std::make_pair(v.name, open_flags(v));
       auto it = open_files.find(key);

@@ -7,7 +7,9 @@
 
 #include <boost/crc.hpp>
 
+#include <fcntl.h>
 #include <fmt/format.h>
+#include <unistd.h>
 #include <sstream>
 #include <sys/mman.h>
 #include <sys/stat.h>
@@ -130,7 +132,33 @@ FileIdentity identify(const std::string &path, const std::string &stat_path) {
           st.st_mtim.tv_sec * 1000000000LL + st.st_mtim.tv_nsec};
 }
 
-AddressSpace scan_address_space(sdk::Tracee &t, sdk::PageSink &sink) {
+// The pages of a shared memory object that hold data, wherever they are
+// mapped: a page only the other process touched is not in this one's page
+// table, but it is in the object.
+std::vector<sdk::Range> shared_data_pages(pid_t pid, const Vma &v,
+                                          PageScanner &scanner) {
+  std::string path = fmt::format("/proc/{}/map_files/{:x}-{:x}", pid,
+                                 v.range.start, v.range.end);
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0)
+    return scanner.data_pages(v.range, false);
+  std::vector<sdk::Range> out;
+  off_t end = static_cast<off_t>(v.offset + v.range.size());
+  for (off_t at = static_cast<off_t>(v.offset); at < end;) {
+    off_t data = ::lseek(fd, at, SEEK_DATA);
+    if (data < 0 || data >= end)
+      break;
+    off_t hole = std::min<off_t>(::lseek(fd, data, SEEK_HOLE), end);
+    out.push_back({v.range.start + (data - v.offset),
+                   v.range.start + (hole - v.offset)});
+    at = hole;
+  }
+  ::close(fd);
+  return out;
+}
+
+AddressSpace scan_address_space(sdk::Tracee &t, sdk::PageSink &sink,
+                                SharedMemorySeen &seen) {
   AddressSpace as;
   as.pid = t.pid();
   PageScanner scanner(t.pid());
@@ -152,8 +180,16 @@ AddressSpace scan_address_space(sdk::Tracee &t, sdk::PageSink &sink) {
       v.file = identify(m.path, fmt::format("/proc/{}/map_files/{:x}-{:x}",
                                             t.pid(), m.range.start,
                                             m.range.end));
-    if (v.kind != VmaKind::kernel && v.kind != VmaKind::file_shared)
-      v.pages = scanner.data_pages(v.range, v.kind != VmaKind::anon_shared);
+    if (v.kind == VmaKind::anon_shared) {
+      auto [it, first] = seen.holders.try_emplace({m.inode, m.offset},
+                                                  t.pid(), v.range);
+      if (first)
+        v.pages = shared_data_pages(t.pid(), v, scanner);
+      else
+        std::tie(v.shared_with, v.shared_range) = it->second;
+    } else if (v.kind != VmaKind::kernel && v.kind != VmaKind::file_shared) {
+      v.pages = scanner.data_pages(v.range, true);
+    }
     all_pages.insert(all_pages.end(), v.pages.begin(), v.pages.end());
     as.vmas.push_back(std::move(v));
   }

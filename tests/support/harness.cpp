@@ -8,10 +8,12 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <charconv>
 #include <cstring>
 #include <fstream>
+#include <sstream>
 #include <utility>
 
 #include <fmt/format.h>
@@ -95,7 +97,12 @@ void child_drop_to(const Credentials &who) {
 
 [[noreturn]] void child_exec(const SpawnOptions &opts, int pipe_write,
                              const std::vector<char *> &argv) {
-  setpgid(0, 0);
+  if (opts.new_session) {
+    if (setsid() < 0)
+      child_fail("setsid");
+  } else {
+    setpgid(0, 0);
+  }
   if (opts.as)
     child_drop_to(*opts.as);
   if (!opts.cwd.empty() && chdir(opts.cwd.c_str()) < 0)
@@ -268,8 +275,98 @@ Spawned spawn(const std::vector<std::string> &argv, const SpawnOptions &opts) {
     throw HarnessError("fork: " + errno_text());
   if (pid == 0)
     child_exec(opts, write_end.get(), args);
-  setpgid(pid, pid); // as a shell does, so the group exists before exec
+  if (!opts.new_session) {
+    setpgid(pid, pid); // as a shell does, so the group exists before exec
+  } else if (!wait_until([pid] { return getsid(pid) == pid; }, 5s)) {
+    // setpgid here would make setsid fail in the child: wait for it instead.
+    throw HarnessError(fmt::format("spawn: {} did not start a session", pid));
+  }
   return {pid, std::move(read_end)};
+}
+
+std::optional<ProcessStat> process_stat(pid_t pid) {
+  std::ifstream in(fmt::format("/proc/{}/stat", pid));
+  std::string stat((std::istreambuf_iterator<char>(in)), {});
+  auto close = stat.rfind(')');
+  if (close == std::string::npos || close + 2 >= stat.size())
+    return std::nullopt;
+  std::istringstream fields(stat.substr(close + 2));
+  ProcessStat out;
+  if (!(fields >> out.state >> out.ppid >> out.pgid >> out.sid))
+    return std::nullopt;
+  return out;
+}
+
+std::vector<pid_t> children_of(pid_t parent) {
+  std::vector<pid_t> children;
+  for (pid_t pid : all_pids()) {
+    auto stat = process_stat(pid);
+    if (stat && stat->ppid == parent)
+      children.push_back(pid);
+  }
+  std::sort(children.begin(), children.end());
+  return children;
+}
+
+std::vector<pid_t> descendants_of(pid_t root) {
+  std::vector<std::pair<pid_t, pid_t>> links; // {pid, ppid}
+  for (pid_t pid : all_pids()) {
+    if (auto stat = process_stat(pid))
+      links.emplace_back(pid, stat->ppid);
+  }
+  std::vector<pid_t> found;
+  std::vector<pid_t> parents{root};
+  while (!parents.empty()) {
+    pid_t parent = parents.back();
+    parents.pop_back();
+    for (auto [pid, ppid] : links) {
+      if (ppid == parent && pid != root) {
+        found.push_back(pid);
+        parents.push_back(pid);
+      }
+    }
+  }
+  std::sort(found.begin(), found.end());
+  return found;
+}
+
+std::vector<pid_t> thread_ids(pid_t pid) {
+  std::vector<pid_t> tids;
+  std::error_code ec;
+  for (const auto &entry :
+       fs::directory_iterator(fmt::format("/proc/{}/task", pid), ec)) {
+    const std::string name = entry.path().filename();
+    pid_t tid = 0;
+    auto [end, err] =
+        std::from_chars(name.data(), name.data() + name.size(), tid);
+    if (err == std::errc() && end == name.data() + name.size())
+      tids.push_back(tid);
+  }
+  std::sort(tids.begin(), tids.end());
+  return tids;
+}
+
+std::vector<pid_t> namespace_pids(pid_t pid) {
+  std::istringstream fields(proc_status_field(pid, "NSpid"));
+  std::vector<pid_t> pids;
+  for (pid_t one = 0; fields >> one;)
+    pids.push_back(one);
+  return pids;
+}
+
+std::string pid_namespace(pid_t pid) {
+  return fs::read_symlink(fmt::format("/proc/{}/ns/pid", pid)).string();
+}
+
+bool wait_until(const std::function<bool()> &condition, milliseconds timeout) {
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  for (;;) {
+    if (condition())
+      return true;
+    if (std::chrono::steady_clock::now() >= deadline)
+      return false;
+    sleep_for(10ms);
+  }
 }
 
 } // namespace cpr_test

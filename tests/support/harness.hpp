@@ -6,6 +6,7 @@
 
 #include <chrono>
 #include <filesystem>
+#include <functional>
 #include <optional>
 #include <stdexcept>
 #include <string>
@@ -85,12 +86,36 @@ std::string proc_status_field(pid_t pid, std::string_view field);
 std::string process_name(pid_t pid); // /proc/PID/comm without the newline
 fs::path process_cwd(pid_t pid);
 
+// Fields of /proc/PID/stat; nullopt once the process is gone (reaped).
+struct ProcessStat {
+  char state = '?'; // R, S, D, T, t, Z, ...
+  pid_t ppid = -1;
+  pid_t pgid = -1;
+  pid_t sid = -1;
+};
+std::optional<ProcessStat> process_stat(pid_t pid);
+// Processes whose parent is `parent`, zombies included, in PID order.
+std::vector<pid_t> children_of(pid_t parent);
+// Children, grandchildren... of `root` (not root), zombies included.
+std::vector<pid_t> descendants_of(pid_t root);
+// The TIDs of /proc/PID/task in order; empty once the process is gone.
+std::vector<pid_t> thread_ids(pid_t pid);
+// /proc/PID/status NSpid: its PID in each PID namespace, outermost first.
+std::vector<pid_t> namespace_pids(pid_t pid);
+// The /proc/PID/ns/pid link, e.g. "pid:[4026531836]".
+std::string pid_namespace(pid_t pid);
+// Polls `condition` every 10 ms until it holds (true) or `timeout` passes.
+bool wait_until(const std::function<bool()> &condition, milliseconds timeout);
+
 struct SpawnOptions {
   fs::path stdout_path;        // created/truncated; empty: /dev/null
   fs::path stderr_path;        // created/truncated; empty: /dev/null
   bool stdout_to_pipe = false; // overrides stdout_path
   std::optional<Credentials> as = std::nullopt;
   fs::path cwd; // empty: the test's cwd
+  // setsid() instead of setpgid(): the child leads a new session and process
+  // group; spawn returns once it does.
+  bool new_session = false;
 };
 
 struct Spawned {

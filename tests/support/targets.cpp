@@ -62,6 +62,25 @@ TargetSpec static_count() {
   return make_target("static_count", {program.string()}, {});
 }
 
+TargetSpec tree_sh(std::vector<std::string> args) {
+  return make_target("tree.sh", {"/bin/bash", script("tree.sh")}, args);
+}
+
+TargetSpec threads() {
+  auto program = fs::path(CPR_TARGETS_BUILD_DIR) / "threads";
+  return make_target("threads", {program.string()}, {});
+}
+
+TargetSpec shared_counter() {
+  auto program = fs::path(CPR_TARGETS_BUILD_DIR) / "shared_counter";
+  return make_target("shared_counter", {program.string()}, {});
+}
+
+TargetSpec zombie() {
+  auto program = fs::path(CPR_TARGETS_BUILD_DIR) / "zombie";
+  return make_target("zombie", {program.string()}, {});
+}
+
 const std::string &reference_output(const TargetSpec &target) {
   static std::map<std::string, std::string> cache;
   auto found = cache.find(target.key());
@@ -76,7 +95,8 @@ RunningTarget start_target(const TargetSpec &target, const TempDir &dir,
                           .stderr_path = dir / "stderr.txt",
                           .stdout_to_pipe = opts.stdout_to_pipe,
                           .as = opts.as,
-                          .cwd = dir.path()};
+                          .cwd = dir.path(),
+                          .new_session = opts.new_session};
   Spawned spawned = spawn(target.argv, spawn_opts);
   return {spawned.pid, spawn_opts.stdout_path, spawn_opts.stderr_path,
           std::move(spawned.stdout_pipe)};

@@ -20,6 +20,12 @@ TargetSpec counter_py(std::vector<std::string> args = {});
 TargetSpec loop_sh(std::vector<std::string> args = {});
 // Statically linked, so it also runs in a bare chroot.
 TargetSpec static_count();
+// Process sets (issue 3). tree.sh: a bash script and three `&` workers
+// (worker1.txt.. in its cwd), its stdout ends with what they wrote.
+TargetSpec tree_sh(std::vector<std::string> args = {});
+TargetSpec threads();        // 8 computing threads + 1 on a condition variable
+TargetSpec shared_counter(); // parent and child on a MAP_SHARED counter
+TargetSpec zombie();         // keeps a zombie child (status 7) for ~1.8 s
 
 // stdout of an uninterrupted run, computed once per test binary run. Throws
 // if that run fails or writes to stderr.
@@ -28,6 +34,7 @@ const std::string &reference_output(const TargetSpec &target);
 struct StartOptions {
   std::optional<Credentials> as = std::nullopt;
   bool stdout_to_pipe = false;
+  bool new_session = false; // leads its own session (SpawnOptions)
 };
 
 // A target started in `dir` (its cwd), writing dir/stdout.txt and

@@ -1,0 +1,29 @@
+// A program with nine POSIX threads (eight computing and sleeping, one blocked
+// on a condition variable) comes back with every thread under its own TID,
+// and each thread resumes what it was doing.
+#include <catch2/catch.hpp>
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+
+#include "support/sets.hpp"
+
+using namespace cpr_test;
+
+TEST_CASE("Every thread comes back with its TID and resumes",
+          "[e2e][sets][threads]") {
+  auto spec = threads();
+  const std::string &reference = reference_output(spec);
+  TempDir dir;
+  RunningTarget target = start_target(spec, dir);
+  // main, the waiting thread and eight workers
+  REQUIRE(wait_until([&] { return thread_ids(target.pid).size() == 10; }, 5s));
+  let_it_run();
+  auto sf = dir / "statefile";
+  SetIdentity before =
+      checkpoint_set_and_reap(sf, std::to_string(target.pid), {target.pid});
+  INFO("threads before: " << fmt::format("{}", fmt::join(before[0].tids, ",")));
+  CHECK(before[0].tids.size() == 10);
+  restart_set({sf}, before);
+  CHECK(thread_ids(target.pid) == before[0].tids);
+  expect_finishes_within(target, reference, 15s);
+}

@@ -1,0 +1,55 @@
+// Steps of the process-set scenarios (issue 3: trees, groups, sessions,
+// threads, zombies, stopped processes), checked with Catch2 assertions.
+#pragma once
+
+#include "support/scenario.hpp"
+
+#include <string>
+#include <vector>
+
+namespace cpr_test {
+
+// What a restart must bring back of one process of a set.
+struct SetMember {
+  pid_t pid = -1;
+  std::string name; // /proc/PID/comm
+  char state = '?'; // Z zombie, T stopped, t traced, r any other
+  pid_t ppid = -1;
+  pid_t pgid = -1;
+  pid_t sid = -1;
+  std::vector<pid_t> tids;
+  bool operator==(const SetMember &) const = default;
+};
+using SetIdentity = std::vector<SetMember>;
+
+// The members as they are now; a process that is gone has pid -1.
+SetIdentity identity_of_set(const std::vector<pid_t> &pids);
+std::string describe(const SetIdentity &set);
+std::vector<pid_t> pids_of(const SetIdentity &set);
+
+// Waits up to 5 s until `parent` has `count` children and returns them.
+std::vector<pid_t> wait_for_children(pid_t parent, std::size_t count);
+
+// Runs `cpr -c sf -p IDS flags...`, IDS as the user writes it ("12:HID,13").
+CommandResult try_checkpoint_set(const fs::path &sf, const std::string &ids,
+                                 const std::vector<std::string> &flags = {});
+
+// Checkpoint of `members` (the first is the test's child) by `ids` with a
+// policy that kills: cpr exits 0, the first dies of SIGKILL, and every member
+// is gone and reaped (zombies included). Returns their identities just before.
+SetIdentity checkpoint_set_and_reap(const fs::path &sf, const std::string &ids,
+                                    const std::vector<pid_t> &members,
+                                    const std::vector<std::string> &flags = {});
+
+// `cpr -r sf...` exits 0 and every process of `before` is back as it was:
+// same PIDs, TIDs, parents (the test for those whose parent was outside the
+// set), groups, sessions, zombie or stopped state.
+void restart_set(const std::vector<fs::path> &statefiles,
+                 const SetIdentity &before);
+
+// Like expect_finishes_with, with a shorter time limit: a restored set that
+// lost its shared memory would wait for ever.
+void expect_finishes_within(const RunningTarget &target,
+                            const std::string &reference, milliseconds timeout);
+
+} // namespace cpr_test
