@@ -22,7 +22,7 @@ int run(const cpr::cli::Options &opts) {
     cpr::engine::checkpoint(opts.checkpoint);
     return 0;
   case Mode::restart:
-    cpr::engine::restart(opts.statefiles);
+    cpr::engine::restart({opts.statefiles, opts.fork});
     return 0;
   case Mode::info:
     for (const std::string &s : opts.statefiles)

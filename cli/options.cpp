@@ -14,6 +14,8 @@ public:
         set_mode(Mode::help);
       else if (a == "--version")
         set_mode(Mode::version);
+      else if (a == "--fork-any")
+        fork_any_ = true;
       else if (a.size() >= 2 && a[0] == '-' && a[1] != '-')
         flags(a);
       else if (mode_ && *mode_ != Mode::checkpoint)
@@ -98,6 +100,10 @@ private:
 
   Options finish() {
     opts_.mode = mode_.value_or(Mode::help);
+    if (fork_any_ && opts_.mode != Mode::restart)
+      throw UsageError("Invalid argument: --fork-any goes with -r");
+    if (fork_any_)
+      opts_.fork = engine::Fork::any;
     if (opts_.mode != Mode::checkpoint && !checkpoint_only_.empty())
       throw UsageError("Invalid argument: " + checkpoint_only_.front() +
                        " goes with -c");
@@ -117,6 +123,7 @@ private:
   Options opts_;
   std::optional<Mode> mode_;
   std::optional<char> will_;
+  bool fork_any_ = false;
   std::vector<std::string> checkpoint_only_;
 };
 
@@ -128,7 +135,7 @@ Options parse_options(const std::vector<std::string> &args) {
 
 const char *usage() {
   return "usage: cpr -c statefile -p id[:type][,id[:type]...] [-f] [-k | -g]\n"
-         "       cpr -r statefile...\n"
+         "       cpr -r [--fork-any] statefile...\n"
          "       cpr -i statefile...\n"
          "       cpr -D statefile...\n"
          "\n"
@@ -138,6 +145,8 @@ const char *usage() {
          "  -k            kill the processes after the checkpoint (default)\n"
          "  -g            let the processes go on running after it\n"
          "  -r            restart from the statefiles, all or none\n"
+         "  --fork-any    with -r: if a PID is taken, restore the whole set in a\n"
+         "                new PID namespace, where it keeps its PIDs (FORK ANY)\n"
          "  -i            show what the statefiles hold\n"
          "  -D            delete the statefiles\n";
 }

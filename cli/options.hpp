@@ -1,6 +1,6 @@
 // The command line of cpr, as in the IRIX guide:
 //   cpr -c statefile -p id[:type][,id[:type]...] [-f] [-k | -g]
-//   cpr -r statefile...
+//   cpr -r [--fork-any] statefile...
 //   cpr -i statefile...
 //   cpr -D statefile...
 #pragma once
@@ -20,6 +20,7 @@ struct Options {
   Mode mode = Mode::help;
   engine::CheckpointRequest checkpoint;
   std::vector<std::string> statefiles; // -r, -i, -D
+  engine::Fork fork = engine::Fork::original; // -r --fork-any
 };
 
 class UsageError : public std::runtime_error {

@@ -2,6 +2,7 @@
 
 #include "fd_table.hpp"
 #include "pages.hpp"
+#include "proc.hpp"
 #include "ptrace.hpp"
 
 #include <cpr/sdk/error.hpp>
@@ -12,6 +13,7 @@
 #include <fcntl.h>
 #include <fmt/format.h>
 #include <map>
+#include <sched.h>
 #include <sys/personality.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
@@ -131,8 +133,8 @@ std::string read_message(int fd) {
 } // namespace
 
 ProcessTree::ProcessTree(std::vector<PlannedProcess> plan,
-                         const Registry &registry)
-    : registry_(registry) {
+                         const Registry &registry, bool new_pid_namespace)
+    : registry_(registry), in_namespace_(new_pid_namespace) {
   plan_tree(std::move(plan));
   int err[2];
   if (::pipe2(err, O_CLOEXEC) != 0)
@@ -147,9 +149,16 @@ ProcessTree::ProcessTree(std::vector<PlannedProcess> plan,
     n.go_write = go[1];
   }
   try {
-    for (size_t i = 0; i < nodes_.size(); ++i)
-      if (nodes_[i].parent < 0 && clone_with_pid(nodes_[i].p.record->pid) == 0)
-        run_inside(static_cast<int>(i));
+    if (in_namespace_)
+      start_namespace_init();
+    else
+      for (size_t i = 0; i < nodes_.size(); ++i)
+        if (nodes_[i].parent < 0) {
+          pid_t live = clone_with_pid(nodes_[i].p.record->pid);
+          if (live == 0)
+            run_inside(static_cast<int>(i));
+          nodes_[i].live = live;
+        }
     for (size_t i = 0; i < nodes_.size(); ++i)
       if (!nodes_[i].p.record->zombie)
         start(static_cast<int>(i));
@@ -212,7 +221,12 @@ void ProcessTree::run_inside(int index) {
 // children), and waits for it to stop.
 void ProcessTree::start(int index) {
   Node &n = nodes_[index];
-  pid_t pid = n.p.record->pid;
+  if (in_namespace_)
+    n.live = proc::child_with_inner_pid(
+        n.parent >= 0 ? nodes_[n.parent].live : init_, n.p.record->pid);
+  else if (n.parent >= 0)
+    n.live = n.p.record->pid;
+  pid_t pid = n.live;
   ptrace::seize(pid);
   [[maybe_unused]] ssize_t w = ::write(n.go_write, "g", 1);
   for (;;) {
@@ -235,13 +249,84 @@ void ProcessTree::start(int index) {
 
 void ProcessTree::kill_all() {
   for (auto it = nodes_.rbegin(); it != nodes_.rend(); ++it)
-    ::kill(it->p.record->pid, SIGKILL);
-  for (const Node &n : nodes_) {
-    int status;
-    if (n.parent < 0)
-      while (::waitpid(n.p.record->pid, &status, __WALL) < 0 && errno == EINTR)
+    if (it->live > 0)
+      ::kill(it->live, SIGKILL);
+  if (init_ > 0)
+    ::kill(init_, SIGKILL); // and with it, the whole namespace
+  int status;
+  for (const Node &n : nodes_)
+    if (n.parent < 0 && n.live > 0 && init_ == 0)
+      while (::waitpid(n.live, &status, __WALL) < 0 && errno == EINTR)
         ;
+  if (init_ > 0)
+    while (::waitpid(init_, &status, 0) < 0 && errno == EINTR)
+      ;
+}
+
+// The namespace's init is cpr's child; it forks the roots of the tree (cpr
+// cannot: a process that unshares its PID namespace may not start threads,
+// and cpr uses threads), and reaps whatever is reparented to it later.
+void ProcessTree::start_namespace_init() {
+  int talk[2], ack[2];
+  if (::pipe2(talk, O_CLOEXEC) != 0 || ::pipe2(ack, O_CLOEXEC) != 0)
+    sdk::throw_errno("cannot create a pipe", errno);
+  CloneArgs args{};
+  args.flags = CLONE_NEWPID;
+  args.exit_signal = SIGCHLD;
+  long pid = ::syscall(SYS_clone3, &args, sizeof args);
+  if (pid < 0)
+    sdk::throw_errno("cannot create a PID namespace", errno);
+  if (pid == 0) {
+    ::close(talk[1]);
+    ::close(ack[0]);
+    run_namespace_init(talk[0], ack[1]);
   }
+  init_ = static_cast<pid_t>(pid);
+  ::close(talk[0]);
+  ::close(ack[1]);
+  talk_init_ = talk[1];
+  init_ack_ = ack[0];
+}
+
+void ProcessTree::run_namespace_init(int talk, int ack) {
+  try {
+    // Until cpr says the restart succeeded, the namespace dies with cpr.
+    ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+    ::prctl(PR_SET_NAME, "cpr-init");
+    for (size_t i = 0; i < nodes_.size(); ++i)
+      if (nodes_[i].parent < 0 &&
+          clone_with_pid(nodes_[i].p.record->pid) == 0)
+        run_inside(static_cast<int>(i));
+  } catch (const std::exception &e) {
+    std::string msg = e.what();
+    [[maybe_unused]] ssize_t w = ::write(err_write_, msg.data(), msg.size());
+    ::_exit(1);
+  }
+  ::close_range(0, static_cast<unsigned>(std::min(talk, ack) - 1), 0);
+  ::close_range(static_cast<unsigned>(std::max(talk, ack) + 1), ~0U, 0);
+  char byte;
+  if (::read(talk, &byte, 1) != 1)
+    ::_exit(1); // cpr failed: PDEATHSIG ends everything
+  ::prctl(PR_SET_PDEATHSIG, 0);
+  [[maybe_unused]] ssize_t w = ::write(ack, "a", 1);
+  ::close(ack);
+  for (;;)
+    if (::wait(nullptr) < 0 && errno == ECHILD)
+      ::_exit(0);
+}
+
+pid_t ProcessTree::live_pid(pid_t saved) const {
+  for (const Node &n : nodes_)
+    if (n.p.record->pid == saved && n.live > 0)
+      return n.live;
+  return saved;
+}
+
+pid_t ProcessTree::live_tid(pid_t saved_pid, pid_t saved_tid) const {
+  pid_t pid = live_pid(saved_pid);
+  if (!in_namespace_ || saved_pid == saved_tid)
+    return saved_pid == saved_tid ? pid : saved_tid;
+  return proc::task_with_inner_tid(pid, saved_tid);
 }
 
 ProcessTree::~ProcessTree() {
@@ -253,6 +338,10 @@ ProcessTree::~ProcessTree() {
   }
   ::close(err_read_);
   ::close(err_write_);
+  if (talk_init_ >= 0)
+    ::close(talk_init_);
+  if (init_ack_ >= 0)
+    ::close(init_ack_);
 }
 
 void ProcessTree::release() {
@@ -260,8 +349,13 @@ void ProcessTree::release() {
     ptrace::detach(tid, 0);
   for (const Node &n : nodes_)
     if (!n.p.record->zombie)
-      ptrace::detach(n.p.record->pid, n.p.record->stopped ? SIGSTOP : 0);
+      ptrace::detach(n.live, n.p.record->stopped ? SIGSTOP : 0);
   released_ = true;
+  if (init_ > 0) { // the init outlives cpr from now on
+    char byte;
+    [[maybe_unused]] ssize_t w = ::write(talk_init_, "r", 1);
+    [[maybe_unused]] ssize_t r = ::read(init_ack_, &byte, 1);
+  }
 }
 
 } // namespace cpr::engine

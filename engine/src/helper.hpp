@@ -24,13 +24,19 @@ class ProcessTree {
 public:
   // Creates every process and waits until each live one has set itself up
   // and stopped under ptrace. Throws with the failing process's own error.
-  ProcessTree(std::vector<PlannedProcess> plan, const Registry &registry);
+  // `new_pid_namespace`: the processes keep their PIDs inside a new PID
+  // namespace, whose init is a small process of cpr's that reaps them.
+  ProcessTree(std::vector<PlannedProcess> plan, const Registry &registry,
+              bool new_pid_namespace);
   // Unless released, kills them all: a failed restart leaves nothing behind.
   ~ProcessTree();
   ProcessTree(const ProcessTree &) = delete;
   ProcessTree &operator=(const ProcessTree &) = delete;
 
-  // A thread the engine added; it is let go with its process.
+  // The PID a saved process (or thread) has now, as cpr sees it.
+  pid_t live_pid(pid_t saved) const;
+  pid_t live_tid(pid_t saved_pid, pid_t saved_tid) const;
+  // A thread the engine added (its live TID); let go with its process.
   void add_thread(pid_t tid) { extra_threads_.push_back(tid); }
   void release();
 
@@ -40,16 +46,22 @@ private:
     int parent = -1;
     std::vector<int> children;
     int go_read = -1, go_write = -1;
+    pid_t live = 0;
   };
   void plan_tree(std::vector<PlannedProcess> plan);
   [[noreturn]] void run_inside(int index);
   void start(int index);
   void kill_all();
+  void start_namespace_init();
+  [[noreturn]] void run_namespace_init(int talk, int ack);
 
   std::vector<Node> nodes_;  // parents before children
   const Registry &registry_;
   int err_read_ = -1, err_write_ = -1;
   std::vector<pid_t> extra_threads_;
+  bool in_namespace_ = false;
+  pid_t init_ = 0;
+  int talk_init_ = -1, init_ack_ = -1;
   bool released_ = false;
 };
 

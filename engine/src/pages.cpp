@@ -217,7 +217,8 @@ void PageReader::read_chunk(const File &f, char *buffer, const Chunk &c) const {
 void PageReader::restore(pid_t pid, std::uint64_t offset,
                          std::span<const sdk::Range> ranges) {
   Stopwatch watch(seconds_);
-  const File &f = files_.at(pid);
+  auto alias = aliases_.find(pid);
+  const File &f = files_.at(alias == aliases_.end() ? pid : alias->second);
   std::vector<Chunk> chunks;
   for_each_chunk(ranges, buffer_size,
                  [&](std::span<const iovec> remote, std::size_t len) {

@@ -59,6 +59,8 @@ public:
   ~PageReader() override;
   // Throws "damaged statefile" unless the pages file holds `bytes`.
   void open(pid_t pid, std::uint64_t bytes);
+  // The saved process `saved` now runs as `live` (a new PID namespace).
+  void alias(pid_t live, pid_t saved) { aliases_[live] = saved; }
   void restore(pid_t pid, std::uint64_t offset,
                std::span<const sdk::Range> ranges) override;
   double seconds() const { return seconds_; }
@@ -78,6 +80,7 @@ private:
 
   std::string dir_;
   std::map<pid_t, File> files_;
+  std::map<pid_t, pid_t> aliases_;
   // One buffer is read from the file while the other fills the process.
   Buffer buffers_[2];
   double seconds_ = 0;

@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <climits>
 #include <filesystem>
+#include <fmt/format.h>
 #include <sstream>
 #include <unistd.h>
 
@@ -90,6 +91,39 @@ std::string cmdline(pid_t pid) {
     text.pop_back();
   std::replace(text.begin(), text.end(), '\0', ' ');
   return text;
+}
+
+pid_t inner_pid(const std::string &status_dir) {
+  auto text = sdk::try_read_file(status_dir + "/status");
+  std::istringstream in(text.value_or(""));
+  std::string line;
+  while (std::getline(in, line))
+    if (line.rfind("NSpid:", 0) == 0) {
+      std::istringstream ids(line.substr(6));
+      pid_t id = 0, last = 0;
+      while (ids >> id)
+        last = id;
+      return last;
+    }
+  return 0;
+}
+
+pid_t child_with_inner_pid(pid_t parent, pid_t inner) {
+  for (pid_t child : children(parent))
+    if (inner_pid(dir(child)) == inner)
+      return child;
+  throw sdk::Error(fmt::format("other fatal failure: process {} did not "
+                               "come up",
+                               inner));
+}
+
+pid_t task_with_inner_tid(pid_t pid, pid_t inner) {
+  for (pid_t tid : threads(pid))
+    if (inner_pid(dir(pid) + "/task/" + std::to_string(tid)) == inner)
+      return tid;
+  throw sdk::Error(fmt::format("other fatal failure: thread {} did not come "
+                               "up",
+                               inner));
 }
 
 } // namespace cpr::engine::proc

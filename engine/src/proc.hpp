@@ -24,5 +24,11 @@ std::vector<pid_t> threads(pid_t pid);
 std::vector<pid_t> children(pid_t pid);
 std::vector<int> fds(pid_t pid);
 std::string cmdline(pid_t pid);
+// The last entry of NSpid in /proc/PID/status: its PID in its own namespace.
+pid_t inner_pid(const std::string &status_dir);
+// The child of `parent` (both as cpr sees them) whose own PID is `inner`.
+pid_t child_with_inner_pid(pid_t parent, pid_t inner);
+// The thread of `pid` whose TID in its own namespace is `inner`.
+pid_t task_with_inner_tid(pid_t pid, pid_t inner);
 
 } // namespace cpr::engine::proc

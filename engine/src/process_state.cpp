@@ -272,14 +272,14 @@ void restore_credentials(RemoteProcess &t, const ProcessRecord &p) {
        static_cast<std::uint64_t>(p.pdeathsig));
 }
 
-void restore_scheduling(const ProcessRecord &p) {
-  if (::setpriority(PRIO_PROCESS, static_cast<id_t>(p.pid), p.nice) != 0)
+void restore_scheduling(const ProcessRecord &p, pid_t live) {
+  if (::setpriority(PRIO_PROCESS, static_cast<id_t>(live), p.nice) != 0)
     sdk::throw_errno(fmt::format("cannot restore the nice value of process {}",
                                  p.pid),
                      errno);
   sched_param param{};
   param.sched_priority = p.sched_priority;
-  if (::sched_setscheduler(p.pid, p.sched_policy, &param) != 0)
+  if (::sched_setscheduler(live, p.sched_policy, &param) != 0)
     sdk::throw_errno(
         fmt::format("cannot restore the scheduling policy of process {}", p.pid),
         errno);
@@ -291,7 +291,7 @@ void restore_scheduling(const ProcessRecord &p) {
         CPU_SET(static_cast<int>(w * 64 + b), &cpus);
   // A machine with fewer CPUs refuses the old mask: the process then keeps
   // the restarting process's affinity.
-  (void)::sched_setaffinity(p.pid, sizeof cpus, &cpus);
+  (void)::sched_setaffinity(live, sizeof cpus, &cpus);
 }
 
 void restore_registers(pid_t tid, const ThreadState &th) {

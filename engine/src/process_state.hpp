@@ -18,7 +18,8 @@ void restore_signal_actions(RemoteProcess &t, const ProcessRecord &p);
 void restore_thread_state(RemoteProcess &t, const ThreadState &thread);
 void queue_pending_signals(RemoteProcess &t, const ProcessRecord &p);
 void restore_credentials(RemoteProcess &t, const ProcessRecord &p);
-void restore_scheduling(const ProcessRecord &p);
+// `live`: the PID the process has now, as cpr sees it.
+void restore_scheduling(const ProcessRecord &p, pid_t live);
 void restore_registers(pid_t tid, const ThreadState &thread);
 
 } // namespace cpr::engine

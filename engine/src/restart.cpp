@@ -35,24 +35,44 @@ struct Loaded {
   std::unique_ptr<PageReader> pages;
 };
 
-void check_pid_free(pid_t pid, std::set<pid_t> &claimed) {
+// Whether a PID is free for a process of this restart; a PID named twice
+// is never free.
+bool pid_free(pid_t pid, std::set<pid_t> &claimed) {
   bool in_use = ::kill(pid, 0) == 0 || errno == EPERM ||
                 ::access(fmt::format("/proc/{}", pid).c_str(), F_OK) == 0;
-  if (in_use || !claimed.insert(pid).second)
-    throw sdk::Error(fmt::format("unavailable PID: process {} cannot have its "
-                                 "PID back, it is in use",
-                                 pid));
+  return claimed.insert(pid).second && !in_use;
 }
 
+// The PIDs a restart needs: all free, or (FORK ANY) a new PID namespace.
+class PidCheck {
+public:
+  explicit PidCheck(Fork fork) : fork_(fork) {}
+  void need(pid_t pid, bool thread) {
+    if (pid_free(pid, claimed_))
+      return;
+    if (fork_ == Fork::original)
+      throw sdk::Error(fmt::format("unavailable PID: {} {} cannot have its "
+                                   "PID back, it is in use",
+                                   thread ? "thread" : "process", pid));
+    new_namespace_ = true;
+  }
+  bool new_namespace() const { return new_namespace_; }
+
+private:
+  Fork fork_;
+  std::set<pid_t> claimed_;
+  bool new_namespace_ = false;
+};
+
 // Everything that can be known to fail is found before a process exists.
-void check(Loaded &l, const Registry &registry, std::set<pid_t> &claimed) {
+void check(Loaded &l, const Registry &registry, PidCheck &pids) {
   check_access(l.path, l.manifest.header, Access::restart);
   sdk::RestoreContext ctx{l.path, *l.pages};
   for (const ObjectRecord &o : l.manifest.objects)
     registry.handler(o.kind, o.version)
         .check({o.kind, o.version, o.payload}, ctx);
   for (const ProcessRecord &p : l.manifest.processes) {
-    check_pid_free(p.pid, claimed);
+    pids.need(p.pid, false);
     if (p.zombie)
       continue;
     if (p.threads.empty() || p.threads.front().tid != p.pid)
@@ -60,7 +80,7 @@ void check(Loaded &l, const Registry &registry, std::set<pid_t> &claimed) {
                                    "main thread",
                                    l.path, p.pid));
     for (size_t i = 1; i < p.threads.size(); ++i)
-      check_pid_free(p.threads[i].tid, claimed);
+      pids.need(p.threads[i].tid, true);
     l.pages->open(p.pid, p.pages_bytes);
   }
 }
@@ -92,7 +112,9 @@ struct CloneArgs {
 
 // A thread with its saved TID, cloned from inside; it spins in the gadget
 // until seized, and gets its own registers later.
-std::unique_ptr<RemoteProcess> clone_thread(RemoteProcess &main, pid_t tid) {
+std::unique_ptr<RemoteProcess> clone_thread(RemoteProcess &main, pid_t tid,
+                                            const ProcessTree &tree,
+                                            pid_t saved_pid) {
   CloneArgs args{};
   args.flags = CLONE_VM | CLONE_FS | CLONE_FILES | CLONE_SIGHAND |
                CLONE_THREAD | CLONE_SYSVSEM;
@@ -106,11 +128,12 @@ std::unique_ptr<RemoteProcess> clone_thread(RemoteProcess &main, pid_t tid) {
   if (got != tid)
     throw sdk::Error(fmt::format("unavailable PID: thread {} came back as {}",
                                  tid, got));
-  ptrace::seize(tid);
-  ptrace::interrupt(tid);
-  ptrace::wait_stop(tid);
-  auto t = std::make_unique<RemoteProcess>(tid, main.syscall_insn(),
-                                           ptrace::get_regs(tid));
+  pid_t live = tree.live_tid(saved_pid, tid);
+  ptrace::seize(live);
+  ptrace::interrupt(live);
+  ptrace::wait_stop(live);
+  auto t = std::make_unique<RemoteProcess>(live, main.syscall_insn(),
+                                           ptrace::get_regs(live));
   t->use_scratch(main.scratch_area());
   return t;
 }
@@ -130,7 +153,8 @@ void drop_pending_signals(RemoteProcess &t) {
 }
 
 void join_group(RemoteProcess &t, const ProcessRecord &p) {
-  if (p.pgid == p.pid || p.sid == p.pid || ::getpgid(p.pid) == p.pgid)
+  if (p.pgid == p.pid || p.sid == p.pid ||
+      t.syscall(SYS_getpgid, 0, 0, 0, 0, 0, 0) == p.pgid)
     return;
   // A group whose leader is not in the set does not exist any more: the
   // process then stays in the group of the process that restarted it.
@@ -140,7 +164,9 @@ void join_group(RemoteProcess &t, const ProcessRecord &p) {
 void build(const PlannedProcess &pp, const Loaded &l, const Registry &registry,
            std::uint64_t own_syscall_insn, ProcessTree &tree) {
   const ProcessRecord &p = *pp.record;
-  pid_t pid = p.pid;
+  pid_t pid = tree.live_pid(p.pid);
+  if (pid != p.pid)
+    l.pages->alias(pid, p.pid);
   CpuPin pin(pid, true); // its saved affinity is restored at the end
   // Nothing is delivered while the process is built.
   ptrace::set_sigmask(pid, ~0ULL);
@@ -152,7 +178,8 @@ void build(const PlannedProcess &pp, const Loaded &l, const Registry &registry,
   if (rseq.ptr)
     sdk::remote_call(main, "unregister cpr's rseq area", SYS_rseq, rseq.ptr,
                      rseq.len, rseq_flag_unregister, rseq.sig);
-  sdk::RestoreContext ctx{l.path, *l.pages};
+  sdk::RestoreContext ctx{l.path, *l.pages,
+                          [&](pid_t saved) { return tree.live_pid(saved); }};
   for (std::uint64_t id : p.objects) {
     const ObjectRecord &rec = l.manifest.object(id);
     registry.process_handler(rec.kind, rec.version)
@@ -166,8 +193,8 @@ void build(const PlannedProcess &pp, const Loaded &l, const Registry &registry,
   restore_signal_actions(main, p);
   std::vector<std::unique_ptr<RemoteProcess>> threads;
   for (size_t i = 1; i < p.threads.size(); ++i) {
-    threads.push_back(clone_thread(main, p.threads[i].tid));
-    tree.add_thread(p.threads[i].tid);
+    threads.push_back(clone_thread(main, p.threads[i].tid, tree, p.pid));
+    tree.add_thread(threads.back()->pid());
   }
   auto remote_of = [&](size_t i) -> RemoteProcess & {
     return i == 0 ? main : *threads[i - 1];
@@ -180,23 +207,24 @@ void build(const PlannedProcess &pp, const Loaded &l, const Registry &registry,
   for (size_t i = 0; i < p.threads.size(); ++i)
     restore_credentials(remote_of(i), p);
   main.unmap(gadget); // the last remote call
-  restore_scheduling(p);
+  restore_scheduling(p, pid);
   for (const ThreadState &th : p.threads)
-    restore_registers(th.tid, th);
+    restore_registers(tree.live_tid(p.pid, th.tid), th);
 }
 
 } // namespace
 
-void restart(const std::vector<std::string> &statefiles) {
+void restart(const RestartRequest &request) {
+  const std::vector<std::string> &statefiles = request.statefiles;
   Clock total;
   Registry registry = Registry::load();
   std::vector<Loaded> loaded;
   for (const std::string &path : statefiles)
     loaded.push_back({path, read_manifest(path),
                       std::make_unique<PageReader>(path)});
-  std::set<pid_t> claimed;
+  PidCheck pids(request.fork);
   for (Loaded &l : loaded)
-    check(l, registry, claimed);
+    check(l, registry, pids);
 
   std::uint64_t own_insn = find_syscall_insn(::getpid());
   std::vector<PlannedProcess> plan;
@@ -206,7 +234,7 @@ void restart(const std::vector<std::string> &statefiles) {
       plan.push_back({&p, &l.manifest, l.path});
       source[p.pid] = &l;
     }
-  ProcessTree tree(plan, registry);
+  ProcessTree tree(plan, registry, pids.new_namespace());
   // In the order of the statefile: memory several processes share was saved
   // with the first of them, which must be rebuilt first.
   for (const PlannedProcess &pp : plan) {

@@ -30,8 +30,7 @@ sdk::Saved MmHandler::save(sdk::Tracee &process, sdk::SaveContext &ctx) const {
 void MmHandler::restore(sdk::Tracee &process, const sdk::Record &record,
                         sdk::RestoreContext &ctx) const {
   rebuild_address_space(process,
-                        sdk::from_payload<AddressSpace>(record.payload),
-                        ctx.pages);
+                        sdk::from_payload<AddressSpace>(record.payload), ctx);
 }
 
 } // namespace cpr::memory

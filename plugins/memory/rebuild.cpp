@@ -113,7 +113,8 @@ int open_flags(const Vma &v) {
   return (writes_file ? O_RDWR : O_RDONLY) | O_CLOEXEC;
 }
 
-void map_vmas(sdk::Tracee &t, const AddressSpace &as) {
+void map_vmas(sdk::Tracee &t, const AddressSpace &as,
+              const sdk::RestoreContext &ctx) {
   std::map<std::pair<std::string, int>, int> open_files;
   for (const Vma &v : as.vmas) {
     if (v.kind == VmaKind::kernel)
@@ -129,7 +130,8 @@ void map_vmas(sdk::Tracee &t, const AddressSpace &as) {
     if (v.shared_with) {
       // The holder was built first: map the very same object.
       std::string object = fmt::format("/proc/{}/map_files/{:x}-{:x}",
-                                       v.shared_with, v.shared_range.start,
+                                       ctx.live_pid(v.shared_with),
+                                       v.shared_range.start,
                                        v.shared_range.end);
       fd = sdk::remote_open(t, object, O_RDWR | O_CLOEXEC);
       flags &= ~static_cast<std::uint64_t>(MAP_ANONYMOUS);
@@ -220,13 +222,13 @@ void check_restorable(const AddressSpace &as) {
 }
 
 void rebuild_address_space(sdk::Tracee &t, const AddressSpace &as,
-                           sdk::PageSource &pages) {
+                           sdk::RestoreContext &ctx) {
   clear_address_space(t);
   place_vdso(t, as);
-  map_vmas(t, as);
+  map_vmas(t, as, ctx);
   for (const Vma &v : as.vmas)
     if (!v.pages.empty())
-      pages.restore(t.pid(), v.pages_offset, v.pages);
+      ctx.pages.restore(t.pid(), v.pages_offset, v.pages);
   finish_vmas(t, as);
   set_mm_fields(t, as);
 }

@@ -4,7 +4,7 @@
 
 #include "address_space.hpp"
 
-#include <cpr/sdk/pages.hpp>
+#include <cpr/sdk/handler.hpp>
 #include <cpr/sdk/tracee.hpp>
 
 namespace cpr::memory {
@@ -12,6 +12,6 @@ namespace cpr::memory {
 // Throws "component unavailable" if a mapped file or the vDSO changed.
 void check_restorable(const AddressSpace &as);
 void rebuild_address_space(sdk::Tracee &t, const AddressSpace &as,
-                           sdk::PageSource &pages);
+                           sdk::RestoreContext &ctx);
 
 } // namespace cpr::memory

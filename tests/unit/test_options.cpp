@@ -31,6 +31,9 @@ TEST_CASE("restart, query and delete take several statefiles") {
   auto o = parse_options({"-r", "a", "b"});
   CHECK(o.mode == Mode::restart);
   CHECK(o.statefiles == std::vector<std::string>{"a", "b"});
+  CHECK(parse_options({"-r", "a"}).fork == cpr::engine::Fork::original);
+  CHECK(parse_options({"-r", "--fork-any", "a"}).fork == cpr::engine::Fork::any);
+  CHECK_THROWS_AS(parse_options({"-i", "--fork-any", "a"}), UsageError);
   CHECK(parse_options({"-i", "a"}).mode == Mode::info);
   CHECK(parse_options({"-D", "a", "b", "c"}).statefiles.size() == 3);
   CHECK(parse_options({}).mode == Mode::help);

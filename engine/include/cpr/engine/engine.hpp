@@ -22,7 +22,19 @@ struct CheckpointRequest {
 std::vector<pid_t> resolve_ids(const std::string &ids);
 
 void checkpoint(const CheckpointRequest &request);
-void restart(const std::vector<std::string> &statefiles);
+// The FORK policy of the guide.
+enum class Fork {
+  original, // a process whose PID is taken fails the restart
+  any,      // then the whole set is restored in a new PID namespace, under
+            // a small init of cpr's, each process keeping its PIDs there
+};
+
+struct RestartRequest {
+  std::vector<std::string> statefiles;
+  Fork fork = Fork::original;
+};
+
+void restart(const RestartRequest &request);
 void describe(const std::string &statefile, std::ostream &out);
 void remove(const std::string &statefile);
 

@@ -6,6 +6,7 @@
 #include <cpr/sdk/tracee.hpp>
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <sys/stat.h>
 #include <sys/types.h>
@@ -34,6 +35,11 @@ struct SaveContext {
 struct RestoreContext {
   std::string statefile;
   PageSource &pages;
+  // The PID a saved process has now, as this (cpr's) PID namespace sees it:
+  // the same, unless the set was restored in a new PID namespace.
+  std::function<pid_t(pid_t saved)> live_pid = [](pid_t saved) {
+    return saved;
+  };
 };
 
 class Handler {
