@@ -222,8 +222,9 @@ void ProcessTree::run_inside(int index) {
 void ProcessTree::start(int index) {
   Node &n = nodes_[index];
   if (in_namespace_)
-    n.live = proc::child_with_inner_pid(
-        n.parent >= 0 ? nodes_[n.parent].live : init_, n.p.record->pid);
+    n.live = n.parent >= 0 ? proc::child_with_inner_pid(nodes_[n.parent].live,
+                                                        n.p.record->pid)
+                           : root_in_namespace(n.p.record->pid);
   else if (n.parent >= 0)
     n.live = n.p.record->pid;
   pid_t pid = n.live;
@@ -313,6 +314,28 @@ void ProcessTree::run_namespace_init(int talk, int ack) {
   for (;;)
     if (::wait(nullptr) < 0 && errno == ECHILD)
       ::_exit(0);
+}
+
+// The init forks the roots while cpr goes on: wait for each to appear.
+pid_t ProcessTree::root_in_namespace(pid_t saved) {
+  for (int tries = 0;; ++tries) {
+    try {
+      return proc::child_with_inner_pid(init_, saved);
+    } catch (const sdk::Error &) {
+      int status;
+      bool init_gone = ::waitpid(init_, &status, WNOHANG) == init_;
+      if (init_gone || tries > 10000) {
+        init_ = init_gone ? 0 : init_;
+        std::string msg = read_message(err_read_);
+        throw sdk::Error(msg.empty() ? fmt::format("other fatal failure: "
+                                                   "process {} did not come "
+                                                   "up",
+                                                   saved)
+                                     : msg);
+      }
+      ::usleep(1000);
+    }
+  }
 }
 
 pid_t ProcessTree::live_pid(pid_t saved) const {

@@ -53,6 +53,7 @@ private:
   void start(int index);
   void kill_all();
   void start_namespace_init();
+  pid_t root_in_namespace(pid_t saved);
   [[noreturn]] void run_namespace_init(int talk, int ack);
 
   std::vector<Node> nodes_;  // parents before children
