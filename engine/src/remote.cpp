@@ -6,24 +6,33 @@
 #include <cpr/sdk/procfs.hpp>
 
 #include <algorithm>
-#include <fmt/format.h>
-#include <sstream>
 #include <csignal>
 #include <cstring>
 #include <fcntl.h>
+#include <fmt/format.h>
+#include <sstream>
 #include <string>
-#include <utility>
 #include <sys/mman.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
 #include <sys/wait.h>
 #include <unistd.h>
+#include <utility>
 
 namespace cpr::engine {
 
 namespace {
 constexpr std::uint64_t syscall_insn_size = 2; // 0f 05
 constexpr std::uint64_t page = 4096;
+// A fault of the instruction itself (unmapped, not executable) would come
+// back on every try; a signal sent by someone is kept for later instead.
+bool faulted_on_insn(const std::vector<std::uint8_t> &raw) {
+  siginfo_t info{};
+  std::memcpy(&info, raw.data(), std::min(raw.size(), sizeof info));
+  bool fault = info.si_signo == SIGSEGV || info.si_signo == SIGBUS ||
+               info.si_signo == SIGILL;
+  return fault && info.si_code > 0 && info.si_code < SI_KERNEL;
+}
 } // namespace
 
 RemoteProcess::RemoteProcess(pid_t pid, std::uint64_t insn,
@@ -60,8 +69,14 @@ long RemoteProcess::syscall(long nr, std::uint64_t a1, std::uint64_t a2,
     // Stopped before the instruction ran: a signal arrived (keep it for
     // later) or a job-control trap. Either way, try again.
     bool signal_stop = (status >> 16) == 0 && WSTOPSIG(status) != SIGTRAP;
-    if (signal_stop)
-      deferred_.push_back(ptrace::get_siginfo(pid_));
+    if (!signal_stop)
+      continue;
+    std::vector<std::uint8_t> info = ptrace::get_siginfo(pid_);
+    if (faulted_on_insn(info))
+      throw sdk::Error(fmt::format("cannot run a system call in process {}: "
+                                   "{} at its syscall instruction {:#x}",
+                                   pid_, ::strsignal(WSTOPSIG(status)), insn_));
+    deferred_.push_back(std::move(info));
   }
 }
 
@@ -97,8 +112,8 @@ void RemoteProcess::write(std::uint64_t addr, const void *buf,
                      n < 0 ? errno : EFAULT);
 }
 
-sdk::Range RemoteProcess::map_private_area(
-    const std::vector<sdk::Range> &avoid, std::size_t pages) {
+sdk::Range RemoteProcess::map_private_area(const std::vector<sdk::Range> &avoid,
+                                           std::size_t pages) {
   std::vector<sdk::Range> taken = avoid;
   for (const sdk::Mapping &m : sdk::read_maps(pid_))
     taken.push_back(m.range);
