@@ -18,8 +18,10 @@
 #include <cstdio>
 #include <ctime>
 #include <fmt/format.h>
+#include <linux/kcmp.h>
 #include <map>
 #include <memory>
+#include <sys/syscall.h>
 #include <sys/utsname.h>
 #include <unistd.h>
 
@@ -80,11 +82,13 @@ Header make_header(const CheckpointRequest &req, uid_t owner, gid_t group) {
 
 void collect_process(FrozenProcess &frozen, const Registry &registry,
                      sdk::SaveContext &ctx, PageWriter &pages,
-                     FdTableCollector &fds, Manifest &manifest) {
+                     FdTableCollector &fds, Manifest &manifest,
+                     pid_t shares_mm_with) {
   CpuPin pin(frozen.pid(), false);
   ProcessRecord p;
   collect_identity(frozen.pid(), p);
   p.stopped = frozen.was_stopped();
+  p.shares_mm_with = shares_mm_with;
   RemoteProcess &t = frozen.remote(frozen.pid());
   collect_from_inside(t, p);
   for (pid_t tid : frozen.tids())
@@ -92,6 +96,8 @@ void collect_process(FrozenProcess &frozen, const Registry &registry,
   p.shared_pending = ptrace::peek_pending(frozen.pid(), true);
   fds.collect(p);
   for (const sdk::ProcessHandler *h : registry.process_handlers()) {
+    if (shares_mm_with && h->per_address_space())
+      continue; // saved with the first of its share group
     sdk::Saved saved = h->save(t, ctx);
     ObjectRecord rec{manifest.objects.size() + 1, h->kind(), h->version(),
                      std::move(saved.payload), std::move(saved.summary)};
@@ -172,6 +178,31 @@ struct FrozenSet {
                      });
   }
 
+  // Processes sharing one address space without being threads of one
+  // process (clone with CLONE_VM, a vfork child before its exec): each to
+  // the first of its group, which must be its parent (restart builds it by
+  // a clone of its parent's). Call after order_as_tree().
+  std::map<pid_t, pid_t> share_groups() const {
+    std::map<pid_t, pid_t> owner;
+    for (size_t i = 0; i < processes.size(); ++i) {
+      pid_t pid = processes[i]->pid();
+      for (size_t j = 0; j < i; ++j) {
+        pid_t first = processes[j]->pid();
+        if (::syscall(SYS_kcmp, first, pid, KCMP_VM, 0, 0) != 0)
+          continue;
+        if (proc::stat(pid)->field(4) != first)
+          throw sdk::Error(fmt::format(
+              "Checkpoint error: process {} shares the address space of {}, "
+              "which is not its parent; cpr restores share groups made by "
+              "a parent",
+              pid, first));
+        owner[pid] = first;
+        break;
+      }
+    }
+    return owner;
+  }
+
   // A child outside the set would be missing after restart.
   void check_children() const {
     for (const auto &f : processes)
@@ -206,9 +237,13 @@ void checkpoint(const CheckpointRequest &req) {
   set.freeze(req.ids);
   set.check_children();
   set.order_as_tree();
+  auto share_group = set.share_groups();
   FdTableCollector fds(registry, ctx, manifest);
-  for (auto &f : set.processes)
-    collect_process(*f, registry, ctx, pages, fds, manifest);
+  for (auto &f : set.processes) {
+    auto owner = share_group.find(f->pid());
+    collect_process(*f, registry, ctx, pages, fds, manifest,
+                    owner == share_group.end() ? 0 : owner->second);
+  }
   for (ProcessRecord &z : set.zombies)
     manifest.processes.push_back(std::move(z));
   auto &frozen = set.processes;

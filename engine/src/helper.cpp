@@ -14,6 +14,7 @@
 #include <fmt/format.h>
 #include <map>
 #include <sched.h>
+#include <sys/mman.h>
 #include <sys/personality.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
@@ -50,10 +51,40 @@ pid_t clone_with_pid(pid_t pid) {
   return static_cast<pid_t>(r);
 }
 
+extern "C" long cpr_clone3_on_stack(void *args, unsigned long size,
+                                    void (*fn)(void *), void *arg);
+
+// A child that shares the caller's address space (a share group), with its
+// saved PID, running fn(arg) on a stack of its own. It shares everything the
+// caller's address space becomes, which the engine rebuilds once.
+pid_t clone_vm_with_pid(pid_t pid, void (*fn)(void *), void *arg) {
+  constexpr std::size_t stack_size = 1 << 20;
+  void *stack = ::mmap(nullptr, stack_size, PROT_READ | PROT_WRITE,
+                       MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
+  if (stack == MAP_FAILED)
+    sdk::throw_errno("cannot allocate a stack", errno);
+  CloneArgs args{};
+  args.flags = CLONE_VM;
+  args.exit_signal = SIGCHLD;
+  pid_t want = pid;
+  args.set_tid = reinterpret_cast<std::uint64_t>(&want);
+  args.set_tid_size = 1;
+  args.stack = reinterpret_cast<std::uint64_t>(stack);
+  args.stack_size = stack_size;
+  long r = cpr_clone3_on_stack(&args, sizeof args, fn, arg);
+  if (r < 0) {
+    errno = static_cast<int>(-r);
+    if (errno == EEXIST)
+      throw sdk::Error(fmt::format("unavailable PID: {} is in use", pid));
+    sdk::throw_errno(fmt::format("cannot create process {}", pid), errno);
+  }
+  return static_cast<pid_t>(r);
+}
+
 void restore_limits(const ProcessRecord &p) {
-  static const char *names[] = {"CPU",    "FSIZE",   "DATA",   "STACK",
-                                "CORE",   "RSS",     "NPROC",  "NOFILE",
-                                "MEMLOCK", "AS",     "LOCKS",  "SIGPENDING",
+  static const char *names[] = {"CPU",      "FSIZE", "DATA",   "STACK",
+                                "CORE",     "RSS",   "NPROC",  "NOFILE",
+                                "MEMLOCK",  "AS",    "LOCKS",  "SIGPENDING",
                                 "MSGQUEUE", "NICE",  "RTPRIO", "RTTIME"};
   for (size_t r = 0; r < p.limits.size() && r < RLIM_NLIMITS; ++r) {
     rlimit l{p.limits[r].cur, p.limits[r].max};
@@ -69,14 +100,12 @@ void restore_limits(const ProcessRecord &p) {
 void lead_session_or_group(const ProcessRecord &p) {
   if (p.sid == p.pid) {
     if (::setsid() < 0)
-      sdk::throw_errno(fmt::format("cannot make process {} a session leader",
-                                   p.pid),
-                       errno);
+      sdk::throw_errno(
+          fmt::format("cannot make process {} a session leader", p.pid), errno);
   } else if (p.pgid == p.pid) {
     if (::setpgid(0, 0) < 0)
-      sdk::throw_errno(fmt::format("cannot make process {} a group leader",
-                                   p.pid),
-                       errno);
+      sdk::throw_errno(
+          fmt::format("cannot make process {} a group leader", p.pid), errno);
   }
 }
 
@@ -91,8 +120,7 @@ void lead_session_or_group(const ProcessRecord &p) {
   ::_exit(WEXITSTATUS(status));
 }
 
-void set_up_self(const PlannedProcess &pp, const Registry &registry,
-                 int &err) {
+void set_up_self(const PlannedProcess &pp, const Registry &registry, int &err) {
   const ProcessRecord &p = *pp.record;
   rlimit files{};
   ::getrlimit(RLIMIT_NOFILE, &files);
@@ -202,9 +230,18 @@ void ProcessTree::run_inside(int index) {
     if (::read(n.go_read, &byte, 1) != 1)
       ::_exit(1); // cpr went away before it could hold us
     lead_session_or_group(p);
-    for (int c : n.children)
-      if (clone_with_pid(nodes_[c].p.record->pid) == 0)
+    for (int c : n.children) {
+      const ProcessRecord &child = *nodes_[c].p.record;
+      if (child.shares_mm_with == p.pid) {
+        // It runs nothing but a read() of its go pipe until this process
+        // has stopped: the two never run at once in their one memory.
+        building_ = this;
+        clone_vm_with_pid(child.pid, &ProcessTree::run_shared_child,
+                          reinterpret_cast<void *>(static_cast<intptr_t>(c)));
+      } else if (clone_with_pid(child.pid) == 0) {
         run_inside(c);
+      }
+    }
     set_up_self(n.p, registry_, err);
     ::close(err);
     // glibc's raise() would use the TID cached for cpr: ask the kernel.
@@ -215,6 +252,12 @@ void ProcessTree::run_inside(int index) {
     [[maybe_unused]] ssize_t w = ::write(err, msg.data(), msg.size());
   }
   ::_exit(1);
+}
+
+ProcessTree *ProcessTree::building_ = nullptr;
+
+void ProcessTree::run_shared_child(void *index) {
+  building_->run_inside(static_cast<int>(reinterpret_cast<intptr_t>(index)));
 }
 
 // Holds the process under ptrace, lets it set itself up (and fork its
@@ -295,8 +338,7 @@ void ProcessTree::run_namespace_init(int talk, int ack) {
     ::prctl(PR_SET_PDEATHSIG, SIGKILL);
     ::prctl(PR_SET_NAME, "cpr-init");
     for (size_t i = 0; i < nodes_.size(); ++i)
-      if (nodes_[i].parent < 0 &&
-          clone_with_pid(nodes_[i].p.record->pid) == 0)
+      if (nodes_[i].parent < 0 && clone_with_pid(nodes_[i].p.record->pid) == 0)
         run_inside(static_cast<int>(i));
   } catch (const std::exception &e) {
     std::string msg = e.what();

@@ -50,13 +50,16 @@ private:
   };
   void plan_tree(std::vector<PlannedProcess> plan);
   [[noreturn]] void run_inside(int index);
+  // Entry of a child cloned into its parent's address space.
+  static void run_shared_child(void *index);
+  static ProcessTree *building_;
   void start(int index);
   void kill_all();
   void start_namespace_init();
   pid_t root_in_namespace(pid_t saved);
   [[noreturn]] void run_namespace_init(int talk, int ack);
 
-  std::vector<Node> nodes_;  // parents before children
+  std::vector<Node> nodes_; // parents before children
   const Registry &registry_;
   int err_read_ = -1, err_write_ = -1;
   std::vector<pid_t> extra_threads_;

@@ -20,17 +20,17 @@ inline constexpr std::uint32_t format_revision = 1;
 struct Header {
   std::uint32_t revision = format_revision;
   std::string cpr_version;
-  std::int64_t time = 0;          // seconds since the epoch
-  std::uint32_t owner_uid = 0;    // the checkpoint owner
+  std::int64_t time = 0;       // seconds since the epoch
+  std::uint32_t owner_uid = 0; // the checkpoint owner
   std::uint32_t owner_gid = 0;
-  std::uint32_t made_by_uid = 0;  // who ran the checkpoint
+  std::uint32_t made_by_uid = 0; // who ran the checkpoint
   std::string host, kernel, arch;
-  std::string ids;                // the -p argument, as given
-  std::string will;               // EXIT, KILL or CONT
+  std::string ids;  // the -p argument, as given
+  std::string will; // EXIT, KILL or CONT
 
   template <class A> void serialize(A &ar, unsigned) {
-    ar & revision & cpr_version & time & owner_uid & owner_gid & made_by_uid;
-    ar & host & kernel & arch & ids & will;
+    ar &revision &cpr_version &time &owner_uid &owner_gid &made_by_uid;
+    ar &host &kernel &arch &ids &will;
   }
 };
 
@@ -42,7 +42,7 @@ struct ObjectRecord {
   std::string summary;
 
   template <class A> void serialize(A &ar, unsigned) {
-    ar & id & kind & version & payload & summary;
+    ar &id &kind &version &payload &summary;
   }
 };
 
@@ -53,7 +53,7 @@ struct FdRef {
   bool cloexec = false;
 
   template <class A> void serialize(A &ar, unsigned) {
-    ar & fd & object & cloexec;
+    ar &fd &object &cloexec;
   }
 };
 
@@ -65,8 +65,8 @@ struct Credentials {
   bool no_new_privs = false;
 
   template <class A> void serialize(A &ar, unsigned) {
-    ar & uids & gids & groups & cap_inheritable & cap_permitted &
-        cap_effective & no_new_privs;
+    ar &uids &gids &groups &cap_inheritable &cap_permitted &cap_effective
+        &no_new_privs;
   }
 };
 
@@ -75,14 +75,14 @@ struct SignalAction {
   std::uint64_t handler = 0, flags = 0, restorer = 0, mask = 0;
 
   template <class A> void serialize(A &ar, unsigned) {
-    ar & handler & flags & restorer & mask;
+    ar &handler &flags &restorer &mask;
   }
 };
 
 struct Limit {
   std::uint64_t cur = 0, max = 0;
 
-  template <class A> void serialize(A &ar, unsigned) { ar & cur & max; }
+  template <class A> void serialize(A &ar, unsigned) { ar &cur &max; }
 };
 
 struct ThreadState {
@@ -98,9 +98,9 @@ struct ThreadState {
   std::vector<std::vector<std::uint8_t>> pending; // siginfo_t, per-thread
 
   template <class A> void serialize(A &ar, unsigned) {
-    ar & tid & regs & xstate & sigmask & rseq_ptr & rseq_len & rseq_sig;
-    ar & clear_child_tid & robust_list & robust_list_len;
-    ar & altstack_sp & altstack_size & altstack_flags & pending;
+    ar &tid &regs &xstate &sigmask &rseq_ptr &rseq_len &rseq_sig;
+    ar &clear_child_tid &robust_list &robust_list_len;
+    ar &altstack_sp &altstack_size &altstack_flags &pending;
   }
 };
 
@@ -112,29 +112,32 @@ struct ProcessRecord {
   std::int32_t nice = 0;
   std::int32_t sched_policy = 0, sched_priority = 0;
   std::int32_t dumpable = 1, pdeathsig = 0;
-  bool zombie = false;          // restored as a zombie of its parent
-  std::int32_t exit_status = 0; // a zombie's, as waitpid reports it
-  bool stopped = false;         // in group-stop: stays stopped
+  bool zombie = false;             // restored as a zombie of its parent
+  std::int32_t exit_status = 0;    // a zombie's, as waitpid reports it
+  bool stopped = false;            // in group-stop: stays stopped
+  std::int32_t shares_mm_with = 0; // its parent, whose address space it shares
   std::vector<std::uint64_t> affinity;
   Credentials creds;
-  std::vector<Limit> limits;           // indexed by RLIMIT_*
-  std::vector<SignalAction> actions;   // indexed by signal number - 1
+  std::vector<Limit> limits;         // indexed by RLIMIT_*
+  std::vector<SignalAction> actions; // indexed by signal number - 1
   std::vector<ThreadState> threads;
   std::vector<std::vector<std::uint8_t>> shared_pending; // siginfo_t
   std::vector<FdRef> fds;
-  std::vector<std::uint64_t> objects;  // process-wide handler records
+  std::vector<std::uint64_t> objects;    // process-wide handler records
   std::vector<sdk::Range> address_space; // every mapping, for placing ours
   std::uint64_t pages_bytes = 0;
 
-  // Class version 1 added zombie, exit_status, stopped.
+  // Class version 1 added zombie, exit_status, stopped; 2 shares_mm_with.
   template <class A> void serialize(A &ar, unsigned version) {
-    ar & pid & ppid & pgid & sid & comm & psargs & exe & cwd & root;
-    ar & umask & personality & nice & sched_policy & sched_priority;
-    ar & dumpable & pdeathsig;
+    ar &pid &ppid &pgid &sid &comm &psargs &exe &cwd &root;
+    ar &umask &personality &nice &sched_policy &sched_priority;
+    ar &dumpable &pdeathsig;
     if (version >= 1)
-      ar & zombie & exit_status & stopped;
-    ar & affinity & creds & limits & actions & threads & shared_pending;
-    ar & fds & objects & address_space & pages_bytes;
+      ar &zombie &exit_status &stopped;
+    if (version >= 2)
+      ar &shares_mm_with;
+    ar &affinity &creds &limits &actions &threads &shared_pending;
+    ar &fds &objects &address_space &pages_bytes;
   }
 };
 
@@ -146,10 +149,10 @@ struct Manifest {
   const ObjectRecord &object(std::uint64_t id) const;
 
   template <class A> void serialize(A &ar, unsigned) {
-    ar & header & processes & objects;
+    ar &header &processes &objects;
   }
 };
 
 } // namespace cpr::engine
 
-BOOST_CLASS_VERSION(cpr::engine::ProcessRecord, 1)
+BOOST_CLASS_VERSION(cpr::engine::ProcessRecord, 2)

@@ -14,11 +14,11 @@
 
 #include <csignal>
 #include <cstddef>
-#include <sched.h>
 #include <cstdio>
 #include <fmt/format.h>
-#include <memory>
 #include <map>
+#include <memory>
+#include <sched.h>
 #include <set>
 #include <sys/mman.h>
 #include <sys/syscall.h>
@@ -81,7 +81,8 @@ void check(Loaded &l, const Registry &registry, PidCheck &pids) {
                                    l.path, p.pid));
     for (size_t i = 1; i < p.threads.size(); ++i)
       pids.need(p.threads[i].tid, true);
-    l.pages->open(p.pid, p.pages_bytes);
+    if (p.pages_bytes > 0)
+      l.pages->open(p.pid, p.pages_bytes);
   }
 }
 
@@ -126,8 +127,8 @@ std::unique_ptr<RemoteProcess> clone_thread(RemoteProcess &main, pid_t tid,
   long got = sdk::remote_call(main, fmt::format("create thread {}", tid),
                               SYS_clone3, buf, sizeof args);
   if (got != tid)
-    throw sdk::Error(fmt::format("unavailable PID: thread {} came back as {}",
-                                 tid, got));
+    throw sdk::Error(
+        fmt::format("unavailable PID: thread {} came back as {}", tid, got));
   pid_t live = tree.live_tid(saved_pid, tid);
   ptrace::seize(live);
   ptrace::interrupt(live);
@@ -147,8 +148,8 @@ void drop_pending_signals(RemoteProcess &t) {
   std::uint64_t buf = t.scratch(sizeof w);
   t.write(buf, &w, sizeof w);
   for (int i = 0; i < 4096; ++i)
-    if (t.syscall(SYS_rt_sigtimedwait, buf, 0, buf + offsetof(Wait, zero), 8,
-                  0, 0) < 0)
+    if (t.syscall(SYS_rt_sigtimedwait, buf, 0, buf + offsetof(Wait, zero), 8, 0,
+                  0) < 0)
       return;
 }
 
@@ -170,7 +171,11 @@ void build(const PlannedProcess &pp, const Loaded &l, const Registry &registry,
   CpuPin pin(pid, true); // its saved affinity is restored at the end
   // Nothing is delivered while the process is built.
   ptrace::set_sigmask(pid, ~0ULL);
-  RemoteProcess main(pid, own_syscall_insn, ptrace::get_regs(pid));
+  // A member of a share group lives in the memory its owner, built before
+  // it, has just restored: cpr's code is no longer there.
+  std::uint64_t insn =
+      p.shares_mm_with ? find_syscall_insn(pid) : own_syscall_insn;
+  RemoteProcess main(pid, insn, ptrace::get_regs(pid));
   install_gadget(main, p);
   sdk::Range gadget = main.reserved().front();
   // cpr's rseq area, inherited by fork, is about to be unmapped.
@@ -220,8 +225,8 @@ void restart(const RestartRequest &request) {
   Registry registry = Registry::load();
   std::vector<Loaded> loaded;
   for (const std::string &path : statefiles)
-    loaded.push_back({path, read_manifest(path),
-                      std::make_unique<PageReader>(path)});
+    loaded.push_back(
+        {path, read_manifest(path), std::make_unique<PageReader>(path)});
   PidCheck pids(request.fork);
   for (Loaded &l : loaded)
     check(l, registry, pids);

@@ -12,6 +12,7 @@ public:
   std::string kind() const override { return "memory.mm"; }
   unsigned version() const override { return 1; }
   int order() const override { return 0; }
+  bool per_address_space() const override { return true; }
   void check(const sdk::Record &record,
              const sdk::RestoreContext &ctx) const override;
   sdk::Saved save(sdk::Tracee &process, sdk::SaveContext &ctx) const override;

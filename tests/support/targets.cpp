@@ -81,6 +81,11 @@ TargetSpec zombie() {
   return make_target("zombie", {program.string()}, {});
 }
 
+TargetSpec share_group() {
+  auto program = fs::path(CPR_TARGETS_BUILD_DIR) / "share_group";
+  return make_target("share_group", {program.string()}, {});
+}
+
 const std::string &reference_output(const TargetSpec &target) {
   static std::map<std::string, std::string> cache;
   auto found = cache.find(target.key());

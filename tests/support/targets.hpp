@@ -20,6 +20,8 @@ TargetSpec counter_py(std::vector<std::string> args = {});
 TargetSpec loop_sh(std::vector<std::string> args = {});
 // Statically linked, so it also runs in a bare chroot.
 TargetSpec static_count();
+// A parent and a clone(CLONE_VM) child: one address space, two processes.
+TargetSpec share_group();
 // Process sets (issue 3). tree.sh: a bash script and three `&` workers
 // (worker1.txt.. in its cwd), its stdout ends with what they wrote.
 TargetSpec tree_sh(std::vector<std::string> args = {});

@@ -58,10 +58,10 @@ public:
 struct OpenFile {
   pid_t pid = 0;
   int fd = -1;
-  std::string path;    // what /proc/PID/fd/N points to
-  unsigned flags = 0;  // access mode and status flags (no O_CLOEXEC)
+  std::string path;   // what /proc/PID/fd/N points to
+  unsigned flags = 0; // access mode and status flags (no O_CLOEXEC)
   std::int64_t pos = 0;
-  struct stat st {};   // of the open file itself
+  struct stat st {}; // of the open file itself
 };
 
 class FdHandler : public Handler {
@@ -78,6 +78,9 @@ class ProcessHandler : public Handler {
 public:
   // Lower runs first, at checkpoint and at restart.
   virtual int order() const = 0;
+  // State of the address space rather than of the process: saved once for
+  // processes that share one address space (a share group), with the first.
+  virtual bool per_address_space() const { return false; }
   virtual Saved save(Tracee &process, SaveContext &ctx) const = 0;
   // Runs from the engine, the process stopped under ptrace.
   virtual void restore(Tracee &process, const Record &record,
