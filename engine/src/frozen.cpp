@@ -70,7 +70,7 @@ bool FrozenProcess::seize_new_threads() {
         continue; // the thread ended meanwhile
       explain_seize_failure(pid_, tid, err);
     }
-    Thread t{tid};
+    Thread t{tid, {}, {}, nullptr};
     threads_.push_back(std::move(t));
     ptrace::interrupt(tid);
     threads_.back().caught = wait_until_frozen(tid);
@@ -111,11 +111,12 @@ FrozenProcess::Thread &FrozenProcess::thread(pid_t tid) {
 RemoteProcess &FrozenProcess::remote(pid_t tid) {
   Thread &t = thread(tid);
   if (!t.remote) {
-    t.remote = std::make_unique<RemoteProcess>(tid, find_syscall_insn(pid_),
-                                               t.regs);
-    if (scratch_.size() == 0)
-      scratch_ = t.remote->map_private_area({}, 2);
-    t.remote->use_scratch(scratch_);
+    t.remote =
+        std::make_unique<RemoteProcess>(tid, find_syscall_insn(pid_), t.regs);
+    if (work_area_.size() == 0)
+      work_area_ = install_work_area(*t.remote, {});
+    else
+      t.remote->use_work_area(work_area_);
   }
   return *t.remote;
 }
@@ -154,9 +155,9 @@ void FrozenProcess::resume() {
   released_ = true;
   for (Thread &t : threads_)
     put_back(t);
-  if (scratch_.size()) {
-    remote(threads_.front().tid).unmap(scratch_);
-    scratch_ = {};
+  if (work_area_.size()) {
+    remote(threads_.front().tid).unmap(work_area_);
+    work_area_ = {};
   }
   for (Thread &t : threads_) {
     ptrace::set_regs(t.tid, t.regs);

@@ -50,7 +50,7 @@ private:
   pid_t pid_;
   bool was_stopped_ = false;
   std::vector<Thread> threads_;
-  sdk::Range scratch_{};
+  sdk::Range work_area_{};
   bool released_ = false;
 };
 

@@ -19,6 +19,9 @@
 #include <unistd.h>
 #include <utility>
 
+extern "C" const unsigned char cpr_remote_code[], cpr_batch_loop[],
+    cpr_remote_code_end[];
+
 namespace cpr::engine {
 
 namespace {
@@ -76,6 +79,69 @@ long RemoteProcess::syscall(long nr, std::uint64_t a1, std::uint64_t a2,
       throw sdk::Error(fmt::format("cannot run a system call in process {}: "
                                    "{} at its syscall instruction {:#x}",
                                    pid_, ::strsignal(WSTOPSIG(status)), insn_));
+    deferred_.push_back(std::move(info));
+  }
+}
+
+void RemoteProcess::use_work_area(sdk::Range area) {
+  work_area_ = area;
+  insn_ = area.start;
+  scratch_ = {area.start + 2 * page, area.end};
+}
+
+std::vector<long> RemoteProcess::syscalls(const std::vector<Call> &calls) {
+  std::vector<long> results;
+  if (work_area_.size() == 0) {
+    for (const Call &c : calls)
+      results.push_back(syscall(c.nr, c.args[0], c.args[1], c.args[2],
+                                c.args[3], c.args[4], c.args[5]));
+    return results;
+  }
+  struct Entry {
+    std::int64_t nr;
+    std::uint64_t args[6];
+    std::int64_t result;
+  };
+  static_assert(sizeof(Entry) == 64, "the layout cpr_batch_loop reads");
+  std::uint64_t table = work_area_.start + page;
+  for (std::size_t done = 0; done < calls.size();) {
+    std::vector<Entry> run(std::min(page / sizeof(Entry), calls.size() - done));
+    for (std::size_t i = 0; i < run.size(); ++i) {
+      run[i].nr = calls[done + i].nr;
+      std::memcpy(run[i].args, calls[done + i].args, sizeof run[i].args);
+    }
+    write(table, run.data(), run.size() * sizeof(Entry));
+    run_batch(run.size());
+    read(table, run.data(), run.size() * sizeof(Entry));
+    for (const Entry &e : run)
+      results.push_back(static_cast<long>(e.result));
+    done += run.size();
+  }
+  return results;
+}
+
+void RemoteProcess::run_batch(std::size_t count) {
+  std::uint64_t loop = work_area_.start + (cpr_batch_loop - cpr_remote_code);
+  std::uint64_t end =
+      work_area_.start + (cpr_remote_code_end - cpr_remote_code);
+  user_regs_struct regs = base_;
+  regs.rip = loop;
+  regs.orig_rax = ~0ULL;
+  regs.rbx = work_area_.start + page;
+  regs.r12 = count;
+  ptrace::set_regs(pid_, regs);
+  for (;;) {
+    ptrace::cont(pid_, 0);
+    int status = ptrace::wait_stop(pid_);
+    if ((status >> 16) != 0)
+      continue; // a job-control stop: go on
+    if (WSTOPSIG(status) == SIGTRAP && ptrace::get_regs(pid_).rip == end)
+      return;
+    std::vector<std::uint8_t> info = ptrace::get_siginfo(pid_);
+    if (faulted_on_insn(info))
+      throw sdk::Error(fmt::format("cannot run system calls in process {}: "
+                                   "{} in cpr's code",
+                                   pid_, ::strsignal(WSTOPSIG(status))));
     deferred_.push_back(std::move(info));
   }
 }
@@ -181,6 +247,17 @@ CpuPin::~CpuPin() {
 void allow_any_cpu() {
   cpu_set_t all = all_cpus();
   (void)::sched_setaffinity(0, sizeof all, &all);
+}
+
+sdk::Range install_work_area(RemoteProcess &t,
+                             const std::vector<sdk::Range> &avoid) {
+  sdk::Range area = t.map_private_area(avoid, work_area_pages);
+  t.write(area.start, cpr_remote_code,
+          static_cast<std::size_t>(cpr_remote_code_end - cpr_remote_code));
+  sdk::remote_call(t, "protect cpr's code", SYS_mprotect, area.start, page,
+                   PROT_READ | PROT_EXEC);
+  t.use_work_area(area);
+  return area;
 }
 
 std::uint64_t find_syscall_insn(pid_t pid) {

@@ -41,15 +41,31 @@ public:
                               std::size_t pages);
   void unmap(sdk::Range area);
 
+  struct Call {
+    long nr;
+    std::uint64_t args[6];
+  };
+  // The calls, one after another inside the tracee, in one go when it has
+  // a work area (see install_work_area), else one remote call each. Returns
+  // every result, errors included. Only for calls that do not block: a
+  // signal that arrives meanwhile is held back, as with syscall().
+  std::vector<long> syscalls(const std::vector<Call> &calls);
+  // A work area laid out by install_work_area, shared by the threads of
+  // one process.
+  sdk::Range work_area() const { return work_area_; }
+  void use_work_area(sdk::Range area);
+
   // Signals that reached the thread while it ran remote calls. They were
   // held back; whoever releases the thread queues them again.
   std::vector<std::vector<std::uint8_t>> take_deferred_signals();
 
 private:
+  void run_batch(std::size_t count);
   pid_t pid_;
   std::uint64_t insn_;
   user_regs_struct base_;
   sdk::Range scratch_{};
+  sdk::Range work_area_{};
   std::vector<sdk::Range> reserved_;
   std::vector<std::vector<std::uint8_t>> deferred_;
   int mem_fd_ = -1;
@@ -70,6 +86,14 @@ private:
   cpu_set_t saved_;
   bool pinned_ = false;
 };
+
+// A work area: page 0 holds cpr's code (remote_code.S), page 1 the table of
+// a batch of calls, the rest is scratch memory.
+inline constexpr std::size_t work_area_pages = 4;
+// Maps a work area at a spot far from `avoid` and from everything the
+// tracee has, fills in its code, and makes `t` use it.
+sdk::Range install_work_area(RemoteProcess &t,
+                             const std::vector<sdk::Range> &avoid);
 
 // For a worker thread started while its creator was pinned.
 void allow_any_cpu();

@@ -86,19 +86,6 @@ void check(Loaded &l, const Registry &registry, PidCheck &pids) {
   }
 }
 
-// A page of code holding `syscall; jmp .` (a thread cloned remotely waits
-// in the loop until it is seized), and a page of scratch memory, placed
-// where neither the helper nor the saved process has anything.
-void install_gadget(RemoteProcess &t, const ProcessRecord &p) {
-  sdk::Range area = t.map_private_area(p.address_space, 2);
-  const unsigned char code[] = {0x0f, 0x05, 0xeb, 0xfe};
-  t.write(area.start, code, sizeof code);
-  sdk::remote_call(t, "protect the syscall gadget", SYS_mprotect, area.start,
-                   4096, PROT_READ | PROT_EXEC);
-  t.use_syscall_insn(area.start);
-  t.use_scratch({area.start + 4096, area.end});
-}
-
 std::uint64_t write_string(RemoteProcess &t, const std::string &s) {
   std::uint64_t at = t.scratch(s.size() + 1);
   t.write(at, s.c_str(), s.size() + 1);
@@ -135,7 +122,7 @@ std::unique_ptr<RemoteProcess> clone_thread(RemoteProcess &main, pid_t tid,
   ptrace::wait_stop(live);
   auto t = std::make_unique<RemoteProcess>(live, main.syscall_insn(),
                                            ptrace::get_regs(live));
-  t->use_scratch(main.scratch_area());
+  t->use_work_area(main.work_area());
   return t;
 }
 
@@ -176,8 +163,9 @@ void build(const PlannedProcess &pp, const Loaded &l, const Registry &registry,
   std::uint64_t insn =
       p.shares_mm_with ? find_syscall_insn(pid) : own_syscall_insn;
   RemoteProcess main(pid, insn, ptrace::get_regs(pid));
-  install_gadget(main, p);
-  sdk::Range gadget = main.reserved().front();
+  // Where it has nothing saved, for cpr's code and scratch memory; threads
+  // cloned remotely wait in its spin loop until seized.
+  sdk::Range work_area = install_work_area(main, p.address_space);
   // cpr's rseq area, inherited by fork, is about to be unmapped.
   auto rseq = ptrace::get_rseq(pid);
   if (rseq.ptr)
@@ -211,7 +199,7 @@ void build(const PlannedProcess &pp, const Loaded &l, const Registry &registry,
   queue_pending_signals(main, p);
   for (size_t i = 0; i < p.threads.size(); ++i)
     restore_credentials(remote_of(i), p);
-  main.unmap(gadget); // the last remote call
+  main.unmap(work_area); // the last remote call
   restore_scheduling(p, pid);
   for (const ThreadState &th : p.threads)
     restore_registers(tree.live_tid(p.pid, th.tid), th);
