@@ -120,6 +120,17 @@ void lead_session_or_group(const ProcessRecord &p) {
   ::_exit(WEXITSTATUS(status));
 }
 
+// Files are installed before any memory is: nothing reads pages here (and a
+// PageReader's buffers would cost every helper 16 MiB of first touches).
+class NoPages final : public sdk::PageSource {
+public:
+  void restore(pid_t pid, std::uint64_t, std::span<const sdk::Range>) override {
+    throw sdk::Error(fmt::format("internal error: pages of process {} "
+                                 "wanted while its files are installed",
+                                 pid));
+  }
+};
+
 void set_up_self(const PlannedProcess &pp, const Registry &registry, int &err) {
   const ProcessRecord &p = *pp.record;
   rlimit files{};
@@ -131,7 +142,7 @@ void set_up_self(const PlannedProcess &pp, const Registry &registry, int &err) {
     top = std::max(top, ref.fd + 1);
   int high_err = ::fcntl(err, F_DUPFD_CLOEXEC, top);
   err = high_err;
-  PageReader no_pages(pp.statefile);
+  NoPages no_pages;
   sdk::RestoreContext ctx{pp.statefile, no_pages};
   install_fds(p, *pp.manifest, registry, ctx, top);
   if (::chdir(p.cwd.c_str()) != 0)

@@ -126,15 +126,16 @@ void PageWriter::copy_chunk(pid_t pid, File &out, std::span<const iovec> remote,
   char *buffer = buffers_[next_].get();
   next_ ^= 1;
   iovec local{buffer, len};
-  ssize_t got = ::process_vm_readv(pid, &local, 1, remote.data(),
-                                   remote.size(), 0);
+  ssize_t got =
+      ::process_vm_readv(pid, &local, 1, remote.data(), remote.size(), 0);
   if (got != static_cast<ssize_t>(len))
     sdk::throw_errno(fmt::format("Checkpoint error: cannot read the memory of "
                                  "process {} near {}",
                                  pid, remote.front().iov_base),
                      got < 0 ? errno : EFAULT);
   wait_for_write();
-  writing_ = std::async(std::launch::async, write_all, out.fd, buffer, len, pid);
+  writing_ =
+      std::async(std::launch::async, write_all, out.fd, buffer, len, pid);
   out.size += len;
 }
 
@@ -186,20 +187,19 @@ void PageReader::open(pid_t pid, std::uint64_t bytes) {
   if (fd < 0 && errno == EINVAL)
     fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0)
-    throw sdk::Error(fmt::format("damaged statefile {}: {} is missing", dir_,
-                                 path));
+    throw sdk::Error(
+        fmt::format("damaged statefile {}: {} is missing", dir_, path));
   struct stat st {};
   ::fstat(fd, &st);
   if (static_cast<std::uint64_t>(st.st_size) < bytes) {
     ::close(fd);
-    throw sdk::Error(fmt::format("damaged statefile {}: {} is truncated", dir_,
-                                 path));
+    throw sdk::Error(
+        fmt::format("damaged statefile {}: {} is truncated", dir_, path));
   }
   files_[pid] = {fd, bytes};
 }
 
 void PageReader::read_chunk(const File &f, char *buffer, const Chunk &c) const {
-  allow_any_cpu();
   std::size_t done = 0;
   while (done < c.len) {
     ssize_t n = ::pread(f.fd, buffer + done, c.len - done,
@@ -220,24 +220,26 @@ void PageReader::restore(pid_t pid, std::uint64_t offset,
   auto alias = aliases_.find(pid);
   const File &f = files_.at(alias == aliases_.end() ? pid : alias->second);
   std::vector<Chunk> chunks;
-  for_each_chunk(ranges, buffer_size,
-                 [&](std::span<const iovec> remote, std::size_t len) {
-                   chunks.push_back({{remote.begin(), remote.end()}, len,
-                                     offset});
-                   offset += len;
-                 });
+  for_each_chunk(
+      ranges, buffer_size, [&](std::span<const iovec> remote, std::size_t len) {
+        chunks.push_back({{remote.begin(), remote.end()}, len, offset});
+        offset += len;
+      });
   if (!chunks.empty() && offset > f.size)
     throw sdk::Error(fmt::format("damaged statefile {}: pages of process {} "
                                  "are short",
                                  dir_, pid));
   std::future<void> reading;
   auto read_ahead = [&](std::size_t k) {
-    reading = std::async(std::launch::async, &PageReader::read_chunk, this,
-                         std::cref(f), buffers_[k % 2].get(),
-                         std::cref(chunks[k]));
+    reading = std::async(std::launch::async, [&, k] {
+      allow_any_cpu();
+      read_chunk(f, buffers_[k % 2].get(), chunks[k]);
+    });
   };
+  // The first read has nothing to overlap with: no thread for it.
   if (!chunks.empty())
-    read_ahead(0);
+    reading = std::async(std::launch::deferred, &PageReader::read_chunk, this,
+                         std::cref(f), buffers_[0].get(), std::cref(chunks[0]));
   for (std::size_t k = 0; k < chunks.size(); ++k) {
     reading.get();
     if (k + 1 < chunks.size())
