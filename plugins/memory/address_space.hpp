@@ -15,10 +15,10 @@ namespace cpr::memory {
 
 enum class VmaKind : std::uint8_t {
   anon_private,
-  anon_shared,  // MAP_SHARED | MAP_ANONYMOUS
+  anon_shared, // MAP_SHARED | MAP_ANONYMOUS
   file_private,
   file_shared,
-  kernel,       // [vdso], [vvar], [vvar_vclock]: placed, never saved
+  kernel, // [vdso], [vvar], [vvar_vclock]: placed, never saved
 };
 
 // Enough to tell, at restart, that a file is still the one that was mapped.
@@ -28,7 +28,7 @@ struct FileIdentity {
   std::int64_t mtime_ns = 0;
 
   template <class A> void serialize(A &ar, unsigned) {
-    ar & path & size & mtime_ns;
+    ar &path &size &mtime_ns;
   }
 };
 
@@ -36,24 +36,26 @@ struct Vma {
   sdk::Range range;
   std::uint32_t prot = 0;
   VmaKind kind = VmaKind::anon_private;
-  std::string name;      // the maps name: "[heap]", "[vdso]", a path
+  std::string name;         // the maps name: "[heap]", "[vdso]", a path
   std::uint64_t offset = 0; // file offset, bytes
   FileIdentity file;
-  std::string vmflags;   // smaps VmFlags
+  std::string vmflags;           // smaps VmFlags
   std::vector<sdk::Range> pages; // saved, one after another from pages_offset
   std::uint64_t pages_offset = 0;
   // anon_shared memory that an earlier process of the set also maps: it is
   // saved with that process and mapped from it at restart.
   std::int32_t shared_with = 0;
-  sdk::Range shared_range;
+  sdk::Range shared_range;         // where that process maps the part
+  std::uint64_t shared_offset = 0; // where this mapping starts in the part
 
   bool has_flag(const char *flag) const;
-  // Class version 1 added shared_with and shared_range.
+  // Class version 1 added shared_with and shared_range; 2 shared_offset.
   template <class A> void serialize(A &ar, unsigned version) {
-    ar & range & prot & kind & name & offset & file & vmflags & pages &
-        pages_offset;
+    ar &range &prot &kind &name &offset &file &vmflags &pages &pages_offset;
     if (version >= 1)
-      ar & shared_with & shared_range;
+      ar &shared_with &shared_range;
+    if (version >= 2)
+      ar &shared_offset;
   }
 };
 
@@ -64,8 +66,8 @@ struct MmFields {
   std::uint64_t arg_start = 0, arg_end = 0, env_start = 0, env_end = 0;
 
   template <class A> void serialize(A &ar, unsigned) {
-    ar & start_code & end_code & start_data & end_data & start_brk & brk &
-        start_stack & arg_start & arg_end & env_start & env_end;
+    ar &start_code &end_code &start_data &end_data &start_brk &brk &start_stack
+        &arg_start &arg_end &env_start &env_end;
   }
 };
 
@@ -79,11 +81,11 @@ struct AddressSpace {
   std::uint64_t vdso_size = 0;
 
   template <class A> void serialize(A &ar, unsigned) {
-    ar & pid & vmas & mm & auxv & exe & vdso_crc & vdso_size;
+    ar &pid &vmas &mm &auxv &exe &vdso_crc &vdso_size;
   }
 };
 
 } // namespace cpr::memory
 
 BOOST_CLASS_VERSION(cpr::memory::AddressSpace, 1)
-BOOST_CLASS_VERSION(cpr::memory::Vma, 1)
+BOOST_CLASS_VERSION(cpr::memory::Vma, 2)

@@ -119,8 +119,10 @@ void map_vmas(sdk::Tracee &t, const AddressSpace &as,
   for (const Vma &v : as.vmas) {
     if (v.kind == VmaKind::kernel)
       continue;
-    bool file = v.kind == VmaKind::file_private || v.kind == VmaKind::file_shared;
-    bool shared = v.kind == VmaKind::anon_shared || v.kind == VmaKind::file_shared;
+    bool file =
+        v.kind == VmaKind::file_private || v.kind == VmaKind::file_shared;
+    bool shared =
+        v.kind == VmaKind::anon_shared || v.kind == VmaKind::file_shared;
     std::uint64_t flags = MAP_FIXED | (shared ? MAP_SHARED : MAP_PRIVATE) |
                           (file ? 0 : MAP_ANONYMOUS) |
                           (v.has_flag("gd") ? MAP_GROWSDOWN : 0) |
@@ -129,17 +131,16 @@ void map_vmas(sdk::Tracee &t, const AddressSpace &as,
     long fd = -1;
     if (v.shared_with) {
       // The holder was built first: map the very same object.
-      std::string object = fmt::format("/proc/{}/map_files/{:x}-{:x}",
-                                       ctx.live_pid(v.shared_with),
-                                       v.shared_range.start,
-                                       v.shared_range.end);
+      std::string object = fmt::format(
+          "/proc/{}/map_files/{:x}-{:x}", ctx.live_pid(v.shared_with),
+          v.shared_range.start, v.shared_range.end);
       fd = sdk::remote_open(t, object, O_RDWR | O_CLOEXEC);
       flags &= ~static_cast<std::uint64_t>(MAP_ANONYMOUS);
-      sdk::remote_call(t, fmt::format("map {:#x}-{:#x} shared with process {}",
-                                      v.range.start, v.range.end,
-                                      v.shared_with),
+      sdk::remote_call(t,
+                       fmt::format("map {:#x}-{:#x} shared with process {}",
+                                   v.range.start, v.range.end, v.shared_with),
                        SYS_mmap, v.range.start, v.range.size(), prot, flags,
-                       static_cast<std::uint64_t>(fd), 0);
+                       static_cast<std::uint64_t>(fd), v.shared_offset);
       sdk::remote_close(t, static_cast<int>(fd));
       continue;
     }
@@ -151,10 +152,11 @@ void map_vmas(sdk::Tracee &t, const AddressSpace &as,
                  .first;
       fd = it->second;
     }
-    sdk::remote_call(t, fmt::format("map {:#x}-{:#x} {}", v.range.start,
-                                    v.range.end, v.name),
-                     SYS_mmap, v.range.start, v.range.size(), prot, flags,
-                     static_cast<std::uint64_t>(fd), file ? v.offset : 0);
+    sdk::remote_call(
+        t,
+        fmt::format("map {:#x}-{:#x} {}", v.range.start, v.range.end, v.name),
+        SYS_mmap, v.range.start, v.range.size(), prot, flags,
+        static_cast<std::uint64_t>(fd), file ? v.offset : 0);
   }
   for (auto &[key, fd] : open_files)
     sdk::remote_close(t, fd);
@@ -162,8 +164,10 @@ void map_vmas(sdk::Tracee &t, const AddressSpace &as,
 
 void finish_vmas(sdk::Tracee &t, const AddressSpace &as) {
   static const std::pair<const char *, int> advice[] = {
-      {"dd", MADV_DONTDUMP},   {"dc", MADV_DONTFORK},
-      {"wf", MADV_WIPEONFORK}, {"hg", MADV_HUGEPAGE},
+      {"dd", MADV_DONTDUMP},
+      {"dc", MADV_DONTFORK},
+      {"wf", MADV_WIPEONFORK},
+      {"hg", MADV_HUGEPAGE},
       {"nh", MADV_NOHUGEPAGE}};
   for (const Vma &v : as.vmas) {
     if (v.kind == VmaKind::kernel)
@@ -192,17 +196,26 @@ struct PrctlMmMap {
 void set_mm_fields(sdk::Tracee &t, const AddressSpace &as) {
   const MmFields &m = as.mm;
   int exe = sdk::remote_open(t, as.exe.path, O_RDONLY | O_CLOEXEC);
-  PrctlMmMap map{m.start_code, m.end_code,  m.start_data, m.end_data,
-                 m.start_brk,  m.brk,       m.start_stack, m.arg_start,
-                 m.arg_end,    m.env_start, m.env_end,    0,
+  PrctlMmMap map{m.start_code,
+                 m.end_code,
+                 m.start_data,
+                 m.end_data,
+                 m.start_brk,
+                 m.brk,
+                 m.start_stack,
+                 m.arg_start,
+                 m.arg_end,
+                 m.env_start,
+                 m.env_end,
+                 0,
                  static_cast<std::uint32_t>(as.auxv.size()),
                  static_cast<std::uint32_t>(exe)};
   std::uint64_t buf = t.scratch(sizeof map + as.auxv.size());
   map.auxv = buf + sizeof map;
   t.write(buf, &map, sizeof map);
   t.write(map.auxv, as.auxv.data(), as.auxv.size());
-  sdk::remote_call(t, "set its mm fields (PR_SET_MM_MAP)", SYS_prctl,
-                   PR_SET_MM, PR_SET_MM_MAP, buf, sizeof map);
+  sdk::remote_call(t, "set its mm fields (PR_SET_MM_MAP)", SYS_prctl, PR_SET_MM,
+                   PR_SET_MM_MAP, buf, sizeof map);
   sdk::remote_close(t, exe);
 }
 

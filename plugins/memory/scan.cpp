@@ -9,12 +9,12 @@
 
 #include <fcntl.h>
 #include <fmt/format.h>
-#include <unistd.h>
 #include <sstream>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
+#include <unistd.h>
 
 namespace cpr::memory {
 namespace {
@@ -59,13 +59,12 @@ VmaKind classify(pid_t pid, const sdk::Mapping &m) {
 }
 
 std::uint32_t prot_of(const std::string &perms) {
-  return (perms[0] == 'r' ? PROT_READ : 0) | (perms[1] == 'w' ? PROT_WRITE : 0) |
-         (perms[2] == 'x' ? PROT_EXEC : 0);
+  return (perms[0] == 'r' ? PROT_READ : 0) |
+         (perms[1] == 'w' ? PROT_WRITE : 0) | (perms[2] == 'x' ? PROT_EXEC : 0);
 }
 
 MmFields read_mm_fields(sdk::Tracee &t) {
-  std::string text =
-      sdk::read_file(fmt::format("/proc/{}/stat", t.pid()));
+  std::string text = sdk::read_file(fmt::format("/proc/{}/stat", t.pid()));
   std::istringstream in(text.substr(text.rfind(')') + 2));
   std::vector<std::uint64_t> f{0, 0, 0}; // fields 1-3 (pid, comm, state)
   std::string word;
@@ -149,13 +148,42 @@ std::vector<sdk::Range> shared_data_pages(pid_t pid, const Vma &v,
     if (data < 0 || data >= end)
       break;
     off_t hole = std::min<off_t>(::lseek(fd, data, SEEK_HOLE), end);
-    out.push_back({v.range.start + (data - v.offset),
-                   v.range.start + (hole - v.offset)});
+    out.push_back(
+        {v.range.start + (data - v.offset), v.range.start + (hole - v.offset)});
     at = hole;
   }
   ::close(fd);
   return out;
 }
+
+namespace {
+
+// Whether `v` lies in a part of a shared object that is saved already; if
+// so, it is to be mapped from there. Else it becomes a part of its own.
+bool share_saved_part(pid_t pid, std::uint64_t inode, Vma &v,
+                      SharedMemorySeen &seen) {
+  auto &parts = seen.holders[inode];
+  std::uint64_t begin = v.offset, end = v.offset + v.range.size();
+  for (const SharedMemorySeen::Holder &h : parts) {
+    std::uint64_t h_end = h.offset + h.range.size();
+    if (begin >= h.offset && end <= h_end) {
+      v.shared_with = h.pid;
+      v.shared_range = h.range;
+      v.shared_offset = begin - h.offset;
+      return true;
+    }
+    if (begin < h_end && h.offset < end)
+      throw sdk::Error(fmt::format(
+          "Checkpoint error: process {} maps shared memory {:#x}-{:#x} "
+          "across parts of it that process {} maps apart; cpr cannot make "
+          "them one object again",
+          pid, v.range.start, v.range.end, h.pid));
+  }
+  parts.push_back({pid, v.range, v.offset});
+  return false;
+}
+
+} // namespace
 
 AddressSpace scan_address_space(sdk::Tracee &t, sdk::PageSink &sink,
                                 SharedMemorySeen &seen) {
@@ -177,16 +205,12 @@ AddressSpace scan_address_space(sdk::Tracee &t, sdk::PageSink &sink,
     v.offset = m.offset;
     v.vmflags = m.vmflags;
     if (v.kind == VmaKind::file_private || v.kind == VmaKind::file_shared)
-      v.file = identify(m.path, fmt::format("/proc/{}/map_files/{:x}-{:x}",
-                                            t.pid(), m.range.start,
-                                            m.range.end));
+      v.file =
+          identify(m.path, fmt::format("/proc/{}/map_files/{:x}-{:x}", t.pid(),
+                                       m.range.start, m.range.end));
     if (v.kind == VmaKind::anon_shared) {
-      auto [it, first] = seen.holders.try_emplace({m.inode, m.offset},
-                                                  t.pid(), v.range);
-      if (first)
+      if (!share_saved_part(t.pid(), m.inode, v, seen))
         v.pages = shared_data_pages(t.pid(), v, scanner);
-      else
-        std::tie(v.shared_with, v.shared_range) = it->second;
     } else if (v.kind != VmaKind::kernel && v.kind != VmaKind::file_shared) {
       v.pages = scanner.data_pages(v.range, true);
     }
@@ -205,8 +229,8 @@ AddressSpace scan_address_space(sdk::Tracee &t, sdk::PageSink &sink,
   std::string exe = fmt::format("/proc/{}/exe", t.pid());
   char target[4096];
   ssize_t n = ::readlink(exe.c_str(), target, sizeof target - 1);
-  as.exe = identify(n > 0 ? std::string(target, static_cast<size_t>(n)) : "",
-                    exe);
+  as.exe =
+      identify(n > 0 ? std::string(target, static_cast<size_t>(n)) : "", exe);
   std::tie(as.vdso_crc, as.vdso_size) = vdso_of(t.pid());
   return as;
 }

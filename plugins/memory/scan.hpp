@@ -11,12 +11,16 @@
 namespace cpr::memory {
 
 // Shared anonymous memory already saved in this checkpoint, by object
-// (inode) and offset in it: which process holds it, at which range. Each
-// such mapping comes back as one object of its own, shared by its holders.
+// (inode): which process holds which part of it, at which range. Each part
+// comes back as an object of its own, which later mappings of (a piece of)
+// that part map again.
 struct SharedMemorySeen {
-  std::map<std::pair<std::uint64_t, std::uint64_t>,
-           std::pair<std::int32_t, sdk::Range>>
-      holders;
+  struct Holder {
+    std::int32_t pid;
+    sdk::Range range;
+    std::uint64_t offset; // of range's start in the object
+  };
+  std::map<std::uint64_t, std::vector<Holder>> holders;
 };
 
 AddressSpace scan_address_space(sdk::Tracee &t, sdk::PageSink &pages,

@@ -8,9 +8,9 @@
 
 using namespace cpr_test;
 
-TEST_CASE("Shared anonymous memory is shared again after restart",
-          "[e2e][sets][memory]") {
-  auto spec = shared_counter();
+namespace {
+void check_shared_counter(bool split) {
+  auto spec = shared_counter(split);
   const std::string &reference = reference_output(spec);
   TempDir dir;
   RunningTarget parent = start_target(spec, dir);
@@ -21,4 +21,15 @@ TEST_CASE("Shared anonymous memory is shared again after restart",
       sf, fmt::format("{}:HID", parent.pid), {parent.pid, children.front()});
   restart_set({sf}, before);
   expect_finishes_within(parent, reference, 15s);
+}
+} // namespace
+
+TEST_CASE("Shared anonymous memory is shared again after restart",
+          "[e2e][sets][memory]") {
+  check_shared_counter(false);
+}
+
+TEST_CASE("Shared memory mapped in different pieces is one object again",
+          "[e2e][sets][memory]") {
+  check_shared_counter(true);
 }

@@ -71,9 +71,11 @@ TargetSpec threads() {
   return make_target("threads", {program.string()}, {});
 }
 
-TargetSpec shared_counter() {
+TargetSpec shared_counter(bool split) {
   auto program = fs::path(CPR_TARGETS_BUILD_DIR) / "shared_counter";
-  return make_target("shared_counter", {program.string()}, {});
+  return make_target(
+      split ? "shared_counter split" : "shared_counter", {program.string()},
+      split ? std::vector<std::string>{"split"} : std::vector<std::string>{});
 }
 
 TargetSpec zombie() {

@@ -26,7 +26,8 @@ TargetSpec share_group();
 // (worker1.txt.. in its cwd), its stdout ends with what they wrote.
 TargetSpec tree_sh(std::vector<std::string> args = {});
 TargetSpec threads();        // 8 computing threads + 1 on a condition variable
-TargetSpec shared_counter(); // parent and child on a MAP_SHARED counter
+// Parent and child on a MAP_SHARED counter; split: each maps another piece.
+TargetSpec shared_counter(bool split = false);
 TargetSpec zombie();         // keeps a zombie child (status 7) for ~1.8 s
 
 // stdout of an uninterrupted run, computed once per test binary run. Throws

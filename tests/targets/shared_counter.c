@@ -3,11 +3,16 @@
  * until the turn is its own, adds to the counter, mixes it into a shared
  * checksum and hands the turn over. If the page were not shared any more
  * after a restart, both would wait for ever. The parent prints progress, then
- * waits for the child and prints the final counter and the child's status. */
+ * waits for the child and prints the final counter and the child's status.
+ *
+ * With "split", the shared mapping is three pages, the counter is in the
+ * middle one and the child unmaps the first: the two map different pieces
+ * of one object. */
 #define _DEFAULT_SOURCE /* MAP_ANONYMOUS */
 #include <errno.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <string.h>
 #include <sys/mman.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -41,13 +46,15 @@ static void take_turn(struct shared *s, int me, int round) {
   __atomic_store_n(&s->turn, !me, __ATOMIC_RELEASE);
 }
 
-int main(void) {
-  struct shared *s = mmap(NULL, 4096, PROT_READ | PROT_WRITE,
-                          MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-  if (s == MAP_FAILED) {
+int main(int argc, char **argv) {
+  int split = argc > 1 && strcmp(argv[1], "split") == 0;
+  char *base = mmap(NULL, split ? 3 * 4096 : 4096, PROT_READ | PROT_WRITE,
+                    MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+  if (base == MAP_FAILED) {
     perror("mmap");
     return 1;
   }
+  struct shared *s = (struct shared *)(base + (split ? 4096 : 0));
   s->turn = 0;
   s->counter = 0;
   s->mix = 0xcbf29ce484222325ull;
@@ -58,6 +65,8 @@ int main(void) {
     return 1;
   }
   if (child == 0) {
+    if (split)
+      munmap(base, 4096);
     uint64_t seen = 0;
     for (int round = 0; round < ROUNDS; round++) {
       wait_turn(s, 1);
