@@ -8,6 +8,7 @@
 
 #include <csignal>
 #include <cstring>
+#include <ctime>
 #include <fmt/format.h>
 #include <linux/capability.h>
 #include <sched.h>
@@ -22,7 +23,6 @@ namespace {
 
 constexpr int signal_count = 64;
 constexpr std::uint64_t sigset_size = 8;
-constexpr long restart_syscall_nr = SYS_restart_syscall;
 
 std::vector<std::uint32_t> numbers(const std::string &text) {
   std::vector<std::uint32_t> out;
@@ -49,6 +49,26 @@ Credentials read_credentials(pid_t pid) {
   return c;
 }
 
+// The kernel would resume it with restart_syscall and the state it kept
+// for it (the time left, the futex); a new process has none, and would get
+// EINTR. Instead the call itself is made again: a sleep for the time left
+// (the kernel wrote it to the call's own `rem`), a timed futex wait or poll
+// with its timeout (an absolute one is exact, a relative one starts anew).
+void reissue_restart_block_call(user_regs_struct &r) {
+  long nr = static_cast<long>(r.orig_rax);
+  if (nr == SYS_restart_syscall) {
+    r.rax = SYS_restart_syscall; // its state is gone: EINTR it is
+    r.rip -= 2;
+    return;
+  }
+  if (nr == SYS_nanosleep && r.rsi != 0)
+    r.rdi = r.rsi;
+  if (nr == SYS_clock_nanosleep && r.r10 != 0 && !(r.rsi & TIMER_ABSTIME))
+    r.rdx = r.r10;
+  r.rax = r.orig_rax;
+  r.rip -= 2;
+}
+
 // A thread stopped inside an interrupted system call resumes by calling it
 // again, as the kernel itself would have done on its way back to user mode.
 user_regs_struct restartable(user_regs_struct r) {
@@ -61,8 +81,7 @@ user_regs_struct restartable(user_regs_struct r) {
       r.rip -= 2;
       break;
     case -516: // ERESTART_RESTARTBLOCK
-      r.rax = restart_syscall_nr;
-      r.rip -= 2;
+      reissue_restart_block_call(r);
       break;
     }
   }

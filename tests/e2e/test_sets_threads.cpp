@@ -27,3 +27,18 @@ TEST_CASE("Every thread comes back with its TID and resumes",
   CHECK(thread_ids(target.pid) == before[0].tids);
   expect_finishes_within(target, reference, 15s);
 }
+
+TEST_CASE("Threads asleep in every way finish their sleep, without EINTR",
+          "[e2e][sets][threads]") {
+  auto spec = sleeper();
+  const std::string &reference = reference_output(spec);
+  TempDir dir;
+  RunningTarget target = start_target(spec, dir);
+  REQUIRE(wait_until([&] { return thread_ids(target.pid).size() == 8; }, 5s));
+  let_it_run();
+  auto sf = dir / "statefile";
+  SetIdentity before =
+      checkpoint_set_and_reap(sf, std::to_string(target.pid), {target.pid});
+  restart_set({sf}, before);
+  expect_finishes_within(target, reference, 15s);
+}

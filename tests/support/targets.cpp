@@ -78,6 +78,11 @@ TargetSpec shared_counter(bool split) {
       split ? std::vector<std::string>{"split"} : std::vector<std::string>{});
 }
 
+TargetSpec sleeper() {
+  auto program = fs::path(CPR_TARGETS_BUILD_DIR) / "sleeper";
+  return make_target("sleeper", {program.string()}, {});
+}
+
 TargetSpec zombie() {
   auto program = fs::path(CPR_TARGETS_BUILD_DIR) / "zombie";
   return make_target("zombie", {program.string()}, {});

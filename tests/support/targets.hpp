@@ -28,6 +28,8 @@ TargetSpec tree_sh(std::vector<std::string> args = {});
 TargetSpec threads();        // 8 computing threads + 1 on a condition variable
 // Parent and child on a MAP_SHARED counter; split: each maps another piece.
 TargetSpec shared_counter(bool split = false);
+// Seven threads asleep in seven ways (sleep, nanosleep, poll, ...), ~2 s.
+TargetSpec sleeper();
 TargetSpec zombie();         // keeps a zombie child (status 7) for ~1.8 s
 
 // stdout of an uninterrupted run, computed once per test binary run. Throws
