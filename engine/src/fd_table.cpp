@@ -27,9 +27,9 @@ sdk::OpenFile FdTableCollector::describe(pid_t pid, int fd) const {
   f.fd = fd;
   f.path = proc::readlink(link);
   if (::stat(link.c_str(), &f.st) != 0)
-    sdk::throw_errno(fmt::format("Checkpoint error: process {} fd {} ({})",
-                                 pid, fd, f.path),
-                     errno);
+    sdk::throw_errno(
+        fmt::format("Checkpoint error: process {} fd {} ({})", pid, fd, f.path),
+        errno);
   std::istringstream info(
       sdk::read_file(fmt::format("/proc/{}/fdinfo/{}", pid, fd)));
   std::string key;
@@ -110,6 +110,15 @@ void install_fds(const ProcessRecord &p, const Manifest &manifest,
     move_to(parked.at(ref.object), ref.fd, ref.cloexec);
   for (auto &[id, fd] : parked)
     ::close(fd);
+  std::map<std::uint64_t, bool> connected;
+  for (const FdRef &ref : p.fds) {
+    if (connected[ref.object])
+      continue;
+    connected[ref.object] = true;
+    const ObjectRecord &rec = manifest.object(ref.object);
+    registry.fd_handler(rec.kind, rec.version)
+        .connect({rec.kind, rec.version, rec.payload}, ref.fd, ctx);
+  }
 }
 
 } // namespace cpr::engine

@@ -27,9 +27,24 @@ struct Record {
   std::string payload;
 };
 
+// The guide's FILE dispositions: what becomes of an open file at restart.
+enum class FileDisposition {
+  merge,      // reopen, seek to the saved offset (the default)
+  ignore,     // reopen as first opened, at offset 0 (truncating a writer)
+  append,     // reopen, at the end
+  replace,    // saved at checkpoint, put back over the original at restart
+  substitute, // saved at checkpoint, the copy opened instead of the original
+};
+
 struct SaveContext {
   std::string statefile; // the directory being written
   PageSink &pages;
+  // The disposition the attribute file gives the file at `path`.
+  std::function<FileDisposition(const std::string &path)> disposition =
+      [](const std::string &) { return FileDisposition::merge; };
+  // CKPT_OPENFILE_DISTRIBUTE: saved copies of files go beside their
+  // originals, as NAME.ckpt.pidPID, instead of into the statefile.
+  bool distribute = false;
 };
 
 struct RestoreContext {
@@ -71,6 +86,9 @@ public:
   // Runs inside the process being restored, before its memory is rebuilt:
   // opens the object and returns a new fd of this process referring to it.
   virtual int open(const Record &record, RestoreContext &ctx) const = 0;
+  // Runs in the same process once all its fds are in place, for an object
+  // that refers to other fds by number (an epoll set): `fd` is its own.
+  virtual void connect(const Record &, int /*fd*/, RestoreContext &) const {}
 };
 
 // State a process has once, as a whole (its address space, ...).
