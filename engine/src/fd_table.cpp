@@ -90,12 +90,18 @@ void move_to(int from, int to, bool cloexec) {
 
 void install_fds(const ProcessRecord &p, const Manifest &manifest,
                  const Registry &registry, sdk::RestoreContext &ctx,
-                 int keep_from) {
+                 int keep_from,
+                 const std::map<std::uint64_t, int> &opened_above) {
   // Open each object once, parked at or above keep_from, then place it.
   std::map<std::uint64_t, int> parked;
   for (const FdRef &ref : p.fds) {
     if (parked.count(ref.object))
       continue;
+    if (auto above = opened_above.find(ref.object);
+        above != opened_above.end()) {
+      parked[ref.object] = above->second;
+      continue;
+    }
     const ObjectRecord &rec = manifest.object(ref.object);
     const sdk::FdHandler &h = registry.fd_handler(rec.kind, rec.version);
     int fd = h.open({rec.kind, rec.version, rec.payload}, ctx);

@@ -5,6 +5,8 @@
 #include "manifest.hpp"
 #include "registry.hpp"
 
+#include <map>
+
 #include <cpr/sdk/handler.hpp>
 
 namespace cpr::engine {
@@ -34,9 +36,11 @@ private:
 };
 
 // Inside the process being restored: opens every object its fds refer to
-// and puts each at its fd number. Closes every other fd below `keep_from`.
+// (but those an ancestor opened already: `opened_above`, object to fd) and
+// puts each at its fd number. Closes every other fd below `keep_from`.
 void install_fds(const ProcessRecord &p, const Manifest &manifest,
                  const Registry &registry, sdk::RestoreContext &ctx,
-                 int keep_from);
+                 int keep_from,
+                 const std::map<std::uint64_t, int> &opened_above);
 
 } // namespace cpr::engine

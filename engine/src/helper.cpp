@@ -131,12 +131,17 @@ public:
   }
 };
 
-void set_up_self(const PlannedProcess &pp, const Registry &registry, int &err) {
-  const ProcessRecord &p = *pp.record;
+void allow_all_fds() {
   rlimit files{};
   ::getrlimit(RLIMIT_NOFILE, &files);
   files.rlim_cur = files.rlim_max;
   ::setrlimit(RLIMIT_NOFILE, &files);
+}
+
+void set_up_self(const PlannedProcess &pp, const Registry &registry,
+                 const std::map<std::uint64_t, int> &opened_above, int &err) {
+  const ProcessRecord &p = *pp.record;
+  allow_all_fds();
   int top = 3;
   for (const FdRef &ref : p.fds)
     top = std::max(top, ref.fd + 1);
@@ -144,7 +149,7 @@ void set_up_self(const PlannedProcess &pp, const Registry &registry, int &err) {
   err = high_err;
   NoPages no_pages;
   sdk::RestoreContext ctx{pp.statefile, no_pages};
-  install_fds(p, *pp.manifest, registry, ctx, top);
+  install_fds(p, *pp.manifest, registry, ctx, top, opened_above);
   if (::chdir(p.cwd.c_str()) != 0)
     sdk::throw_errno(fmt::format("component unavailable: the working "
                                  "directory {} of process {}",
@@ -175,6 +180,7 @@ ProcessTree::ProcessTree(std::vector<PlannedProcess> plan,
                          const Registry &registry, bool new_pid_namespace)
     : registry_(registry), in_namespace_(new_pid_namespace) {
   plan_tree(std::move(plan));
+  find_shared_files();
   int err[2];
   if (::pipe2(err, O_CLOEXEC) != 0)
     sdk::throw_errno("cannot create a pipe", errno);
@@ -227,6 +233,49 @@ void ProcessTree::plan_tree(std::vector<PlannedProcess> plan) {
       }
 }
 
+void ProcessTree::find_shared_files() {
+  std::map<ObjectKey, int> holders;
+  for (const Node &n : nodes_) {
+    std::set<std::uint64_t> held;
+    for (const FdRef &ref : n.p.record->fds) {
+      park_fds_from_ = std::max(park_fds_from_, ref.fd + 1);
+      held.insert(ref.object);
+    }
+    for (std::uint64_t id : held)
+      ++holders[{n.p.manifest, id}];
+  }
+  for (const auto &[key, count] : holders)
+    if (count > 1)
+      shared_files_.insert(key);
+}
+
+void ProcessTree::open_shared_files(int index) {
+  std::vector<int> subtree{index};
+  for (size_t k = 0; k < subtree.size(); ++k)
+    for (int c : nodes_[subtree[k]].children)
+      subtree.push_back(c);
+  allow_all_fds();
+  for (int i : subtree) {
+    const PlannedProcess &pp = nodes_[i].p;
+    for (const FdRef &ref : pp.record->fds) {
+      ObjectKey key{pp.manifest, ref.object};
+      if (!shared_files_.count(key) || opened_above_.count(key))
+        continue;
+      const ObjectRecord &rec = pp.manifest->object(ref.object);
+      NoPages no_pages;
+      sdk::RestoreContext ctx{pp.statefile, no_pages};
+      int fd = registry_.fd_handler(rec.kind, rec.version)
+                   .open({rec.kind, rec.version, rec.payload}, ctx);
+      int parked = ::fcntl(fd, F_DUPFD_CLOEXEC, park_fds_from_);
+      if (parked < 0)
+        sdk::throw_errno(
+            fmt::format("process {} fd {}", pp.record->pid, ref.fd), errno);
+      ::close(fd);
+      opened_above_[key] = parked;
+    }
+  }
+}
+
 void ProcessTree::run_inside(int index) {
   const Node &n = nodes_[index];
   const ProcessRecord &p = *n.p.record;
@@ -241,6 +290,7 @@ void ProcessTree::run_inside(int index) {
     if (::read(n.go_read, &byte, 1) != 1)
       ::_exit(1); // cpr went away before it could hold us
     lead_session_or_group(p);
+    open_shared_files(index);
     for (int c : n.children) {
       const ProcessRecord &child = *nodes_[c].p.record;
       if (child.shares_mm_with == p.pid) {
@@ -253,7 +303,11 @@ void ProcessTree::run_inside(int index) {
         run_inside(c);
       }
     }
-    set_up_self(n.p, registry_, err);
+    std::map<std::uint64_t, int> mine;
+    for (const auto &[key, fd] : opened_above_)
+      if (key.first == n.p.manifest)
+        mine[key.second] = fd;
+    set_up_self(n.p, registry_, mine, err);
     ::close(err);
     // glibc's raise() would use the TID cached for cpr: ask the kernel.
     ::syscall(SYS_tgkill, ::syscall(SYS_getpid), ::syscall(SYS_gettid),

@@ -8,8 +8,11 @@
 #include "manifest.hpp"
 #include "registry.hpp"
 
+#include <map>
+#include <set>
 #include <string>
 #include <sys/types.h>
+#include <utility>
 #include <vector>
 
 namespace cpr::engine {
@@ -49,6 +52,13 @@ private:
     pid_t live = 0;
   };
   void plan_tree(std::vector<PlannedProcess> plan);
+  // An open file several processes share is opened once, by the helper of
+  // the first process whose subtree holds all of them, before it forks:
+  // they inherit it, and share its offset as before. (Processes of two
+  // different roots each open their own.)
+  using ObjectKey = std::pair<const Manifest *, std::uint64_t>;
+  void find_shared_files();
+  void open_shared_files(int index);
   [[noreturn]] void run_inside(int index);
   // Entry of a child cloned into its parent's address space.
   static void run_shared_child(void *index);
@@ -60,6 +70,9 @@ private:
   [[noreturn]] void run_namespace_init(int talk, int ack);
 
   std::vector<Node> nodes_; // parents before children
+  std::set<ObjectKey> shared_files_;
+  std::map<ObjectKey, int> opened_above_; // by an ancestor: its fd here
+  int park_fds_from_ = 3;                 // above every fd number of the set
   const Registry &registry_;
   int err_read_ = -1, err_write_ = -1;
   std::vector<pid_t> extra_threads_;

@@ -70,6 +70,12 @@ int main(int argc, char **argv) {
     uint64_t seen = 0;
     for (int round = 0; round < ROUNDS; round++) {
       wait_turn(s, 1);
+      /* Both write to one open file: were its offset not shared any more
+         after a restart, their lines would overwrite each other. */
+      if (round % LINE_EVERY == 100) {
+        printf("child round %d counter %ld\n", round, s->counter);
+        fflush(stdout);
+      }
       seen = seen * 31 + (uint64_t)s->counter;
       take_turn(s, 1, round);
     }
