@@ -221,11 +221,30 @@ void set_mm_fields(sdk::Tracee &t, const AddressSpace &as) {
 
 } // namespace
 
+// A file mapped shared is the process's data, changed as it runs (and by
+// others: MERGE): it need only still be there, as long as it was.
+void check_shared_file(const Vma &v, pid_t pid) {
+  FileIdentity now;
+  try {
+    now = identify(v.file.path, v.file.path);
+  } catch (const sdk::Error &) {
+    throw sdk::Error(fmt::format("component unavailable: {} (mapped shared "
+                                 "by process {}) is gone",
+                                 v.file.path, pid));
+  }
+  if (now.size < std::min(v.file.size, v.offset + v.range.size()))
+    throw sdk::Error(fmt::format("component unavailable: {} (mapped shared "
+                                 "by process {}) is shorter than it was",
+                                 v.file.path, pid));
+}
+
 void check_restorable(const AddressSpace &as) {
   check_file(as.exe, as.pid);
   for (const Vma &v : as.vmas)
-    if (v.kind == VmaKind::file_private || v.kind == VmaKind::file_shared)
+    if (v.kind == VmaKind::file_private)
       check_file(v.file, as.pid);
+    else if (v.kind == VmaKind::file_shared)
+      check_shared_file(v, as.pid);
   auto [crc, size] = own_vdso();
   if (crc != as.vdso_crc || size != as.vdso_size)
     throw sdk::Error(fmt::format("component unavailable: the kernel's vDSO "

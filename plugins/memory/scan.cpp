@@ -131,6 +131,22 @@ FileIdentity identify(const std::string &path, const std::string &stat_path) {
           st.st_mtim.tv_sec * 1000000000LL + st.st_mtim.tv_nsec};
 }
 
+// What the process wrote into a file it maps shared is in the page cache:
+// on disk before the checkpoint counts as done.
+void write_back(pid_t pid, const Vma &v) {
+  std::string path = fmt::format("/proc/{}/map_files/{:x}-{:x}", pid,
+                                 v.range.start, v.range.end);
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  int err = fd < 0 ? errno : ::fdatasync(fd) != 0 ? errno : 0;
+  if (fd >= 0)
+    ::close(fd);
+  if (err)
+    sdk::throw_errno(fmt::format("Checkpoint error: cannot write back {} "
+                                 "(mapped shared by process {})",
+                                 v.file.path, pid),
+                     err);
+}
+
 // The pages of a shared memory object that hold data, wherever they are
 // mapped: a page only the other process touched is not in this one's page
 // table, but it is in the object.
@@ -208,6 +224,8 @@ AddressSpace scan_address_space(sdk::Tracee &t, sdk::PageSink &sink,
       v.file =
           identify(m.path, fmt::format("/proc/{}/map_files/{:x}-{:x}", t.pid(),
                                        m.range.start, m.range.end));
+    if (v.kind == VmaKind::file_shared && v.has_flag("mw"))
+      write_back(t.pid(), v);
     if (v.kind == VmaKind::anon_shared) {
       if (!share_saved_part(t.pid(), m.inode, v, seen))
         v.pages = shared_data_pages(t.pid(), v, scanner);

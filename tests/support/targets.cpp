@@ -83,6 +83,11 @@ TargetSpec sleeper() {
   return make_target("sleeper", {program.string()}, {});
 }
 
+TargetSpec mapped_files() {
+  auto program = fs::path(CPR_TARGETS_BUILD_DIR) / "mapped_files";
+  return make_target("mapped_files", {program.string()}, {});
+}
+
 TargetSpec zombie() {
   auto program = fs::path(CPR_TARGETS_BUILD_DIR) / "zombie";
   return make_target("zombie", {program.string()}, {});

@@ -30,6 +30,8 @@ TargetSpec threads();        // 8 computing threads + 1 on a condition variable
 TargetSpec shared_counter(bool split = false);
 // Seven threads asleep in seven ways (sleep, nanosleep, poll, ...), ~2 s.
 TargetSpec sleeper();
+// Sums kept in a file mapped shared and in a private mapping of another.
+TargetSpec mapped_files();
 TargetSpec zombie();         // keeps a zombie child (status 7) for ~1.8 s
 
 // stdout of an uninterrupted run, computed once per test binary run. Throws
