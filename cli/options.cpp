@@ -16,6 +16,8 @@ public:
         set_mode(Mode::version);
       else if (a == "--fork-any")
         fork_any_ = true;
+      else if (a == "--distribute")
+        set_distribute();
       else if (a.size() >= 2 && a[0] == '-' && a[1] != '-')
         flags(a);
       else if (mode_ && *mode_ != Mode::checkpoint)
@@ -90,6 +92,11 @@ private:
     checkpoint_only_.push_back("-p");
   }
 
+  void set_distribute() {
+    opts_.checkpoint.distribute = true;
+    checkpoint_only_.push_back("--distribute");
+  }
+
   void set_will(engine::Will w, char f) {
     if (will_ && *will_ != f)
       throw UsageError("Invalid argument: -k and -g exclude each other");
@@ -135,6 +142,7 @@ Options parse_options(const std::vector<std::string> &args) {
 
 const char *usage() {
   return "usage: cpr -c statefile -p id[:type][,id[:type]...] [-f] [-k | -g]\n"
+         "              [--distribute]\n"
          "       cpr -r [--fork-any] statefile...\n"
          "       cpr -i statefile...\n"
          "       cpr -D statefile...\n"
@@ -144,11 +152,17 @@ const char *usage() {
          "  -f            overwrite an existing statefile\n"
          "  -k            kill the processes after the checkpoint (default)\n"
          "  -g            let the processes go on running after it\n"
+         "                (-k and -g override the attribute file's WILL)\n"
+         "  --distribute  with -c: save copies of open files beside them, as\n"
+         "                NAME.ckpt.pidPID, not in the statefile\n"
          "  -r            restart from the statefiles, all or none\n"
          "  --fork-any    with -r: if a PID is taken, restore the whole set in a\n"
          "                new PID namespace, where it keeps its PIDs (FORK ANY)\n"
          "  -i            show what the statefiles hold\n"
-         "  -D            delete the statefiles\n";
+         "  -D            delete the statefiles\n"
+         "\n"
+         "The attribute files /etc/cpr_proto, then $HOME/.cpr, set the\n"
+         "policies (FILE, WILL, CDIR, RDIR, FORK) of the IRIX guide.\n";
 }
 
 } // namespace cpr::cli

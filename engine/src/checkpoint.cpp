@@ -1,5 +1,6 @@
 // cpr -c: freeze the set, collect every object through its handler, write
 // the statefile, then apply the WILL policy.
+#include "attributes.hpp"
 #include "fd_table.hpp"
 #include "frozen.hpp"
 #include "pages.hpp"
@@ -28,18 +29,6 @@
 namespace cpr::engine {
 namespace {
 
-const char *will_name(Will w) {
-  switch (w) {
-  case Will::exit:
-    return "EXIT";
-  case Will::kill:
-    return "KILL";
-  case Will::cont:
-    return "CONT";
-  }
-  return "?";
-}
-
 // Only root, or the owner of every process, may checkpoint them.
 std::pair<uid_t, gid_t> checkpoint_owner(const std::vector<pid_t> &pids) {
   uid_t me = ::geteuid();
@@ -63,7 +52,8 @@ std::pair<uid_t, gid_t> checkpoint_owner(const std::vector<pid_t> &pids) {
   return *owner;
 }
 
-Header make_header(const CheckpointRequest &req, uid_t owner, gid_t group) {
+Header make_header(const CheckpointRequest &req, Will will,
+                   const Policies &policies, uid_t owner, gid_t group) {
   Header h;
   h.cpr_version = CPR_VERSION;
   h.time = std::time(nullptr);
@@ -76,7 +66,10 @@ Header make_header(const CheckpointRequest &req, uid_t owner, gid_t group) {
   h.kernel = u.release;
   h.arch = u.machine;
   h.ids = req.ids;
-  h.will = will_name(req.will);
+  h.will = will_name(will);
+  h.fork = policies.fork();
+  h.cdir = policies.cdir();
+  h.rdir = policies.rdir();
   return h;
 }
 
@@ -224,13 +217,19 @@ bool timing_wanted() {
 
 void checkpoint(const CheckpointRequest &req) {
   Clock total;
+  const Policies policies = load_policies(req.ids, attribute_files());
+  const Will will = decide_will(req.will, policies);
   auto [owner, group] = checkpoint_owner(resolve_ids(req.ids));
   Registry registry = Registry::load();
   StatefileWriter writer(req.statefile, req.force);
   PageWriter pages(writer.work_dir());
   sdk::SaveContext ctx{writer.work_dir(), pages};
+  ctx.disposition = [policies](const std::string &path) {
+    return policies.disposition(path);
+  };
+  ctx.distribute = req.distribute;
   Manifest manifest;
-  manifest.header = make_header(req, owner, group);
+  manifest.header = make_header(req, will, policies, owner, group);
 
   Clock frozen_for;
   FrozenSet set;
@@ -250,7 +249,7 @@ void checkpoint(const CheckpointRequest &req) {
   double frozen_ms = 0;
   // WILL CONT: everything is copied out, so the processes go on while the
   // statefile is made durable. EXIT and KILL wait until it is.
-  if (req.will == Will::cont) {
+  if (will == Will::cont) {
     for (auto &f : frozen)
       f->resume();
     frozen_ms = frozen_for.ms();
@@ -258,7 +257,7 @@ void checkpoint(const CheckpointRequest &req) {
   pages.finish();
   writer.write_manifest(manifest);
   writer.commit(owner, group);
-  if (req.will != Will::cont) {
+  if (will != Will::cont) {
     for (auto &f : frozen)
       f->kill();
     frozen_ms = frozen_for.ms();

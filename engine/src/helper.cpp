@@ -150,7 +150,8 @@ void set_up_self(const PlannedProcess &pp, const Registry &registry,
   NoPages no_pages;
   sdk::RestoreContext ctx{pp.statefile, no_pages};
   install_fds(p, *pp.manifest, registry, ctx, top, opened_above);
-  if (::chdir(p.cwd.c_str()) != 0)
+  if (pp.manifest->header.cdir == DirPolicy::replace &&
+      ::chdir(p.cwd.c_str()) != 0)
     sdk::throw_errno(fmt::format("component unavailable: the working "
                                  "directory {} of process {}",
                                  p.cwd, p.pid),

@@ -364,6 +364,15 @@ std::string cgroup2_root() {
   return "";
 }
 
+std::vector<IdItem> split_id_list(const std::string &ids) {
+  std::vector<IdItem> items;
+  for (const auto &item : parse_items(ids))
+    for (const auto &t : type_names)
+      if (t.type == item.type)
+        items.push_back({std::string(t.name), item.id});
+  return items;
+}
+
 std::vector<pid_t> resolve_ids(const std::string &ids) {
   if (ids.empty())
     throw sdk::Error("No such process: the ID list is empty");

@@ -2,8 +2,17 @@
 #pragma once
 
 #include <string>
+#include <vector>
 
 namespace cpr::engine {
+
+// One item of a -p list as written: its ID and its IDtype name ("PID" when
+// none is given). Throws "Invalid argument" as resolve_ids does.
+struct IdItem {
+  std::string type;
+  std::string id;
+};
+std::vector<IdItem> split_id_list(const std::string &ids);
 
 // Where the cgroup v2 hierarchy is mounted ("/sys/fs/cgroup",
 // "/sys/fs/cgroup/unified" on hybrid systems), or "" if it is not.

@@ -1,4 +1,5 @@
 // cpr -i and cpr -D.
+#include "attributes.hpp"
 #include "statefile.hpp"
 
 #include <cpr/engine/engine.hpp>
@@ -64,6 +65,9 @@ void describe(const std::string &statefile, std::ostream &out) {
   out << fmt::format("  Host, kernel:\t\t{}, {} {}\n", h.host, h.kernel,
                      h.arch);
   out << fmt::format("  WILL policy:\t\t{}\n", h.will);
+  out << fmt::format("  FORK policy:\t\t{}\n", fork_name(h.fork));
+  out << fmt::format("  CDIR policy:\t\t{}\n", dir_policy_name(h.cdir));
+  out << fmt::format("  RDIR policy:\t\t{}\n", dir_policy_name(h.rdir));
   for (const ProcessRecord &p : m.processes) {
     out << "\n";
     describe_process(p, m, out);

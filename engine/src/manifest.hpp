@@ -2,6 +2,7 @@
 // per kernel object. Handlers' payloads are opaque bytes here.
 #pragma once
 
+#include <cpr/engine/engine.hpp>
 #include <cpr/sdk/range.hpp>
 
 #include <boost/serialization/string.hpp>
@@ -27,10 +28,17 @@ struct Header {
   std::string host, kernel, arch;
   std::string ids;  // the -p argument, as given
   std::string will; // EXIT, KILL or CONT
+  // The attribute file's policies for the restart.
+  Fork fork = Fork::original;
+  DirPolicy cdir = DirPolicy::replace;
+  DirPolicy rdir = DirPolicy::replace;
 
-  template <class A> void serialize(A &ar, unsigned) {
+  // Class version 1 added fork, cdir, rdir.
+  template <class A> void serialize(A &ar, unsigned version) {
     ar &revision &cpr_version &time &owner_uid &owner_gid &made_by_uid;
     ar &host &kernel &arch &ids &will;
+    if (version >= 1)
+      ar &fork &cdir &rdir;
   }
 };
 
@@ -155,4 +163,5 @@ struct Manifest {
 
 } // namespace cpr::engine
 
+BOOST_CLASS_VERSION(cpr::engine::Header, 1)
 BOOST_CLASS_VERSION(cpr::engine::ProcessRecord, 2)

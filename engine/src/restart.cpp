@@ -1,5 +1,6 @@
 // cpr -r: check everything, create every process with its PID, rebuild each
 // from outside under ptrace, and let them all run only when all are ready.
+#include "attributes.hpp"
 #include "helper.hpp"
 #include "pages.hpp"
 #include "process_state.hpp"
@@ -179,7 +180,7 @@ void build(const PlannedProcess &pp, const Loaded &l, const Registry &registry,
         .restore(main, {rec.kind, rec.version, rec.payload}, ctx);
   }
   // The root goes last of all paths: every path saved is cpr's view of it.
-  if (p.root != "/")
+  if (p.root != "/" && l.manifest.header.rdir == DirPolicy::replace)
     sdk::remote_call(main, "restore its root directory " + p.root, SYS_chroot,
                      write_string(main, p.root));
   join_group(main, p);
@@ -215,7 +216,10 @@ void restart(const RestartRequest &request) {
   for (const std::string &path : statefiles)
     loaded.push_back(
         {path, read_manifest(path), std::make_unique<PageReader>(path)});
-  PidCheck pids(request.fork);
+  std::vector<Fork> saved_fork;
+  for (const Loaded &l : loaded)
+    saved_fork.push_back(l.manifest.header.fork);
+  PidCheck pids(decide_fork(request.fork, saved_fork));
   for (Loaded &l : loaded)
     check(l, registry, pids);
 

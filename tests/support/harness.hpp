@@ -137,13 +137,18 @@ struct CommandResult {
   std::string describe() const;
 };
 
+// Settings "NAME=value" made on top of this process's environment.
+using EnvSettings = std::vector<std::string>;
+
 // Runs a command to completion, stdout/stderr captured, stdin /dev/null.
 CommandResult run_command(const std::vector<std::string> &argv,
                           std::optional<Credentials> as = {},
-                          milliseconds timeout = 60s);
+                          milliseconds timeout = 60s,
+                          const EnvSettings &env = {});
 // Runs the cpr binary under test with `args`.
 CommandResult run_cpr(const std::vector<std::string> &args,
-                      std::optional<Credentials> as = {});
+                      std::optional<Credentials> as = {},
+                      const EnvSettings &env = {});
 fs::path cpr_binary();
 
 // ---- files and time --------------------------------------------------------

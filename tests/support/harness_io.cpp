@@ -49,6 +49,7 @@ std::string read_from_start(int fd) {
 
 // Runs in the forked child: only plain system calls until exec.
 [[noreturn]] void exec_captured(const std::vector<char *> &argv,
+                                const std::vector<char *> &envp,
                                 const std::optional<Credentials> &as, int out,
                                 int err) {
   int in = open("/dev/null", O_RDONLY);
@@ -62,10 +63,32 @@ std::string read_from_start(int fd) {
     _exit(126);
   }
   close_range(3, ~0U, 0);
-  execv(argv[0], argv.data());
+  execve(argv[0], argv.data(), envp.data());
   dprintf(STDERR_FILENO, "cpr-e2e: exec %s: %s\n", argv[0],
           std::strerror(errno));
   _exit(127);
+}
+
+std::vector<std::string> environment_with(const EnvSettings &settings) {
+  auto name_of = [](std::string_view entry) {
+    return entry.substr(0, entry.find('='));
+  };
+  std::vector<std::string> env;
+  for (char **entry = environ; *entry; ++entry)
+    if (std::none_of(settings.begin(), settings.end(), [&](const auto &s) {
+          return name_of(s) == name_of(*entry);
+        }))
+      env.push_back(*entry);
+  env.insert(env.end(), settings.begin(), settings.end());
+  return env;
+}
+
+std::vector<char *> c_strings(const std::vector<std::string> &strings) {
+  std::vector<char *> out;
+  for (const auto &s : strings)
+    out.push_back(const_cast<char *>(s.c_str()));
+  out.push_back(nullptr);
+  return out;
 }
 
 std::vector<std::string> split_lines(std::string_view text) {
@@ -93,20 +116,20 @@ std::string CommandResult::describe() const {
 }
 
 CommandResult run_command(const std::vector<std::string> &argv,
-                          std::optional<Credentials> as, milliseconds timeout) {
+                          std::optional<Credentials> as, milliseconds timeout,
+                          const EnvSettings &env) {
   if (argv.empty())
     throw HarnessError("run_command: empty argv");
-  std::vector<char *> args;
-  for (const auto &arg : argv)
-    args.push_back(const_cast<char *>(arg.c_str()));
-  args.push_back(nullptr);
+  std::vector<char *> args = c_strings(argv);
+  const std::vector<std::string> environment = environment_with(env);
+  std::vector<char *> envp = c_strings(environment);
   Fd out = make_memfd("cpr-e2e-stdout");
   Fd err = make_memfd("cpr-e2e-stderr");
   pid_t pid = fork();
   if (pid < 0)
     throw HarnessError(fmt::format("fork: {}", errno_text()));
   if (pid == 0)
-    exec_captured(args, as, out.get(), err.get());
+    exec_captured(args, envp, as, out.get(), err.get());
   ExitStatus status = wait_exit(pid, timeout);
   return {status, read_from_start(out.get()), read_from_start(err.get())};
 }
@@ -114,10 +137,10 @@ CommandResult run_command(const std::vector<std::string> &argv,
 fs::path cpr_binary() { return CPR_BINARY; }
 
 CommandResult run_cpr(const std::vector<std::string> &args,
-                      std::optional<Credentials> as) {
+                      std::optional<Credentials> as, const EnvSettings &env) {
   std::vector<std::string> argv{cpr_binary().string()};
   argv.insert(argv.end(), args.begin(), args.end());
-  return run_command(argv, as);
+  return run_command(argv, as, 60s, env);
 }
 
 std::string read_file(const fs::path &path) {

@@ -12,8 +12,10 @@ TEST_CASE("checkpoint options as the guide writes them") {
   CHECK(o.mode == Mode::checkpoint);
   CHECK(o.checkpoint.statefile == "ckptSep7");
   CHECK(o.checkpoint.ids == "1111");
-  CHECK(o.checkpoint.will == Will::exit);
+  // Neither -k nor -g: the attribute file's WILL decides, else EXIT.
+  CHECK_FALSE(o.checkpoint.will.has_value());
   CHECK_FALSE(o.checkpoint.force);
+  CHECK_FALSE(o.checkpoint.distribute);
 
   o = parse_options({"-c", "ckptSep8", "-p", "1113,1225", "-f", "-g"});
   CHECK(o.checkpoint.ids == "1113,1225");
@@ -25,6 +27,12 @@ TEST_CASE("checkpoint options as the guide writes them") {
   CHECK(o.checkpoint.ids == "123");
   CHECK(o.checkpoint.will == Will::kill);
   CHECK(o.checkpoint.force);
+}
+
+TEST_CASE("the --distribute option goes with -c") {
+  auto o = parse_options({"-c", "s", "-p", "1", "--distribute"});
+  CHECK(o.checkpoint.distribute);
+  CHECK_THROWS_AS(parse_options({"-r", "s", "--distribute"}), UsageError);
 }
 
 TEST_CASE("restart, query and delete take several statefiles") {

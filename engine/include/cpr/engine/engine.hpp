@@ -3,6 +3,7 @@
 #pragma once
 
 #include <iosfwd>
+#include <optional>
 #include <string>
 #include <sys/types.h>
 #include <vector>
@@ -15,7 +16,11 @@ struct CheckpointRequest {
   std::string statefile;
   std::string ids;   // "1234" or "1234,5678"
   bool force = false; // -f: overwrite an existing statefile
-  Will will = Will::exit;
+  // -k or -g; if not given, the attribute file's WILL, else EXIT.
+  std::optional<Will> will;
+  // --distribute (CKPT_OPENFILE_DISTRIBUTE): saved copies of open files go
+  // beside the files instead of into the statefile.
+  bool distribute = false;
 };
 
 // The processes an ID list names (a thread id names its whole process).
@@ -29,9 +34,13 @@ enum class Fork {
             // a small init of cpr's, each process keeping its PIDs there
 };
 
+// The CDIR and RDIR policies: restore the saved working (root) directory,
+// or keep the one of the restarting cpr.
+enum class DirPolicy { replace, ignore };
+
 struct RestartRequest {
   std::vector<std::string> statefiles;
-  Fork fork = Fork::original;
+  Fork fork = Fork::original; // FORK ANY in a statefile overrides it
 };
 
 void restart(const RestartRequest &request);
