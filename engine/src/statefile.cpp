@@ -11,6 +11,8 @@
 #include <fcntl.h>
 #include <filesystem>
 #include <fmt/format.h>
+#include <fstream>
+#include <regex>
 #include <sstream>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -227,6 +229,21 @@ void check_access(const std::string &path, const Header &header, Access what) {
                      "restart it)");
 }
 
+namespace {
+
+// Copies of open files saved beside their originals (CKPT_OPENFILE_DISTRIBUTE)
+// are listed in the statefile's DISTRIBUTED file; they go with it. Only
+// names the checkpoint made (NAME.ckpt.pidPID) are removed.
+void remove_distributed_copies(const std::string &statefile) {
+  std::ifstream list(statefile + "/DISTRIBUTED");
+  static const std::regex made_by_cpr(R"(.*\.ckpt\.pid[0-9]+)");
+  for (std::string copy; std::getline(list, copy);)
+    if (std::regex_match(copy, made_by_cpr))
+      ::unlink(copy.c_str());
+}
+
+} // namespace
+
 void remove_statefile(const std::string &path) {
   struct stat st {};
   if (::stat(path.c_str(), &st) != 0)
@@ -236,13 +253,15 @@ void remove_statefile(const std::string &path) {
         errno == EACCES)
       throw sdk::Error("cannot delete statefile " + path +
                        ": Permission denied");
-    throw sdk::Error("cannot delete " + path + ": Invalid argument (not a "
+    throw sdk::Error("cannot delete " + path +
+                     ": Invalid argument (not a "
                      "statefile)");
   }
   uid_t me = ::geteuid();
   if (me != 0 && st.st_uid != me)
     throw sdk::Error("cannot delete statefile " + path +
                      ": Permission denied (only its owner or root may)");
+  remove_distributed_copies(path);
   std::error_code ec;
   fs::remove_all(path, ec);
   if (ec)

@@ -1,6 +1,7 @@
 #include "regular_file.hpp"
 
 #include "records.hpp"
+#include "saved_copy.hpp"
 
 #include <cpr/sdk/error.hpp>
 #include <cpr/sdk/payload.hpp>
@@ -11,6 +12,82 @@
 #include <unistd.h>
 
 namespace cpr::files {
+namespace {
+
+using Disposition = sdk::FileDisposition;
+
+const char *name_of(Disposition d) {
+  switch (d) {
+  case Disposition::merge:
+    return "MERGE";
+  case Disposition::ignore:
+    return "IGNORE";
+  case Disposition::append:
+    return "APPEND";
+  case Disposition::replace:
+    return "REPLACE";
+  case Disposition::substitute:
+    return "SUBSTITUTE";
+  }
+  return "?";
+}
+
+Disposition disposition_of(const RegularFile &rec) {
+  if (rec.disposition > static_cast<std::uint8_t>(Disposition::substitute))
+    throw sdk::Error(fmt::format("damaged statefile: open file {} has an "
+                                 "unknown disposition {}",
+                                 rec.path, rec.disposition));
+  return static_cast<Disposition>(rec.disposition);
+}
+
+bool saves_copy(Disposition d) {
+  return d == Disposition::replace || d == Disposition::substitute;
+}
+
+bool writable(std::uint32_t flags) {
+  return (flags & O_ACCMODE) == O_WRONLY || (flags & O_ACCMODE) == O_RDWR;
+}
+
+int open_or_throw(const std::string &path, int flags) {
+  int fd = ::open(path.c_str(), flags);
+  if (fd < 0)
+    sdk::throw_errno("component unavailable: cannot reopen " + path, errno);
+  return fd;
+}
+
+void seek_or_throw(int fd, off_t offset, int whence, const std::string &path) {
+  if (::lseek(fd, offset, whence) < 0) {
+    int err = errno;
+    ::close(fd);
+    sdk::throw_errno("cannot seek in " + path, err);
+  }
+}
+
+// SUBSTITUTE: an unlinked file with the saved contents, so that what the
+// program writes changes neither the original nor the statefile.
+int open_substitute(const RegularFile &rec, const std::string &copy) {
+  std::string dir = copy.substr(0, copy.rfind('/'));
+  int scratch = ::open(dir.c_str(), O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+  if (scratch < 0)
+    sdk::throw_errno("cannot make a substitute for " + rec.path + " in " + dir,
+                     errno);
+  std::string self = fmt::format("/proc/self/fd/{}", scratch);
+  try {
+    put_back(copy, self, 0600);
+  } catch (...) {
+    ::close(scratch);
+    throw;
+  }
+  // Reopened for the saved access mode and flags.
+  int fd = ::open(self.c_str(), reopen_flags(rec.flags));
+  int err = errno;
+  ::close(scratch);
+  if (fd < 0)
+    sdk::throw_errno("cannot open the substitute for " + rec.path, err);
+  return fd;
+}
+
+} // namespace
 
 bool RegularFileHandler::claims(const sdk::OpenFile &file) const {
   const std::string deleted = " (deleted)";
@@ -22,35 +99,61 @@ bool RegularFileHandler::claims(const sdk::OpenFile &file) const {
 }
 
 sdk::Saved RegularFileHandler::save(const sdk::OpenFile &file,
-                                    sdk::SaveContext &) const {
-  RegularFile rec{file.path, file.flags, file.pos};
+                                    sdk::SaveContext &ctx) const {
+  Disposition d = ctx.disposition(file.path);
+  RegularFile rec{file.path,       file.flags,
+                  file.pos,        static_cast<std::uint8_t>(d),
+                  file.st.st_mode, {}};
+  if (saves_copy(d))
+    rec.copy = save_copy(file, ctx);
   return {sdk::to_payload(rec),
-          fmt::format("{} (offset {}, {})", file.path, file.pos,
-                      describe_flags(file.flags))};
+          fmt::format("{} (offset {}, {}, {})", file.path, file.pos,
+                      describe_flags(file.flags), name_of(d))};
 }
 
 void RegularFileHandler::check(const sdk::Record &record,
-                               const sdk::RestoreContext &) const {
+                               const sdk::RestoreContext &ctx) const {
   auto rec = sdk::from_payload<RegularFile>(record.payload);
+  Disposition d = disposition_of(rec);
   struct stat st {};
-  if (::stat(rec.path.c_str(), &st) != 0)
+  if (saves_copy(d) &&
+      ::stat(copy_path(rec.copy, ctx.statefile).c_str(), &st) != 0)
+    throw sdk::Error(fmt::format("damaged statefile: the saved copy {} of "
+                                 "{} is missing",
+                                 copy_path(rec.copy, ctx.statefile), rec.path));
+  // REPLACE makes the file again; SUBSTITUTE does without it.
+  if (!saves_copy(d) && ::stat(rec.path.c_str(), &st) != 0)
     throw sdk::Error(fmt::format("component unavailable: open file {} is "
                                  "gone",
                                  rec.path));
 }
 
 int RegularFileHandler::open(const sdk::Record &record,
-                             sdk::RestoreContext &) const {
+                             sdk::RestoreContext &ctx) const {
   auto rec = sdk::from_payload<RegularFile>(record.payload);
-  int fd = ::open(rec.path.c_str(), reopen_flags(rec.flags));
-  if (fd < 0)
-    sdk::throw_errno("component unavailable: cannot reopen " + rec.path,
-                     errno);
-  if (!(rec.flags & O_PATH) && ::lseek(fd, rec.pos, SEEK_SET) < 0) {
-    int err = errno;
-    ::close(fd);
-    sdk::throw_errno("cannot seek in " + rec.path, err);
+  int flags = reopen_flags(rec.flags);
+  switch (disposition_of(rec)) {
+  case Disposition::ignore:
+    return open_or_throw(rec.path, flags | (writable(rec.flags) ? O_TRUNC : 0));
+  case Disposition::append: {
+    int fd = open_or_throw(rec.path, flags);
+    seek_or_throw(fd, 0, SEEK_END, rec.path);
+    return fd;
   }
+  case Disposition::substitute: {
+    int fd = open_substitute(rec, copy_path(rec.copy, ctx.statefile));
+    seek_or_throw(fd, rec.pos, SEEK_SET, rec.path);
+    return fd;
+  }
+  case Disposition::replace:
+    put_back(copy_path(rec.copy, ctx.statefile), rec.path, rec.mode);
+    [[fallthrough]];
+  case Disposition::merge:
+    break;
+  }
+  int fd = open_or_throw(rec.path, flags);
+  if (!(rec.flags & O_PATH))
+    seek_or_throw(fd, rec.pos, SEEK_SET, rec.path);
   return fd;
 }
 

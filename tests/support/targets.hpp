@@ -32,6 +32,8 @@ TargetSpec shared_counter(bool split = false);
 TargetSpec sleeper();
 // Sums kept in a file mapped shared and in a private mapping of another.
 TargetSpec mapped_files();
+// file_writer PATH [w|a] [verify]: 40 lines to PATH over ~2 s.
+TargetSpec file_writer(std::vector<std::string> args);
 TargetSpec zombie();         // keeps a zombie child (status 7) for ~1.8 s
 
 // stdout of an uninterrupted run, computed once per test binary run. Throws

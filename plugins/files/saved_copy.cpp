@@ -1,0 +1,109 @@
+#include "saved_copy.hpp"
+
+#include <cpr/sdk/error.hpp>
+
+#include <cerrno>
+#include <fcntl.h>
+#include <fmt/format.h>
+#include <sys/sendfile.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+namespace cpr::files {
+namespace {
+
+class Fd {
+public:
+  explicit Fd(int fd) : fd_(fd) {}
+  ~Fd() {
+    if (fd_ >= 0)
+      ::close(fd_);
+  }
+  Fd(const Fd &) = delete;
+  Fd &operator=(const Fd &) = delete;
+  int get() const { return fd_; }
+
+private:
+  int fd_;
+};
+
+void copy_all(int from, int to, const std::string &what) {
+  off_t at = 0;
+  for (;;) {
+    ssize_t n = ::copy_file_range(from, &at, to, nullptr, 1 << 30, 0);
+    if (n < 0 && (errno == EXDEV || errno == EINVAL || errno == ENOSYS))
+      n = ::sendfile(to, from, &at, 1 << 30);
+    if (n < 0 && errno == EINTR)
+      continue;
+    if (n < 0)
+      sdk::throw_errno("cannot copy " + what, errno);
+    if (n == 0)
+      return;
+  }
+}
+
+void write_copy(const std::string &source, const std::string &dest,
+                std::uint32_t mode, const std::string &what) {
+  Fd in(::open(source.c_str(), O_RDONLY | O_CLOEXEC));
+  if (in.get() < 0)
+    sdk::throw_errno("Checkpoint error: cannot read " + what, errno);
+  Fd out(::open(dest.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
+                mode & 07777));
+  if (out.get() < 0)
+    sdk::throw_errno("Checkpoint error: cannot save " + what + " as " + dest,
+                     errno);
+  copy_all(in.get(), out.get(), what);
+  if (::fsync(out.get()) != 0)
+    sdk::throw_errno("Checkpoint error: cannot save " + what, errno);
+}
+
+void remember_distributed(const std::string &statefile,
+                          const std::string &copy) {
+  std::string list = statefile + "/" + distributed_list;
+  Fd f(::open(list.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600));
+  std::string line = copy + "\n";
+  if (f.get() < 0 || ::write(f.get(), line.data(), line.size()) !=
+                         static_cast<ssize_t>(line.size()))
+    sdk::throw_errno("Checkpoint error: cannot write " + list, errno);
+}
+
+} // namespace
+
+std::string save_copy(const sdk::OpenFile &file, const sdk::SaveContext &ctx) {
+  std::string source = fmt::format("/proc/{}/fd/{}", file.pid, file.fd);
+  if (ctx.distribute) {
+    std::string copy = fmt::format("{}.ckpt.pid{}", file.path, file.pid);
+    write_copy(source, copy, file.st.st_mode, file.path);
+    remember_distributed(ctx.statefile, copy);
+    return copy;
+  }
+  std::string dir = ctx.statefile + "/files";
+  if (::mkdir(dir.c_str(), 0700) != 0 && errno != EEXIST)
+    sdk::throw_errno("Checkpoint error: cannot create " + dir, errno);
+  std::string name =
+      fmt::format("files/{:x}-{:x}", static_cast<std::uint64_t>(file.st.st_dev),
+                  static_cast<std::uint64_t>(file.st.st_ino));
+  std::string copy = ctx.statefile + "/" + name;
+  if (::access(copy.c_str(), F_OK) != 0)
+    write_copy(source, copy, 0600, file.path);
+  return name;
+}
+
+std::string copy_path(const std::string &saved, const std::string &statefile) {
+  return saved.starts_with("/") ? saved : statefile + "/" + saved;
+}
+
+void put_back(const std::string &from, const std::string &to,
+              std::uint32_t mode) {
+  Fd in(::open(from.c_str(), O_RDONLY | O_CLOEXEC));
+  if (in.get() < 0)
+    sdk::throw_errno(
+        "damaged statefile: the saved copy of " + to + " is missing", errno);
+  Fd out(::open(to.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
+                mode & 07777));
+  if (out.get() < 0)
+    sdk::throw_errno("component unavailable: cannot replace " + to, errno);
+  copy_all(in.get(), out.get(), to);
+}
+
+} // namespace cpr::files
