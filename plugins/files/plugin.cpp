@@ -1,6 +1,12 @@
 // plugins/files: regular files and the harmless devices.
 #include "device.hpp"
+#include "epoll.hpp"
+#include "eventfd.hpp"
+#include "inotify.hpp"
+#include "memfd.hpp"
 #include "regular_file.hpp"
+#include "signalfd.hpp"
+#include "timerfd.hpp"
 
 #include <cpr/sdk/plugin.hpp>
 
@@ -11,8 +17,15 @@ public:
   std::string name() const override { return "files"; }
   std::vector<std::unique_ptr<sdk::FdHandler>> fd_handlers() const override {
     std::vector<std::unique_ptr<sdk::FdHandler>> out;
+    // First: a memfd looks like a deleted regular file.
+    out.push_back(std::make_unique<MemFdHandler>());
     out.push_back(std::make_unique<RegularFileHandler>());
     out.push_back(std::make_unique<DeviceHandler>());
+    out.push_back(std::make_unique<EventFdHandler>());
+    out.push_back(std::make_unique<TimerFdHandler>());
+    out.push_back(std::make_unique<SignalFdHandler>());
+    out.push_back(std::make_unique<InotifyHandler>());
+    out.push_back(std::make_unique<EpollHandler>());
     return out;
   }
 };

@@ -98,6 +98,15 @@ TargetSpec zombie() {
   return make_target("zombie", {program.string()}, {});
 }
 
+TargetSpec modern_fds(std::string mode) {
+  auto program = fs::path(CPR_TARGETS_BUILD_DIR) / "modern_fds";
+  std::vector<std::string> args;
+  if (!mode.empty())
+    args.push_back(mode);
+  return make_target(mode.empty() ? "modern_fds" : "modern_fds " + mode,
+                     {program.string()}, args);
+}
+
 TargetSpec share_group() {
   auto program = fs::path(CPR_TARGETS_BUILD_DIR) / "share_group";
   return make_target("share_group", {program.string()}, {});

@@ -35,6 +35,11 @@ TargetSpec mapped_files();
 // file_writer PATH [w|a] [verify]: 40 lines to PATH over ~2 s.
 TargetSpec file_writer(std::vector<std::string> args);
 TargetSpec zombie();         // keeps a zombie child (status 7) for ~1.8 s
+// eventfd, timerfd, signalfd, inotify, memfd, epoll in use (issue 4), ~2.4 s;
+// mode "epoll": waits in epoll_wait for a timer 1.5 s ahead; "epoll-closed":
+// an epoll watching an fd number closed since, ~2 s.
+TargetSpec modern_fds(std::string mode = "");
+
 
 // stdout of an uninterrupted run, computed once per test binary run. Throws
 // if that run fails or writes to stderr.

@@ -1,0 +1,116 @@
+#include "epoll.hpp"
+
+#include "fdinfo.hpp"
+#include "modern_records.hpp"
+
+#include <cpr/sdk/error.hpp>
+#include <cpr/sdk/payload.hpp>
+
+#include <algorithm>
+#include <fcntl.h>
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+#include <linux/kcmp.h>
+#include <map>
+#include <sys/epoll.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+namespace cpr::files {
+namespace {
+
+constexpr std::uint32_t known_events =
+    EPOLLIN | EPOLLPRI | EPOLLOUT | EPOLLERR | EPOLLHUP | EPOLLRDNORM |
+    EPOLLRDBAND | EPOLLWRNORM | EPOLLWRBAND | EPOLLMSG | EPOLLRDHUP |
+    EPOLLEXCLUSIVE | EPOLLWAKEUP | EPOLLONESHOT | EPOLLET;
+
+// The kernel keeps a watch while its file lives, even once the fd number it
+// was added under is closed (or reused for another file); such a watch
+// could not be added again by number.
+void check_still_open(const sdk::OpenFile &file, int tfd, int nth) {
+  kcmp_epoll_slot slot{static_cast<__u32>(file.fd), static_cast<__u32>(tfd),
+                       static_cast<__u32>(nth)};
+  long same =
+      ::syscall(SYS_kcmp, file.pid, file.pid, KCMP_EPOLL_TFD, tfd, &slot);
+  if (same == 0)
+    return;
+  if (same < 0 && errno != EBADF)
+    sdk::throw_errno(fd_error(file, fmt::format("cannot compare the file "
+                                                "epoll watches as fd {}",
+                                                tfd)),
+                     errno);
+  throw sdk::Error(fd_error(
+      file, same < 0 ? fmt::format("epoll watches fd {}, which the process no "
+                                   "longer has open",
+                                   tfd)
+                     : fmt::format("epoll watches fd {}, which is now another "
+                                   "file than the one watched",
+                                   tfd)));
+}
+
+} // namespace
+
+bool EpollHandler::claims(const sdk::OpenFile &file) const {
+  return file.path == "anon_inode:[eventpoll]";
+}
+
+sdk::Saved EpollHandler::save(const sdk::OpenFile &file,
+                              sdk::SaveContext &) const {
+  check_flags(file, O_RDWR, O_NONBLOCK);
+  Epoll rec{file.pid, file.flags, {}};
+  std::map<int, int> seen; // fd number -> watches under it so far
+  std::vector<int> fds;
+  for (const std::string &line : FdInfo(file).lines_starting("tfd:")) {
+    FieldLine fields(file, line);
+    EpollTarget target;
+    target.fd = static_cast<std::int32_t>(fields.number("tfd:", 10));
+    target.events = static_cast<std::uint32_t>(fields.number("events:", 16));
+    target.data = fields.number("data:", 16);
+    if (target.events & ~known_events)
+      throw sdk::Error(fd_error(
+          file, fmt::format("epoll watches fd {} for events {:#x}, not "
+                            "understood",
+                            target.fd, target.events)));
+    check_still_open(file, target.fd, seen[target.fd]++);
+    rec.targets.push_back(target);
+    fds.push_back(target.fd);
+  }
+  std::sort(fds.begin(), fds.end());
+  return {sdk::to_payload(rec),
+          fmt::format("epoll, watching fds [{}]{}", fmt::join(fds, ", "),
+                      rec.flags & O_NONBLOCK ? ", nonblocking" : "")};
+}
+
+int EpollHandler::open(const sdk::Record &record, sdk::RestoreContext &) const {
+  auto rec = sdk::from_payload<Epoll>(record.payload);
+  int fd = ::epoll_create1(EPOLL_CLOEXEC);
+  if (fd < 0)
+    sdk::throw_errno("cannot create an epoll instance", errno);
+  if ((rec.flags & O_NONBLOCK) && ::fcntl(fd, F_SETFL, O_NONBLOCK) != 0) {
+    int err = errno;
+    ::close(fd);
+    sdk::throw_errno("cannot make an epoll instance nonblocking", err);
+  }
+  return fd;
+}
+
+// The watched fds are numbers in the fd table of the process it was saved
+// from; another process sharing the instance finds the watches made there.
+void EpollHandler::connect(const sdk::Record &record, int fd,
+                           sdk::RestoreContext &) const {
+  auto rec = sdk::from_payload<Epoll>(record.payload);
+  if (::syscall(SYS_getpid) != rec.owner)
+    return;
+  for (const EpollTarget &target : rec.targets) {
+    epoll_event event{};
+    event.events = target.events;
+    event.data.u64 = target.data;
+    if (::epoll_ctl(fd, EPOLL_CTL_ADD, target.fd, &event) != 0)
+      sdk::throw_errno(fmt::format("cannot watch fd {} with epoll fd {} of "
+                                   "process {}",
+                                   target.fd, fd, rec.owner),
+                       errno);
+  }
+}
+
+} // namespace cpr::files

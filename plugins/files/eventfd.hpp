@@ -1,0 +1,18 @@
+#pragma once
+
+#include <cpr/sdk/handler.hpp>
+
+namespace cpr::files {
+
+// An eventfd: its counter and whether it counts as a semaphore.
+class EventFdHandler final : public sdk::FdHandler {
+public:
+  std::string kind() const override { return "files.eventfd"; }
+  unsigned version() const override { return 1; }
+  bool claims(const sdk::OpenFile &file) const override;
+  sdk::Saved save(const sdk::OpenFile &file,
+                  sdk::SaveContext &ctx) const override;
+  int open(const sdk::Record &record, sdk::RestoreContext &ctx) const override;
+};
+
+} // namespace cpr::files

@@ -1,0 +1,255 @@
+#include "memfd.hpp"
+
+#include "fdinfo.hpp"
+#include "modern_records.hpp"
+
+#include <cpr/sdk/error.hpp>
+#include <cpr/sdk/payload.hpp>
+
+#include <algorithm>
+#include <fcntl.h>
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+#include <linux/magic.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/statfs.h>
+#include <unistd.h>
+#include <vector>
+
+#ifndef F_SEAL_EXEC
+#define F_SEAL_EXEC 0x0020
+#endif
+
+namespace cpr::files {
+namespace {
+
+const std::string prefix = "/memfd:";
+const std::string deleted = " (deleted)";
+constexpr unsigned known_seals = F_SEAL_SEAL | F_SEAL_SHRINK | F_SEAL_GROW |
+                                 F_SEAL_WRITE | F_SEAL_FUTURE_WRITE |
+                                 F_SEAL_EXEC;
+// Up to this size the contents go into the record itself (and so under the
+// MANIFEST's checksum, with no file to sync); above, into a file of the
+// statefile, which keeps the MANIFEST small enough to read whole.
+constexpr std::uint64_t inline_limit = 64 * 1024;
+
+std::string name_of(const std::string &path) {
+  return path.substr(prefix.size(),
+                     path.size() - prefix.size() - deleted.size());
+}
+
+void copy_range(int from, int to, off_t at, off_t length) {
+  std::vector<char> buffer(1 << 20);
+  while (length > 0) {
+    auto want = static_cast<size_t>(
+        std::min<off_t>(length, static_cast<off_t>(buffer.size())));
+    ssize_t n = ::pread(from, buffer.data(), want, at);
+    if (n <= 0)
+      sdk::throw_errno("cannot read memfd contents", n == 0 ? EIO : errno);
+    if (::pwrite(to, buffer.data(), static_cast<size_t>(n), at) != n)
+      sdk::throw_errno("cannot write memfd contents", errno);
+    at += n;
+    length -= n;
+  }
+}
+
+// Makes `to` `size` bytes long and copies the data of `from` into it,
+// leaving its holes holes.
+void copy_contents(int from, int to, off_t size) {
+  if (::ftruncate(to, size) != 0)
+    sdk::throw_errno("cannot size memfd contents", errno);
+  for (off_t at = 0; at < size;) {
+    off_t data = ::lseek(from, at, SEEK_DATA);
+    if (data < 0 && errno == ENXIO)
+      break;
+    off_t hole = data < 0 ? -1 : ::lseek(from, data, SEEK_HOLE);
+    if (hole < 0)
+      sdk::throw_errno("cannot find the data of memfd contents", errno);
+    copy_range(from, to, data, std::min(hole, size) - data);
+    at = hole;
+  }
+}
+
+std::string read_all(const sdk::OpenFile &file, int fd, std::uint64_t size) {
+  std::string out(size, '\0');
+  for (std::uint64_t at = 0; at < size;) {
+    ssize_t n = ::pread(fd, out.data() + at, size - at, static_cast<off_t>(at));
+    if (n <= 0)
+      sdk::throw_errno(fd_error(file, "cannot read the memfd"),
+                       n == 0 ? EIO : errno);
+    at += static_cast<std::uint64_t>(n);
+  }
+  return out;
+}
+
+void sync_fd(int fd, const std::string &path) {
+  if (::fsync(fd) != 0)
+    sdk::throw_errno("cannot sync " + path, errno);
+}
+
+// Into the statefile's files/ folder, synced there (the engine syncs only
+// what it writes itself). Returns its path relative to the statefile.
+std::string save_contents(const sdk::OpenFile &file, int memfd,
+                          std::uint64_t size, const sdk::SaveContext &ctx) {
+  std::string dir = ctx.statefile + "/files";
+  if (::mkdir(dir.c_str(), 0700) != 0 && errno != EEXIST)
+    sdk::throw_errno("cannot create " + dir, errno);
+  std::string name = fmt::format("files/memfd-{}-{}", file.pid, file.fd);
+  std::string path = ctx.statefile + "/" + name;
+  UniqueFd out(
+      ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600));
+  if (out.get() < 0)
+    sdk::throw_errno("cannot create " + path, errno);
+  copy_contents(memfd, out.get(), static_cast<off_t>(size));
+  sync_fd(out.get(), path);
+  UniqueFd folder(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  sync_fd(folder.get(), dir);
+  return name;
+}
+
+std::string describe_seals(std::uint32_t seals) {
+  std::vector<std::string> names;
+  const std::pair<unsigned, const char *> all[] = {
+      {F_SEAL_SEAL, "seal"},
+      {F_SEAL_SHRINK, "shrink"},
+      {F_SEAL_GROW, "grow"},
+      {F_SEAL_WRITE, "write"},
+      {F_SEAL_FUTURE_WRITE, "future-write"},
+      {F_SEAL_EXEC, "exec"}};
+  for (auto [bit, name] : all)
+    if (seals & bit)
+      names.push_back(name);
+  return names.empty() ? "none" : fmt::format("{}", fmt::join(names, ","));
+}
+
+void write_all(int fd, const std::string &bytes, const std::string &name) {
+  for (std::uint64_t at = 0; at < bytes.size();) {
+    ssize_t n = ::pwrite(fd, bytes.data() + at, bytes.size() - at,
+                         static_cast<off_t>(at));
+    if (n <= 0)
+      sdk::throw_errno("cannot fill memfd " + name, errno);
+    at += static_cast<std::uint64_t>(n);
+  }
+}
+
+void fill(int fd, const MemFd &rec, const sdk::RestoreContext &ctx) {
+  if (rec.contents_file.empty()) {
+    if (::ftruncate(fd, static_cast<off_t>(rec.size)) != 0)
+      sdk::throw_errno("cannot size memfd " + rec.name, errno);
+    write_all(fd, rec.contents, rec.name);
+    return;
+  }
+  std::string path = ctx.statefile + "/" + rec.contents_file;
+  UniqueFd saved(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (saved.get() < 0)
+    sdk::throw_errno("damaged statefile: cannot open " + path, errno);
+  copy_contents(saved.get(), fd, static_cast<off_t>(rec.size));
+}
+
+// The mode, owner and seals it had; then its flags and offset.
+void finish(UniqueFd &fd, const MemFd &rec, bool sealable) {
+  struct stat st {};
+  if (::fstat(fd.get(), &st) != 0 ||
+      ((st.st_mode & 07777) != rec.mode && ::fchmod(fd.get(), rec.mode) != 0) ||
+      ::fchown(fd.get(), rec.uid, rec.gid) != 0)
+    sdk::throw_errno("cannot give memfd " + rec.name + " its mode and owner",
+                     errno);
+  if (sealable && rec.seals != 0 &&
+      ::fcntl(fd.get(), F_ADD_SEALS, rec.seals) != 0)
+    sdk::throw_errno("cannot seal memfd " + rec.name, errno);
+  if ((rec.flags & O_ACCMODE) != O_RDWR) {
+    std::string self = fmt::format("/proc/self/fd/{}", fd.get());
+    UniqueFd reopened(::open(
+        self.c_str(), static_cast<int>(rec.flags & O_ACCMODE) | O_CLOEXEC));
+    if (reopened.get() < 0)
+      sdk::throw_errno("cannot reopen memfd " + rec.name, errno);
+    fd = std::move(reopened);
+  }
+  int status = static_cast<int>(rec.flags & (O_APPEND | O_NONBLOCK));
+  if ((status != 0 && ::fcntl(fd.get(), F_SETFL, status) != 0) ||
+      ::lseek(fd.get(), rec.pos, SEEK_SET) < 0)
+    sdk::throw_errno("cannot give memfd " + rec.name + " its flags and offset",
+                     errno);
+}
+
+} // namespace
+
+bool MemFdHandler::claims(const sdk::OpenFile &file) const {
+  const std::string &path = file.path;
+  if (!S_ISREG(file.st.st_mode) || file.st.st_nlink != 0 ||
+      path.size() < prefix.size() + deleted.size() ||
+      path.compare(0, prefix.size(), prefix) != 0 ||
+      path.compare(path.size() - deleted.size(), deleted.size(), deleted) != 0)
+    return false;
+  struct statfs fs {};
+  std::string link = fmt::format("/proc/{}/fd/{}", file.pid, file.fd);
+  return ::statfs(link.c_str(), &fs) == 0 &&
+         (fs.f_type == TMPFS_MAGIC || fs.f_type == HUGETLBFS_MAGIC);
+}
+
+sdk::Saved MemFdHandler::save(const sdk::OpenFile &file,
+                              sdk::SaveContext &ctx) const {
+  check_flags(file, file.flags & O_ACCMODE,
+              O_APPEND | O_NONBLOCK | kernel_o_largefile);
+  std::string link = fmt::format("/proc/{}/fd/{}", file.pid, file.fd);
+  struct statfs fs {};
+  if (::statfs(link.c_str(), &fs) == 0 && fs.f_type == HUGETLBFS_MAGIC)
+    throw sdk::Error(fd_error(file, "a hugetlb memfd cannot be saved"));
+  UniqueFd memfd(::open(link.c_str(), O_RDONLY | O_CLOEXEC));
+  struct stat st {};
+  if (memfd.get() < 0 || ::fstat(memfd.get(), &st) != 0)
+    sdk::throw_errno(fd_error(file, "cannot open the memfd"), errno);
+  int seals = ::fcntl(memfd.get(), F_GET_SEALS);
+  if (seals < 0 || (static_cast<unsigned>(seals) & ~known_seals))
+    throw sdk::Error(
+        fd_error(file, fmt::format("seals {:#x} not understood", seals)));
+  MemFd rec{name_of(file.path),
+            file.flags,
+            file.pos,
+            st.st_mode & 07777u,
+            st.st_uid,
+            st.st_gid,
+            static_cast<std::uint32_t>(seals),
+            static_cast<std::uint64_t>(st.st_size),
+            {},
+            {}};
+  if (rec.size <= inline_limit)
+    rec.contents = read_all(file, memfd.get(), rec.size);
+  else
+    rec.contents_file = save_contents(file, memfd.get(), rec.size, ctx);
+  return {sdk::to_payload(rec),
+          fmt::format("memfd {}, {} bytes, seals {} (offset {})", rec.name,
+                      rec.size, describe_seals(rec.seals), rec.pos)};
+}
+
+void MemFdHandler::check(const sdk::Record &record,
+                         const sdk::RestoreContext &ctx) const {
+  auto rec = sdk::from_payload<MemFd>(record.payload);
+  if (rec.contents_file.empty())
+    return;
+  struct stat st {};
+  std::string path = ctx.statefile + "/" + rec.contents_file;
+  if (::stat(path.c_str(), &st) != 0 ||
+      static_cast<std::uint64_t>(st.st_size) != rec.size)
+    throw sdk::Error(fmt::format("damaged statefile {}: the contents of "
+                                 "memfd {} are missing or cut short ({})",
+                                 ctx.statefile, rec.name, path));
+}
+
+// Sealing stays possible unless it was never allowed (seals are then
+// exactly F_SEAL_SEAL, as when it was sealed with only that: same thing).
+int MemFdHandler::open(const sdk::Record &record,
+                       sdk::RestoreContext &ctx) const {
+  auto rec = sdk::from_payload<MemFd>(record.payload);
+  bool sealable = rec.seals != F_SEAL_SEAL;
+  UniqueFd fd(::memfd_create(rec.name.c_str(),
+                             MFD_CLOEXEC | (sealable ? MFD_ALLOW_SEALING : 0)));
+  if (fd.get() < 0)
+    sdk::throw_errno("cannot create memfd " + rec.name, errno);
+  fill(fd.get(), rec, ctx);
+  finish(fd, rec, sealable);
+  return fd.release();
+}
+
+} // namespace cpr::files
