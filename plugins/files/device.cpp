@@ -15,6 +15,10 @@ namespace cpr::files {
 namespace {
 
 const char *device_path(dev_t rdev) {
+  if (rdev == makedev(5, 0))
+    return "/dev/tty";
+  if (rdev == makedev(5, 1))
+    return "/dev/console";
   if (major(rdev) != 1)
     return nullptr;
   switch (minor(rdev)) {
@@ -49,6 +53,9 @@ int DeviceHandler::open(const sdk::Record &record,
                         sdk::RestoreContext &) const {
   auto rec = sdk::from_payload<Device>(record.payload);
   int fd = ::open(rec.path.c_str(), reopen_flags(rec.flags));
+  if (fd < 0 && errno == ENXIO && rec.rdev == makedev(5, 0))
+    throw sdk::Error("component unavailable: /dev/tty: the restarted "
+                     "process has no controlling terminal");
   if (fd < 0)
     sdk::throw_errno("component unavailable: cannot open " + rec.path, errno);
   struct stat st {};

@@ -4,7 +4,8 @@
 
 namespace cpr::files {
 
-// /dev/null, /dev/zero, /dev/full, /dev/random, /dev/urandom: nothing to
+// /dev/null, /dev/zero, /dev/full, /dev/random, /dev/urandom, /dev/tty
+// (the controlling terminal of whoever opens it), /dev/console: nothing to
 // carry but the open flags.
 class DeviceHandler final : public sdk::FdHandler {
 public:

@@ -1,8 +1,11 @@
-// plugins/files: regular files and the harmless devices.
+// plugins/files: every kind of open file, and the locks held on them.
+#include "deleted_file.hpp"
 #include "device.hpp"
+#include "directory.hpp"
 #include "epoll.hpp"
 #include "eventfd.hpp"
 #include "inotify.hpp"
+#include "locks.hpp"
 #include "memfd.hpp"
 #include "regular_file.hpp"
 #include "signalfd.hpp"
@@ -26,6 +29,14 @@ public:
     out.push_back(std::make_unique<SignalFdHandler>());
     out.push_back(std::make_unique<InotifyHandler>());
     out.push_back(std::make_unique<EpollHandler>());
+    out.push_back(std::make_unique<DirectoryHandler>());
+    out.push_back(std::make_unique<DeletedFileHandler>());
+    return out;
+  }
+  std::vector<std::unique_ptr<sdk::ProcessHandler>>
+  process_handlers() const override {
+    std::vector<std::unique_ptr<sdk::ProcessHandler>> out;
+    out.push_back(std::make_unique<LocksHandler>());
     return out;
   }
 };

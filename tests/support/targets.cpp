@@ -107,6 +107,26 @@ TargetSpec modern_fds(std::string mode) {
                      {program.string()}, args);
 }
 
+TargetSpec dirwalk() {
+  auto program = fs::path(CPR_TARGETS_BUILD_DIR) / "dirwalk";
+  return make_target("dirwalk", {program.string()}, {});
+}
+
+TargetSpec deleted_file() {
+  auto program = fs::path(CPR_TARGETS_BUILD_DIR) / "deleted_file";
+  return make_target("deleted_file", {program.string()}, {});
+}
+
+TargetSpec locks() {
+  auto program = fs::path(CPR_TARGETS_BUILD_DIR) / "locks";
+  return make_target("locks", {program.string()}, {});
+}
+
+TargetSpec tty_user() {
+  auto program = fs::path(CPR_TARGETS_BUILD_DIR) / "tty_user";
+  return make_target("tty_user", {program.string()}, {});
+}
+
 TargetSpec share_group() {
   auto program = fs::path(CPR_TARGETS_BUILD_DIR) / "share_group";
   return make_target("share_group", {program.string()}, {});

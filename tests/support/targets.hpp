@@ -40,6 +40,15 @@ TargetSpec zombie();         // keeps a zombie child (status 7) for ~1.8 s
 // an epoll watching an fd number closed since, ~2 s.
 TargetSpec modern_fds(std::string mode = "");
 
+// Directories, deleted files, locks, /dev/tty (issue 4). dirwalk: reads a
+// directory of 2400 entries with readdir, one a millisecond, ~2.6 s.
+TargetSpec dirwalk();
+// Writes and reads back tmp/scratch.dat, unlinked while open, ~2.4 s.
+TargetSpec deleted_file();
+// Holds POSIX, OFD and flock locks in its cwd; a child checks them, ~2.5 s.
+TargetSpec locks();
+// Holds /dev/tty open if it can, ~2 s.
+TargetSpec tty_user();
 
 // stdout of an uninterrupted run, computed once per test binary run. Throws
 // if that run fails or writes to stderr.

@@ -1,0 +1,119 @@
+// Open directories, deleted-but-open files and /dev/tty (issue 4).
+#include <catch2/catch.hpp>
+#include <fmt/format.h>
+
+#include "support/scenario.hpp"
+
+using namespace cpr_test;
+
+namespace {
+
+std::string fd_link(pid_t pid, int fd) {
+  std::error_code ec;
+  return fs::read_symlink(fmt::format("/proc/{}/fd/{}", pid, fd), ec).string();
+}
+
+// The descendant of `root` running `name`, once there is one.
+pid_t wait_for_descendant(pid_t root, const std::string &name) {
+  pid_t found = -1;
+  wait_until(
+      [&] {
+        for (pid_t pid : descendants_of(root))
+          if (process_name(pid) == name)
+            found = pid;
+        return found > 0;
+      },
+      5s);
+  REQUIRE(found > 0);
+  return found;
+}
+
+} // namespace
+
+TEST_CASE("An open directory comes back at its readdir position",
+          "[e2e][files][directory]") {
+  auto spec = dirwalk();
+  const std::string &reference = reference_output(spec);
+  TempDir dir;
+  RunningTarget target = start_target(spec, dir);
+  // It walks once it has made its 2400 files.
+  REQUIRE(wait_until([&] { return file_size_or_zero(target.out) > 0; }, 10s));
+  let_it_run(200ms, 700ms);
+  auto sf = dir / "statefile";
+  ProcessIdentity before = checkpoint_and_reap(sf, target.pid);
+
+  fs::rename(dir / "tree", dir / "moved");
+  expect_cpr_error(run_cpr({"-r", sf.string()}),
+                   "component unavailable: open directory " +
+                       (dir / "tree").string());
+  expect_no_process_left(target.pid);
+
+  fs::rename(dir / "moved", dir / "tree");
+  restart(sf, before);
+  CHECK(fd_link(target.pid, 3) == (dir / "tree").string()); // O_PATH
+  expect_finishes_with(target, reference);
+}
+
+TEST_CASE("A deleted-but-open file comes back unlinked, as one inode with "
+          "its contents",
+          "[e2e][files][deleted]") {
+  auto spec = deleted_file();
+  const std::string &reference = reference_output(spec);
+  TempDir dir;
+  RunningTarget target = start_target(spec, dir);
+  REQUIRE(wait_until([&] { return file_size_or_zero(target.out) > 0; }, 5s));
+  let_it_run(200ms, 900ms);
+  auto sf = dir / "statefile";
+  ProcessIdentity before = checkpoint_and_reap(sf, target.pid);
+  // Two open files of one inode: one copy.
+  CHECK(std::distance(fs::directory_iterator(sf / "files"),
+                      fs::directory_iterator()) == 1);
+
+  fs::remove(dir / "tmp");
+  expect_cpr_error(run_cpr({"-r", sf.string()}),
+                   "component unavailable: the directory " +
+                       (dir / "tmp").string());
+  expect_no_process_left(target.pid);
+
+  fs::create_directory(dir / "tmp");
+  restart(sf, before);
+  CHECK(fs::is_empty(dir / "tmp"));
+  CHECK(fd_link(target.pid, 3).ends_with(" (deleted)"));
+  expect_finishes_with(target, reference);
+}
+
+TEST_CASE("/dev/tty comes back under a controlling terminal, and without "
+          "one the restart names it",
+          "[e2e][files][tty]") {
+  auto spec = tty_user();
+  const std::string &reference = reference_output(spec);
+  TempDir dir;
+  // Under script(1), in a session with a terminal, not leading it.
+  std::string job = fmt::format("/bin/bash -c '{} > {} 2> {} < /dev/null; "
+                                "true'",
+                                spec.argv.front(), (dir / "out.txt").string(),
+                                (dir / "err.txt").string());
+  SpawnOptions in_dir;
+  in_dir.cwd = dir.path();
+  Spawned script = spawn({"/usr/bin/script", "-qec", job, "/dev/null"}, in_dir);
+  pid_t pid = wait_for_descendant(script.pid, "tty_user");
+  REQUIRE(wait_until([&] { return fd_link(pid, 3) == "/dev/tty"; }, 5s));
+  let_it_run(200ms, 600ms);
+  auto sf = dir / "statefile";
+  CommandResult made = run_cpr({"-c", sf.string(), "-p", std::to_string(pid)});
+  INFO(made.describe());
+  REQUIRE(made.status.success());
+  REQUIRE(wait_exit(script.pid).exited);
+
+  expect_cpr_error(run_cpr({"-r", sf.string()}),
+                   "component unavailable: /dev/tty");
+  expect_no_process_left(pid);
+
+  CommandResult restarted =
+      run_command({"/usr/bin/script", "-qec",
+                   cpr_binary().string() + " -r " + sf.string(), "/dev/null"});
+  INFO(restarted.describe());
+  REQUIRE(restarted.status.success());
+  CHECK(fd_link(pid, 3) == "/dev/tty");
+  expect_finishes_with({pid, dir / "out.txt", dir / "err.txt", {}}, reference);
+}
