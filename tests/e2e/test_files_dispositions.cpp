@@ -187,3 +187,34 @@ TEST_CASE("The guide's example attribute file works as the guide says",
   expect_finishes_within(target, "done\n", 15s);
   CHECK(read_file(dir / "out.dat") == lines(0, 40));
 }
+
+TEST_CASE("A file opened O_APPEND keeps the flag: MERGE writes at the end",
+          "[e2e][files][dispositions]") {
+  auto c = checkpoint_writer("MERGE", {"a"});
+  write_text(c->file, "appended by someone else\n", std::ios::app);
+  restart_and_finish(*c, "done\n");
+  CHECK(read_file(c->file) == c->at_checkpoint + "appended by someone else\n" +
+                                  lines(c->written, 40));
+}
+
+TEST_CASE("A file opened through a symlink, on another filesystem, comes back",
+          "[e2e][files]") {
+  TempDir dir;
+  fs::path elsewhere =
+      fs::path("/dev/shm") /
+      fmt::format("cpr-e2e-{}", dir.path().filename().string());
+  fs::create_directories(elsewhere);
+  struct Remove {
+    fs::path p;
+    ~Remove() { fs::remove_all(p); }
+  } cleanup{elsewhere};
+  fs::create_directory_symlink(elsewhere, dir / "data");
+  RunningTarget target = start_target(file_writer({"data/out.dat"}), dir);
+  let_it_run();
+  auto sf = dir / "statefile";
+  SetIdentity before =
+      checkpoint_set_and_reap(sf, std::to_string(target.pid), {target.pid});
+  restart_set({sf}, before);
+  expect_finishes_within(target, "done\n", 15s);
+  CHECK(read_file(elsewhere / "out.dat") == lines(0, 40));
+}
