@@ -18,6 +18,8 @@ public:
         fork_any_ = true;
       else if (a == "--distribute")
         set_distribute();
+      else if (a == "--outside-pipes")
+        set_outside_pipes();
       else if (a.size() >= 2 && a[0] == '-' && a[1] != '-')
         flags(a);
       else if (mode_ && *mode_ != Mode::checkpoint)
@@ -97,6 +99,11 @@ private:
     checkpoint_only_.push_back("--distribute");
   }
 
+  void set_outside_pipes() {
+    opts_.checkpoint.outside_pipes = true;
+    checkpoint_only_.push_back("--outside-pipes");
+  }
+
   void set_will(engine::Will w, char f) {
     if (will_ && *will_ != f)
       throw UsageError("Invalid argument: -k and -g exclude each other");
@@ -142,7 +149,7 @@ Options parse_options(const std::vector<std::string> &args) {
 
 const char *usage() {
   return "usage: cpr -c statefile -p id[:type][,id[:type]...] [-f] [-k | -g]\n"
-         "              [--distribute]\n"
+         "              [--distribute] [--outside-pipes]\n"
          "       cpr -r [--fork-any] statefile...\n"
          "       cpr -i statefile...\n"
          "       cpr -D statefile...\n"
@@ -155,9 +162,13 @@ const char *usage() {
          "                (-k and -g override the attribute file's WILL)\n"
          "  --distribute  with -c: save copies of open files beside them, as\n"
          "                NAME.ckpt.pidPID, not in the statefile\n"
+         "  --outside-pipes  with -c: carry pipes whose other end is outside\n"
+         "                the set; at restart that end is cpr's stdin/stdout\n"
          "  -r            restart from the statefiles, all or none\n"
-         "  --fork-any    with -r: if a PID is taken, restore the whole set in a\n"
-         "                new PID namespace, where it keeps its PIDs (FORK ANY)\n"
+         "  --fork-any    with -r: if a PID is taken, restore the whole set in "
+         "a\n"
+         "                new PID namespace, where it keeps its PIDs (FORK "
+         "ANY)\n"
          "  -i            show what the statefiles hold\n"
          "  -D            delete the statefiles\n"
          "\n"

@@ -223,11 +223,12 @@ void checkpoint(const CheckpointRequest &req) {
   Registry registry = Registry::load();
   StatefileWriter writer(req.statefile, req.force);
   PageWriter pages(writer.work_dir());
-  sdk::SaveContext ctx{writer.work_dir(), pages};
+  sdk::SaveContext ctx{writer.work_dir(), pages, {}, {}, {}, {}};
   ctx.disposition = [policies](const std::string &path) {
     return policies.disposition(path);
   };
   ctx.distribute = req.distribute;
+  ctx.outside_pipes = req.outside_pipes;
   Manifest manifest;
   manifest.header = make_header(req, will, policies, owner, group);
 
@@ -237,6 +238,8 @@ void checkpoint(const CheckpointRequest &req) {
   set.check_children();
   set.order_as_tree();
   auto share_group = set.share_groups();
+  for (auto &f : set.processes)
+    ctx.processes.push_back(f->pid());
   FdTableCollector fds(registry, ctx, manifest);
   for (auto &f : set.processes) {
     auto owner = share_group.find(f->pid());

@@ -195,6 +195,7 @@ ProcessTree::ProcessTree(std::vector<PlannedProcess> plan,
     n.go_write = go[1];
   }
   try {
+    open_before_fork();
     if (in_namespace_)
       start_namespace_init();
     else
@@ -208,6 +209,7 @@ ProcessTree::ProcessTree(std::vector<PlannedProcess> plan,
     for (size_t i = 0; i < nodes_.size(); ++i)
       if (!nodes_[i].p.record->zombie)
         start(static_cast<int>(i));
+    close_opened_by_cpr(); // every process that needs them has them
   } catch (...) {
     kill_all();
     throw;
@@ -248,6 +250,35 @@ void ProcessTree::find_shared_files() {
   for (const auto &[key, count] : holders)
     if (count > 1)
       shared_files_.insert(key);
+}
+
+void ProcessTree::open_before_fork() {
+  allow_all_fds();
+  for (const Node &n : nodes_)
+    for (const FdRef &ref : n.p.record->fds) {
+      ObjectKey key{n.p.manifest, ref.object};
+      const ObjectRecord &rec = n.p.manifest->object(ref.object);
+      const sdk::FdHandler &h = registry_.fd_handler(rec.kind, rec.version);
+      if (!h.open_before_fork() || opened_above_.count(key))
+        continue;
+      NoPages no_pages;
+      sdk::RestoreContext ctx{n.p.statefile, no_pages};
+      int fd = h.open({rec.kind, rec.version, rec.payload}, ctx);
+      int parked = ::fcntl(fd, F_DUPFD_CLOEXEC, park_fds_from_);
+      int err = errno;
+      ::close(fd);
+      if (parked < 0)
+        sdk::throw_errno(
+            fmt::format("process {} fd {}", n.p.record->pid, ref.fd), err);
+      opened_above_[key] = parked;
+      opened_by_cpr_.push_back(parked);
+    }
+}
+
+void ProcessTree::close_opened_by_cpr() {
+  for (int fd : opened_by_cpr_)
+    ::close(fd);
+  opened_by_cpr_.clear();
 }
 
 void ProcessTree::open_shared_files(int index) {
@@ -461,6 +492,7 @@ pid_t ProcessTree::live_tid(pid_t saved_pid, pid_t saved_tid) const {
 }
 
 ProcessTree::~ProcessTree() {
+  close_opened_by_cpr();
   if (!released_)
     kill_all();
   for (Node &n : nodes_) {

@@ -58,6 +58,9 @@ private:
   // different roots each open their own.)
   using ObjectKey = std::pair<const Manifest *, std::uint64_t>;
   void find_shared_files();
+  // Objects whose handler says open_before_fork(), opened by cpr itself.
+  void open_before_fork();
+  void close_opened_by_cpr();
   void open_shared_files(int index);
   [[noreturn]] void run_inside(int index);
   // Entry of a child cloned into its parent's address space.
@@ -73,6 +76,7 @@ private:
   std::set<ObjectKey> shared_files_;
   std::map<ObjectKey, int> opened_above_; // by an ancestor: its fd here
   int park_fds_from_ = 3;                 // above every fd number of the set
+  std::vector<int> opened_by_cpr_;
   const Registry &registry_;
   int err_read_ = -1, err_write_ = -1;
   std::vector<pid_t> extra_threads_;

@@ -21,6 +21,8 @@ struct CheckpointRequest {
   // --distribute (CKPT_OPENFILE_DISTRIBUTE): saved copies of open files go
   // beside the files instead of into the statefile.
   bool distribute = false;
+  // --outside-pipes: carry pipes whose other end is outside the set.
+  bool outside_pipes = false;
 };
 
 // The processes an ID list names (a thread id names its whole process).

@@ -10,6 +10,7 @@
 #include <string>
 #include <sys/stat.h>
 #include <sys/types.h>
+#include <vector>
 
 namespace cpr::sdk {
 
@@ -45,6 +46,11 @@ struct SaveContext {
   // CKPT_OPENFILE_DISTRIBUTE: saved copies of files go beside their
   // originals, as NAME.ckpt.pidPID, instead of into the statefile.
   bool distribute = false;
+  // Every process being checkpointed (filled once the set is frozen).
+  std::vector<pid_t> processes;
+  // --outside-pipes: a pipe whose other end is outside the set is carried;
+  // at restart that end is the restarting process's stdin or stdout.
+  bool outside_pipes = false;
 };
 
 struct RestoreContext {
@@ -86,6 +92,10 @@ public:
   // Runs inside the process being restored, before its memory is rebuilt:
   // opens the object and returns a new fd of this process referring to it.
   virtual int open(const Record &record, RestoreContext &ctx) const = 0;
+  // Objects that must be made together (the two ends of a pipe): opened by
+  // the restarting process itself before it forks any process, so that
+  // every process of the set inherits them.
+  virtual bool open_before_fork() const { return false; }
   // Runs in the same process once all its fds are in place, for an object
   // that refers to other fds by number (an epoll set): `fd` is its own.
   virtual void connect(const Record &, int /*fd*/, RestoreContext &) const {}

@@ -1,0 +1,98 @@
+#include "pipe_data.hpp"
+
+#include <cpr/sdk/error.hpp>
+
+#include <fcntl.h>
+#include <fmt/format.h>
+#include <sys/ioctl.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+namespace cpr::pipes {
+
+Fd &Fd::operator=(Fd &&o) noexcept {
+  if (this != &o) {
+    if (fd_ >= 0)
+      ::close(fd_);
+    fd_ = o.release();
+  }
+  return *this;
+}
+
+Fd::~Fd() {
+  if (fd_ >= 0)
+    ::close(fd_);
+}
+
+int Fd::release() {
+  int fd = fd_;
+  fd_ = -1;
+  return fd;
+}
+
+std::string describe(const sdk::OpenFile &file) {
+  return fmt::format("process {} fd {} ({})", file.pid, file.fd, file.path);
+}
+
+Fd borrow(const sdk::OpenFile &file) {
+  Fd pidfd(static_cast<int>(::syscall(SYS_pidfd_open, file.pid, 0)));
+  if (pidfd.get() < 0)
+    sdk::throw_errno("Checkpoint error: cannot reach " + describe(file), errno);
+  Fd fd(static_cast<int>(::syscall(SYS_pidfd_getfd, pidfd.get(), file.fd, 0)));
+  if (fd.get() < 0)
+    sdk::throw_errno("Checkpoint error: cannot borrow " + describe(file),
+                     errno);
+  return fd;
+}
+
+std::string peek_all(int reader, const std::string &what) {
+  int queued = 0;
+  if (::ioctl(reader, FIONREAD, &queued) != 0)
+    sdk::throw_errno("Checkpoint error: cannot measure " + what, errno);
+  if (queued == 0)
+    return {};
+  int ends[2];
+  if (::pipe2(ends, O_CLOEXEC | O_NONBLOCK) != 0)
+    sdk::throw_errno("Checkpoint error: cannot copy " + what, errno);
+  Fd copy_r(ends[0]), copy_w(ends[1]);
+  // tee() copies buffers, not bytes: the copy needs as many as the pipe has.
+  int capacity = ::fcntl(reader, F_GETPIPE_SZ);
+  if (capacity <= 0 || ::fcntl(copy_w.get(), F_SETPIPE_SZ, capacity) < 0)
+    sdk::throw_errno("Checkpoint error: cannot copy " + what, errno);
+  ssize_t got = ::tee(reader, copy_w.get(), static_cast<size_t>(queued),
+                      SPLICE_F_NONBLOCK);
+  if (got != queued)
+    throw sdk::Error(fmt::format("Checkpoint error: copied {} of the {} "
+                                 "bytes in {}",
+                                 got, queued, what));
+  std::string data(static_cast<size_t>(queued), '\0');
+  for (size_t done = 0; done < data.size();) {
+    ssize_t n = ::read(copy_r.get(), data.data() + done, data.size() - done);
+    if (n <= 0)
+      sdk::throw_errno("Checkpoint error: cannot copy " + what, errno);
+    done += static_cast<size_t>(n);
+  }
+  return data;
+}
+
+void set_capacity(int fd, std::uint32_t capacity, const std::string &what) {
+  if (capacity && ::fcntl(fd, F_GETPIPE_SZ) != static_cast<int>(capacity) &&
+      ::fcntl(fd, F_SETPIPE_SZ, static_cast<int>(capacity)) < 0)
+    sdk::throw_errno(fmt::format("component unavailable: cannot make {} "
+                                 "hold {} bytes (see fs.pipe-max-size)",
+                                 what, capacity),
+                     errno);
+}
+
+void put_data(int writer, const std::string &data, const std::string &what) {
+  for (size_t done = 0; done < data.size();) {
+    ssize_t n = ::write(writer, data.data() + done, data.size() - done);
+    if (n < 0 && errno == EINTR)
+      continue;
+    if (n <= 0)
+      sdk::throw_errno("cannot put its bytes back into " + what, errno);
+    done += static_cast<size_t>(n);
+  }
+}
+
+} // namespace cpr::pipes
