@@ -25,13 +25,17 @@ TEST_CASE("the built-in plugins load through the plugin path") {
   CHECK(r.fd_handler_for(file)->kind() == "files.regular");
   file.path = "pipe:[1234]";
   file.st.st_mode = S_IFIFO | 0600;
+  REQUIRE(r.fd_handler_for(file) != nullptr);
+  CHECK(r.fd_handler_for(file)->kind() == "pipes.pipe");
+  file.path = "socket:[1234]";
+  file.st.st_mode = S_IFSOCK | 0777;
   CHECK(r.fd_handler_for(file) == nullptr);
 }
 
 TEST_CASE("a kind no plugin handles is an error naming the kind") {
   engine::Registry r = engine::Registry::load();
-  CHECK_THROWS_WITH(r.handler("pipes.pipe", 1),
-                    Catch::Contains("pipes.pipe"));
+  CHECK_THROWS_WITH(r.handler("nobody.handles", 1),
+                    Catch::Contains("nobody.handles"));
   CHECK_THROWS_WITH(r.handler("memory.mm", 99),
                     Catch::Contains("version 99"));
 }
