@@ -142,7 +142,7 @@ sdk::Saved PipeHandler::save(const sdk::OpenFile &file,
   const Holders &h = holders_in_set(rec.pipe, ctx);
   OtherEnd other = other_end_of(file, reader ? h.writer : h.reader, ctx);
   rec.other_end = static_cast<std::uint8_t>(other);
-  if (reader)
+  if (reader && data_saved_.insert(rec.pipe).second)
     rec.data = peek_all(mine.get(), describe(file));
   if (other == OtherEnd::cpr_stdin && !rec.data.empty())
     throw sdk::Error(fmt::format(
@@ -160,14 +160,15 @@ sdk::Saved PipeHandler::save(const sdk::OpenFile &file,
 namespace cpr::pipes {
 namespace {
 
-// The end not handed out yet of each pipe made in this restart, and a
-// writer for its bytes until the read end has had them.
-struct Pending {
-  Fd other;
-  Fd writer;
+// Each pipe made in this restart, both ends kept (until cpr exits: the
+// set is running by then) for more open files of it: a process may have
+// opened an end again through /proc/self/fd (bash's <(...) does).
+struct Made {
+  Fd read, write;
+  bool read_given = false, write_given = false;
 };
-std::map<std::uint64_t, Pending> &pending() {
-  static std::map<std::uint64_t, Pending> made;
+std::map<std::uint64_t, Made> &made_pipes() {
+  static std::map<std::uint64_t, Made> made;
   return made;
 }
 
@@ -176,47 +177,34 @@ void set_status_flags(int fd, std::uint32_t flags) {
     sdk::throw_errno("cannot set the flags of a pipe", errno);
 }
 
-// A new pipe with the saved capacity: {read end, write end}.
-std::pair<Fd, Fd> make_pipe(const PipeEnd &rec) {
+Made &pipe_for(const PipeEnd &rec) {
+  auto &made = made_pipes();
+  auto it = made.find(rec.pipe);
+  if (it != made.end())
+    return it->second;
   int ends[2];
-  if (::pipe2(ends, O_CLOEXEC) != 0)
+  if (::pipe2(ends, O_CLOEXEC | static_cast<int>(rec.flags & O_DIRECT)) != 0)
     sdk::throw_errno("cannot make " + pipe_name(rec.pipe) + " again", errno);
-  Fd r(ends[0]), w(ends[1]);
-  set_capacity(r.get(), rec.capacity, pipe_name(rec.pipe));
-  return {std::move(r), std::move(w)};
+  Made m;
+  m.read = Fd(ends[0]);
+  m.write = Fd(ends[1]);
+  set_capacity(m.read.get(), rec.capacity, pipe_name(rec.pipe));
+  return made.emplace(rec.pipe, std::move(m)).first->second;
 }
 
+// The first open file of an end is the one made; another is opened anew.
 Fd open_end(const PipeEnd &rec) {
+  Made &m = pipe_for(rec);
   bool reader = is_reader(rec.flags);
-  auto &made = pending();
-  auto it = made.find(rec.pipe);
-  if (it == made.end()) {
-    auto [r, w] = make_pipe(rec);
-    if (static_cast<OtherEnd>(rec.other_end) == OtherEnd::closed) {
-      if (reader)
-        put_data(w.get(), rec.data, pipe_name(rec.pipe));
-      return reader ? std::move(r) : std::move(w);
-    }
-    Pending p;
-    p.writer = Fd(::dup(w.get()));
-    if (p.writer.get() < 0)
-      sdk::throw_errno("cannot make " + pipe_name(rec.pipe) + " again", errno);
-    p.other = reader ? std::move(w) : std::move(r);
-    it = made.emplace(rec.pipe, std::move(p)).first;
-    Fd mine = reader ? std::move(r) : std::move(w);
-    if (reader) {
-      put_data(it->second.writer.get(), rec.data, pipe_name(rec.pipe));
-      it->second.writer = Fd();
-    }
-    return mine;
-  }
-  if (it->second.other.get() < 0)
-    throw sdk::Error(fmt::format("{} has more open ends than a pipe makes",
-                                 pipe_name(rec.pipe)));
-  Fd mine = std::move(it->second.other);
-  if (reader)
-    put_data(it->second.writer.get(), rec.data, pipe_name(rec.pipe));
-  made.erase(it);
+  Fd &kept = reader ? m.read : m.write;
+  bool &given = reader ? m.read_given : m.write_given;
+  Fd mine(given ? ::open(fmt::format("/proc/self/fd/{}", kept.get()).c_str(),
+                         static_cast<int>(rec.flags & O_ACCMODE) | O_CLOEXEC)
+                : ::fcntl(kept.get(), F_DUPFD_CLOEXEC, 0));
+  if (mine.get() < 0)
+    sdk::throw_errno("cannot open " + pipe_name(rec.pipe) + " again", errno);
+  given = true;
+  put_data(m.write.get(), rec.data, pipe_name(rec.pipe));
   return mine;
 }
 

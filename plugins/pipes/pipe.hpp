@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <map>
+#include <set>
 
 namespace cpr::pipes {
 
@@ -28,6 +29,7 @@ private:
                                 const sdk::SaveContext &ctx) const;
   mutable std::map<std::uint64_t, Holders> in_set_;
   mutable bool scanned_ = false;
+  mutable std::set<std::uint64_t> data_saved_; // with its first read end
 };
 
 } // namespace cpr::pipes
