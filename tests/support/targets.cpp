@@ -127,6 +127,11 @@ TargetSpec tty_user() {
   return make_target("tty_user", {program.string()}, {});
 }
 
+TargetSpec pipe_data(std::string mode) {
+  auto program = fs::path(CPR_TARGETS_BUILD_DIR) / "pipe_data";
+  return make_target("pipe_data " + mode, {program.string()}, {mode});
+}
+
 TargetSpec share_group() {
   auto program = fs::path(CPR_TARGETS_BUILD_DIR) / "share_group";
   return make_target("share_group", {program.string()}, {});

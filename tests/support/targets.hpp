@@ -49,6 +49,9 @@ TargetSpec deleted_file();
 TargetSpec locks();
 // Holds /dev/tty open if it can, ~2 s.
 TargetSpec tty_user();
+// Pipes (issue 5), ~2 s: "small", "full" (1 MiB, filled), "nonblock": bytes
+// a child reads after 2 s; "blocked": a writer and a reader blocked on pipes.
+TargetSpec pipe_data(std::string mode);
 
 // stdout of an uninterrupted run, computed once per test binary run. Throws
 // if that run fails or writes to stderr.
