@@ -1,6 +1,7 @@
 #include "helper.hpp"
 
 #include "fd_table.hpp"
+#include "inherited_fds.hpp"
 #include "pages.hpp"
 #include "proc.hpp"
 #include "ptrace.hpp"
@@ -120,24 +121,6 @@ void lead_session_or_group(const ProcessRecord &p) {
   ::_exit(WEXITSTATUS(status));
 }
 
-// Files are installed before any memory is: nothing reads pages here (and a
-// PageReader's buffers would cost every helper 16 MiB of first touches).
-class NoPages final : public sdk::PageSource {
-public:
-  void restore(pid_t pid, std::uint64_t, std::span<const sdk::Range>) override {
-    throw sdk::Error(fmt::format("internal error: pages of process {} "
-                                 "wanted while its files are installed",
-                                 pid));
-  }
-};
-
-void allow_all_fds() {
-  rlimit files{};
-  ::getrlimit(RLIMIT_NOFILE, &files);
-  files.rlim_cur = files.rlim_max;
-  ::setrlimit(RLIMIT_NOFILE, &files);
-}
-
 void set_up_self(const PlannedProcess &pp, const Registry &registry,
                  const std::map<std::uint64_t, int> &opened_above, int &err) {
   const ProcessRecord &p = *pp.record;
@@ -234,78 +217,6 @@ void ProcessTree::plan_tree(std::vector<PlannedProcess> plan) {
         nodes_.push_back(Node{plan[i], static_cast<int>(k), {}});
         nodes_[k].children.push_back(order_of[i]);
       }
-}
-
-void ProcessTree::find_shared_files() {
-  std::map<ObjectKey, int> holders;
-  for (const Node &n : nodes_) {
-    std::set<std::uint64_t> held;
-    for (const FdRef &ref : n.p.record->fds) {
-      park_fds_from_ = std::max(park_fds_from_, ref.fd + 1);
-      held.insert(ref.object);
-    }
-    for (std::uint64_t id : held)
-      ++holders[{n.p.manifest, id}];
-  }
-  for (const auto &[key, count] : holders)
-    if (count > 1)
-      shared_files_.insert(key);
-}
-
-void ProcessTree::open_before_fork() {
-  allow_all_fds();
-  for (const Node &n : nodes_)
-    for (const FdRef &ref : n.p.record->fds) {
-      ObjectKey key{n.p.manifest, ref.object};
-      const ObjectRecord &rec = n.p.manifest->object(ref.object);
-      const sdk::FdHandler &h = registry_.fd_handler(rec.kind, rec.version);
-      if (!h.open_before_fork() || opened_above_.count(key))
-        continue;
-      NoPages no_pages;
-      sdk::RestoreContext ctx{n.p.statefile, no_pages};
-      int fd = h.open({rec.kind, rec.version, rec.payload}, ctx);
-      int parked = ::fcntl(fd, F_DUPFD_CLOEXEC, park_fds_from_);
-      int err = errno;
-      ::close(fd);
-      if (parked < 0)
-        sdk::throw_errno(
-            fmt::format("process {} fd {}", n.p.record->pid, ref.fd), err);
-      opened_above_[key] = parked;
-      opened_by_cpr_.push_back(parked);
-    }
-}
-
-void ProcessTree::close_opened_by_cpr() {
-  for (int fd : opened_by_cpr_)
-    ::close(fd);
-  opened_by_cpr_.clear();
-}
-
-void ProcessTree::open_shared_files(int index) {
-  std::vector<int> subtree{index};
-  for (size_t k = 0; k < subtree.size(); ++k)
-    for (int c : nodes_[subtree[k]].children)
-      subtree.push_back(c);
-  allow_all_fds();
-  for (int i : subtree) {
-    const PlannedProcess &pp = nodes_[i].p;
-    for (const FdRef &ref : pp.record->fds) {
-      ObjectKey key{pp.manifest, ref.object};
-      if (!shared_files_.count(key) || opened_above_.count(key))
-        continue;
-      const ObjectRecord &rec = pp.manifest->object(ref.object);
-      NoPages no_pages;
-      sdk::RestoreContext ctx{pp.statefile, no_pages};
-      int fd = registry_.fd_handler(rec.kind, rec.version)
-                   .open({rec.kind, rec.version, rec.payload}, ctx);
-      int parked = ::fcntl(fd, F_DUPFD_CLOEXEC, park_fds_from_);
-      if (parked < 0)
-        sdk::throw_errno(
-            fmt::format("process {} fd {}", pp.record->pid, ref.fd), errno);
-      ::close(fd);
-      opened_above_[key] = parked;
-    }
-  }
 }
 
 void ProcessTree::run_inside(int index) {
