@@ -134,8 +134,12 @@ struct ProcessRecord {
   std::vector<std::uint64_t> objects;    // process-wide handler records
   std::vector<sdk::Range> address_space; // every mapping, for placing ours
   std::uint64_t pages_bytes = 0;
+  // ITIMER_REAL, _VIRTUAL, _PROF (alarm() is the first): struct itimerval
+  // each, as getitimer gives it: interval, then the time left.
+  std::vector<std::int64_t> itimers;
 
-  // Class version 1 added zombie, exit_status, stopped; 2 shares_mm_with.
+  // Class version 1 added zombie, exit_status, stopped; 2 shares_mm_with;
+  // 3 itimers.
   template <class A> void serialize(A &ar, unsigned version) {
     ar &pid &ppid &pgid &sid &comm &psargs &exe &cwd &root;
     ar &umask &personality &nice &sched_policy &sched_priority;
@@ -146,6 +150,8 @@ struct ProcessRecord {
       ar &shares_mm_with;
     ar &affinity &creds &limits &actions &threads &shared_pending;
     ar &fds &objects &address_space &pages_bytes;
+    if (version >= 3)
+      ar &itimers;
   }
 };
 
@@ -164,4 +170,4 @@ struct Manifest {
 } // namespace cpr::engine
 
 BOOST_CLASS_VERSION(cpr::engine::Header, 1)
-BOOST_CLASS_VERSION(cpr::engine::ProcessRecord, 2)
+BOOST_CLASS_VERSION(cpr::engine::ProcessRecord, 3)

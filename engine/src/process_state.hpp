@@ -15,6 +15,7 @@ ThreadState collect_thread(RemoteProcess &t, pid_t tid);
 
 // At restart, once memory is rebuilt, in this order.
 void restore_signal_actions(RemoteProcess &t, const ProcessRecord &p);
+void restore_itimers(RemoteProcess &t, const ProcessRecord &p);
 void restore_thread_state(RemoteProcess &t, const ThreadState &thread);
 void queue_pending_signals(RemoteProcess &t, const ProcessRecord &p);
 void restore_credentials(RemoteProcess &t, const ProcessRecord &p);

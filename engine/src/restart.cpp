@@ -200,6 +200,8 @@ void build(const PlannedProcess &pp, const Loaded &l, const Registry &registry,
   queue_pending_signals(main, p);
   for (size_t i = 0; i < p.threads.size(); ++i)
     restore_credentials(remote_of(i), p);
+  // Last: a timer that fires now leaves its signal pending, not dropped.
+  restore_itimers(main, p);
   main.unmap(work_area); // the last remote call
   restore_scheduling(p, pid);
   for (const ThreadState &th : p.threads)

@@ -28,6 +28,25 @@ TEST_CASE("Every thread comes back with its TID and resumes",
   expect_finishes_within(target, reference, 15s);
 }
 
+TEST_CASE("alarm() and the CPU interval timers go on after a restart",
+          "[e2e][timers]") {
+  auto spec = itimers();
+  const std::string &reference = reference_output(spec);
+  TempDir dir;
+  RunningTarget target = start_target(spec, dir);
+  let_it_run();
+  auto sf = dir / "statefile";
+  SetIdentity before =
+      checkpoint_set_and_reap(sf, std::to_string(target.pid), {target.pid});
+  auto restarted = std::chrono::steady_clock::now();
+  restart_set({sf}, before);
+  expect_finishes_within(target, reference, 15s);
+  // The alarm had some 1.5 s left; it counts from the restart.
+  auto took = std::chrono::steady_clock::now() - restarted;
+  CHECK(took > 500ms);
+  CHECK(took < 4s);
+}
+
 TEST_CASE("Threads asleep in every way finish their sleep, without EINTR",
           "[e2e][sets][threads]") {
   auto spec = sleeper();

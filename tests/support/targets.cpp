@@ -93,6 +93,11 @@ TargetSpec file_writer(std::vector<std::string> args) {
   return make_target("file_writer", {program.string()}, args);
 }
 
+TargetSpec itimers() {
+  auto program = fs::path(CPR_TARGETS_BUILD_DIR) / "itimers";
+  return make_target("itimers", {program.string()}, {});
+}
+
 TargetSpec zombie() {
   auto program = fs::path(CPR_TARGETS_BUILD_DIR) / "zombie";
   return make_target("zombie", {program.string()}, {});

@@ -30,6 +30,8 @@ TargetSpec threads();        // 8 computing threads + 1 on a condition variable
 TargetSpec shared_counter(bool split = false);
 // Seven threads asleep in seven ways (sleep, nanosleep, poll, ...), ~2 s.
 TargetSpec sleeper();
+// alarm(2) ends a busy loop; ITIMER_VIRTUAL and ITIMER_PROF tick meanwhile.
+TargetSpec itimers();
 // Sums kept in a file mapped shared and in a private mapping of another.
 TargetSpec mapped_files();
 // file_writer PATH [w|a] [verify]: 40 lines to PATH over ~2 s.
