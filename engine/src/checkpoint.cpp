@@ -84,6 +84,7 @@ void collect_process(FrozenProcess &frozen, const Registry &registry,
   p.shares_mm_with = shares_mm_with;
   RemoteProcess &t = frozen.remote(frozen.pid());
   collect_from_inside(t, p);
+  collect_posix_timers(t, p);
   for (pid_t tid : frozen.tids())
     p.threads.push_back(collect_thread(frozen.remote(tid), tid));
   p.shared_pending = ptrace::peek_pending(frozen.pid(), true);

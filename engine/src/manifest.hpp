@@ -87,6 +87,20 @@ struct SignalAction {
   }
 };
 
+// A POSIX timer (timer_create), as /proc/PID/timers and timer_gettime
+// show it; restored with its id.
+struct PosixTimer {
+  std::int32_t id = 0, clock = 0, signo = 0;
+  std::int32_t notify = 0;     // SIGEV_SIGNAL, SIGEV_NONE, SIGEV_THREAD_ID
+  std::int32_t notify_tid = 0; // SIGEV_THREAD_ID's thread
+  std::uint64_t value = 0;     // sigev_value
+  std::int64_t interval_ns = 0, left_ns = 0;
+
+  template <class A> void serialize(A &ar, unsigned) {
+    ar &id &clock &signo &notify &notify_tid &value &interval_ns &left_ns;
+  }
+};
+
 struct Limit {
   std::uint64_t cur = 0, max = 0;
 
@@ -137,9 +151,10 @@ struct ProcessRecord {
   // ITIMER_REAL, _VIRTUAL, _PROF (alarm() is the first): struct itimerval
   // each, as getitimer gives it: interval, then the time left.
   std::vector<std::int64_t> itimers;
+  std::vector<PosixTimer> posix_timers;
 
   // Class version 1 added zombie, exit_status, stopped; 2 shares_mm_with;
-  // 3 itimers.
+  // 3 itimers; 4 posix_timers.
   template <class A> void serialize(A &ar, unsigned version) {
     ar &pid &ppid &pgid &sid &comm &psargs &exe &cwd &root;
     ar &umask &personality &nice &sched_policy &sched_priority;
@@ -152,6 +167,8 @@ struct ProcessRecord {
     ar &fds &objects &address_space &pages_bytes;
     if (version >= 3)
       ar &itimers;
+    if (version >= 4)
+      ar &posix_timers;
   }
 };
 
@@ -170,4 +187,4 @@ struct Manifest {
 } // namespace cpr::engine
 
 BOOST_CLASS_VERSION(cpr::engine::Header, 1)
-BOOST_CLASS_VERSION(cpr::engine::ProcessRecord, 3)
+BOOST_CLASS_VERSION(cpr::engine::ProcessRecord, 4)

@@ -12,10 +12,13 @@ void collect_identity(pid_t pid, ProcessRecord &p);
 // With remote calls, from inside the frozen process.
 void collect_from_inside(RemoteProcess &t, ProcessRecord &p);
 ThreadState collect_thread(RemoteProcess &t, pid_t tid);
+void collect_posix_timers(RemoteProcess &t, ProcessRecord &p);
 
 // At restart, once memory is rebuilt, in this order.
 void restore_signal_actions(RemoteProcess &t, const ProcessRecord &p);
 void restore_itimers(RemoteProcess &t, const ProcessRecord &p);
+// Once its threads exist (a timer may signal one of them).
+void restore_posix_timers(RemoteProcess &t, const ProcessRecord &p);
 void restore_thread_state(RemoteProcess &t, const ThreadState &thread);
 void queue_pending_signals(RemoteProcess &t, const ProcessRecord &p);
 void restore_credentials(RemoteProcess &t, const ProcessRecord &p);

@@ -202,6 +202,7 @@ void build(const PlannedProcess &pp, const Loaded &l, const Registry &registry,
     restore_credentials(remote_of(i), p);
   // Last: a timer that fires now leaves its signal pending, not dropped.
   restore_itimers(main, p);
+  restore_posix_timers(main, p);
   main.unmap(work_area); // the last remote call
   restore_scheduling(p, pid);
   for (const ThreadState &th : p.threads)

@@ -47,6 +47,24 @@ TEST_CASE("alarm() and the CPU interval timers go on after a restart",
   CHECK(took < 4s);
 }
 
+TEST_CASE("POSIX timers come back with their ids, values and time left",
+          "[e2e][timers]") {
+  auto spec = posix_timers();
+  const std::string &reference = reference_output(spec);
+  TempDir dir;
+  RunningTarget target = start_target(spec, dir);
+  let_it_run();
+  auto sf = dir / "statefile";
+  SetIdentity before =
+      checkpoint_set_and_reap(sf, std::to_string(target.pid), {target.pid});
+  auto restarted = std::chrono::steady_clock::now();
+  restart_set({sf}, before);
+  expect_finishes_within(target, reference, 15s);
+  auto took = std::chrono::steady_clock::now() - restarted;
+  CHECK(took > 500ms); // the one-shot timer had some 1.5 s left
+  CHECK(took < 4s);
+}
+
 TEST_CASE("Threads asleep in every way finish their sleep, without EINTR",
           "[e2e][sets][threads]") {
   auto spec = sleeper();

@@ -98,6 +98,11 @@ TargetSpec itimers() {
   return make_target("itimers", {program.string()}, {});
 }
 
+TargetSpec posix_timers() {
+  auto program = fs::path(CPR_TARGETS_BUILD_DIR) / "posix_timers";
+  return make_target("posix_timers", {program.string()}, {});
+}
+
 TargetSpec zombie() {
   auto program = fs::path(CPR_TARGETS_BUILD_DIR) / "zombie";
   return make_target("zombie", {program.string()}, {});

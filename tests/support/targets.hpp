@@ -32,6 +32,8 @@ TargetSpec shared_counter(bool split = false);
 TargetSpec sleeper();
 // alarm(2) ends a busy loop; ITIMER_VIRTUAL and ITIMER_PROF tick meanwhile.
 TargetSpec itimers();
+// A periodic POSIX timer and a one-shot one that ends the run after 2 s.
+TargetSpec posix_timers();
 // Sums kept in a file mapped shared and in a private mapping of another.
 TargetSpec mapped_files();
 // file_writer PATH [w|a] [verify]: 40 lines to PATH over ~2 s.
