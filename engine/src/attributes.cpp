@@ -71,22 +71,6 @@ template <class Names> std::string one_of(const Names &names) {
   return out;
 }
 
-// Decimal, or hex with 0x (or without it where bare_base is 16).
-std::optional<std::uint64_t> parse_number(std::string_view text,
-                                          int bare_base = 10) {
-  int base = bare_base;
-  if (text.size() > 2 && text[0] == '0' && (text[1] == 'x' || text[1] == 'X')) {
-    text.remove_prefix(2);
-    base = 16;
-  }
-  std::uint64_t value = 0;
-  const char *end = text.data() + text.size();
-  auto [stop, ec] = std::from_chars(text.data(), end, value, base);
-  if (text.empty() || ec != std::errc() || stop != end)
-    return std::nullopt;
-  return value;
-}
-
 // An ID as compared: a number in decimal, a cgroup path in normal form.
 std::optional<std::string> canonical_id(std::string_view type,
                                         std::string_view value) {

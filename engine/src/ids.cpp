@@ -116,22 +116,6 @@ std::vector<Item> parse_items(const std::string &list) {
   return items;
 }
 
-// Decimal, or hex with 0x; bare_base 16 makes bare numbers hex too.
-std::optional<std::uint64_t> parse_number(std::string_view text,
-                                          int bare_base = 10) {
-  int base = bare_base;
-  if (text.size() > 2 && text[0] == '0' && (text[1] == 'x' || text[1] == 'X')) {
-    text.remove_prefix(2);
-    base = 16;
-  }
-  std::uint64_t value = 0;
-  const char *end = text.data() + text.size();
-  auto [stop, ec] = std::from_chars(text.data(), end, value, base);
-  if (text.empty() || ec != std::errc() || stop != end)
-    return std::nullopt;
-  return value;
-}
-
 pid_t parse_pid(const Item &item) {
   auto value = parse_number(item.id);
   if (!value || *value == 0 || *value > INT_MAX)
@@ -348,6 +332,21 @@ std::vector<pid_t> without_cpr(std::vector<pid_t> pids) {
 }
 
 } // namespace
+
+std::optional<std::uint64_t> parse_number(std::string_view text,
+                                          int bare_base) {
+  int base = bare_base;
+  if (text.size() > 2 && text[0] == '0' && (text[1] == 'x' || text[1] == 'X')) {
+    text.remove_prefix(2);
+    base = 16;
+  }
+  std::uint64_t value = 0;
+  const char *end = text.data() + text.size();
+  auto [stop, ec] = std::from_chars(text.data(), end, value, base);
+  if (text.empty() || ec != std::errc() || stop != end)
+    return std::nullopt;
+  return value;
+}
 
 std::string cgroup2_root() {
   std::istringstream in(sdk::read_file("/proc/self/mountinfo"));

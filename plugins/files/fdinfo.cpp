@@ -107,35 +107,4 @@ std::uint64_t FieldLine::number(std::string_view key, int base) const {
   return parse_number(file_, text(key), base, key);
 }
 
-UniqueFd::~UniqueFd() {
-  if (fd_ >= 0)
-    ::close(fd_);
-}
-
-UniqueFd &UniqueFd::operator=(UniqueFd &&other) noexcept {
-  if (this != &other) {
-    if (fd_ >= 0)
-      ::close(fd_);
-    fd_ = other.release();
-  }
-  return *this;
-}
-
-int UniqueFd::release() {
-  int fd = fd_;
-  fd_ = -1;
-  return fd;
-}
-
-UniqueFd borrow_fd(const sdk::OpenFile &file) {
-  UniqueFd pidfd(static_cast<int>(::syscall(SYS_pidfd_open, file.pid, 0)));
-  if (pidfd.get() < 0)
-    sdk::throw_errno(fd_error(file, "cannot open the process"), errno);
-  UniqueFd fd(
-      static_cast<int>(::syscall(SYS_pidfd_getfd, pidfd.get(), file.fd, 0)));
-  if (fd.get() < 0)
-    sdk::throw_errno(fd_error(file, "cannot borrow the fd"), errno);
-  return fd;
-}
-
 } // namespace cpr::files

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cpr/sdk/handler.hpp>
+#include <cpr/sdk/unique_fd.hpp>
 
 #include <cstdint>
 #include <map>
@@ -57,24 +58,7 @@ private:
   std::map<std::string, std::string, std::less<>> fields_;
 };
 
-// A file descriptor of this process, closed at the end of its scope.
-class UniqueFd {
-public:
-  explicit UniqueFd(int fd = -1) : fd_(fd) {}
-  UniqueFd(UniqueFd &&other) noexcept : fd_(other.release()) {}
-  UniqueFd(const UniqueFd &) = delete;
-  UniqueFd &operator=(const UniqueFd &) = delete;
-  UniqueFd &operator=(UniqueFd &&other) noexcept;
-  ~UniqueFd();
-  int get() const { return fd_; }
-  int release();
-
-private:
-  int fd_;
-};
-
-// The open file description of `file`, duplicated into this process
-// (pidfd_getfd): to ask its object what fdinfo does not say.
-UniqueFd borrow_fd(const sdk::OpenFile &file);
+using sdk::borrow_fd;
+using sdk::UniqueFd;
 
 } // namespace cpr::files

@@ -1,6 +1,7 @@
 #include "saved_copy.hpp"
 
 #include <cpr/sdk/error.hpp>
+#include <cpr/sdk/unique_fd.hpp>
 
 #include <cerrno>
 #include <fcntl.h>
@@ -12,20 +13,7 @@
 namespace cpr::files {
 namespace {
 
-class Fd {
-public:
-  explicit Fd(int fd) : fd_(fd) {}
-  ~Fd() {
-    if (fd_ >= 0)
-      ::close(fd_);
-  }
-  Fd(const Fd &) = delete;
-  Fd &operator=(const Fd &) = delete;
-  int get() const { return fd_; }
-
-private:
-  int fd_;
-};
+using Fd = sdk::UniqueFd;
 
 void copy_all(int from, int to, const std::string &what) {
   off_t at = 0;

@@ -136,7 +136,7 @@ sdk::Saved PipeHandler::save(const sdk::OpenFile &file,
   PipeEnd rec;
   rec.pipe = file.st.st_ino;
   rec.flags = file.flags;
-  Fd mine = borrow(file);
+  Fd mine = sdk::borrow_fd(file);
   rec.capacity = static_cast<std::uint32_t>(::fcntl(mine.get(), F_GETPIPE_SZ));
   bool reader = is_reader(file.flags);
   const Holders &h = holders_in_set(rec.pipe, ctx);

@@ -10,39 +10,8 @@
 
 namespace cpr::pipes {
 
-Fd &Fd::operator=(Fd &&o) noexcept {
-  if (this != &o) {
-    if (fd_ >= 0)
-      ::close(fd_);
-    fd_ = o.release();
-  }
-  return *this;
-}
-
-Fd::~Fd() {
-  if (fd_ >= 0)
-    ::close(fd_);
-}
-
-int Fd::release() {
-  int fd = fd_;
-  fd_ = -1;
-  return fd;
-}
-
 std::string describe(const sdk::OpenFile &file) {
   return fmt::format("process {} fd {} ({})", file.pid, file.fd, file.path);
-}
-
-Fd borrow(const sdk::OpenFile &file) {
-  Fd pidfd(static_cast<int>(::syscall(SYS_pidfd_open, file.pid, 0)));
-  if (pidfd.get() < 0)
-    sdk::throw_errno("Checkpoint error: cannot reach " + describe(file), errno);
-  Fd fd(static_cast<int>(::syscall(SYS_pidfd_getfd, pidfd.get(), file.fd, 0)));
-  if (fd.get() < 0)
-    sdk::throw_errno("Checkpoint error: cannot borrow " + describe(file),
-                     errno);
-  return fd;
 }
 
 std::string peek_all(int reader, const std::string &what) {

@@ -2,30 +2,14 @@
 #pragma once
 
 #include <cpr/sdk/handler.hpp>
+#include <cpr/sdk/unique_fd.hpp>
 
 #include <cstdint>
 #include <string>
 
 namespace cpr::pipes {
 
-// An fd of this process that closes itself.
-class Fd {
-public:
-  explicit Fd(int fd = -1) : fd_(fd) {}
-  Fd(Fd &&o) noexcept : fd_(o.release()) {}
-  Fd &operator=(Fd &&o) noexcept;
-  Fd(const Fd &) = delete;
-  Fd &operator=(const Fd &) = delete;
-  ~Fd();
-  int get() const { return fd_; }
-  int release();
-
-private:
-  int fd_;
-};
-
-// The open file description behind `file`, duplicated into cpr.
-Fd borrow(const sdk::OpenFile &file);
+using Fd = sdk::UniqueFd;
 
 // Everything in the pipe `reader` reads from, left in it (tee into a pipe
 // of cpr's as big). `what` names the pipe in errors.
