@@ -3,6 +3,7 @@
 #include "attributes.hpp"
 #include "fd_table.hpp"
 #include "frozen.hpp"
+#include "notify.hpp"
 #include "pages.hpp"
 #include "proc.hpp"
 #include "process_state.hpp"
@@ -201,7 +202,7 @@ struct FrozenSet {
   void check_children() const {
     for (const auto &f : processes)
       for (pid_t child : proc::children(f->pid()))
-        if (!has(child))
+        if (!has(child) && child != ::getpid()) // ckpt_create's own child
           throw sdk::Error(fmt::format(
               "Checkpoint error: process {} has a child {} outside the set; "
               "checkpoint the tree with {}:HID",
@@ -220,7 +221,8 @@ void checkpoint(const CheckpointRequest &req) {
   Clock total;
   const Policies policies = load_policies(req.ids, attribute_files());
   const Will will = decide_will(req.will, policies);
-  auto [owner, group] = checkpoint_owner(resolve_ids(req.ids));
+  const std::vector<pid_t> named = resolve_ids(req.ids);
+  auto [owner, group] = checkpoint_owner(named);
   Registry registry = Registry::load();
   StatefileWriter writer(req.statefile, req.force);
   PageWriter pages(writer.work_dir());
@@ -233,6 +235,9 @@ void checkpoint(const CheckpointRequest &req) {
   Manifest manifest;
   manifest.header = make_header(req, will, policies, owner, group);
 
+  // Destroyed after the set: a failed checkpoint sends SIGRESTART to
+  // processes already released.
+  CheckpointNotice notice(named, req.handler_timeout);
   Clock frozen_for;
   FrozenSet set;
   set.freeze(req.ids);
@@ -257,11 +262,13 @@ void checkpoint(const CheckpointRequest &req) {
     for (auto &f : frozen)
       f->resume();
     frozen_ms = frozen_for.ms();
+    notice.processes_go_on();
   }
   pages.finish();
   writer.write_manifest(manifest);
   writer.commit(owner, group);
   if (will != Will::cont) {
+    notice.dismiss();
     for (auto &f : frozen)
       f->kill();
     frozen_ms = frozen_for.ms();

@@ -3,6 +3,8 @@
 #include "proc.hpp"
 #include "ptrace.hpp"
 
+#include <ckpt.h>
+
 #include <cpr/sdk/error.hpp>
 #include <cpr/sdk/procfs.hpp>
 
@@ -305,6 +307,25 @@ void queue_pending_signals(RemoteProcess &t, const ProcessRecord &p) {
   for (const ThreadState &th : p.threads)
     for (const auto &info : th.pending)
       queue(info, th.tid);
+}
+
+void queue_restart_signal(RemoteProcess &t, const ProcessRecord &p) {
+  if (p.actions.size() < SIGRESTART)
+    return;
+  std::uint64_t handler = p.actions[SIGRESTART - 1].handler;
+  if (handler == reinterpret_cast<std::uint64_t>(SIG_DFL) ||
+      handler == reinterpret_cast<std::uint64_t>(SIG_IGN))
+    return;
+  siginfo_t si{};
+  si.si_signo = SIGRESTART;
+  si.si_code = SI_USER;
+  si.si_pid = ::getpid(); // who restarted it
+  si.si_uid = ::getuid();
+  std::uint64_t buf = t.scratch(sizeof si);
+  t.write(buf, &si, sizeof si);
+  sdk::remote_call(t, "queue SIGRESTART", SYS_rt_sigqueueinfo,
+                   static_cast<std::uint64_t>(p.pid),
+                   static_cast<std::uint64_t>(SIGRESTART), buf);
 }
 
 void restore_credentials(RemoteProcess &t, const ProcessRecord &p) {

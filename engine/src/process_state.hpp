@@ -21,6 +21,9 @@ void restore_itimers(RemoteProcess &t, const ProcessRecord &p);
 void restore_posix_timers(RemoteProcess &t, const ProcessRecord &p);
 void restore_thread_state(RemoteProcess &t, const ThreadState &thread);
 void queue_pending_signals(RemoteProcess &t, const ProcessRecord &p);
+// SIGRESTART, if the process catches it, after the pending ones: delivered
+// last, its handler frame is on top and runs first.
+void queue_restart_signal(RemoteProcess &t, const ProcessRecord &p);
 void restore_credentials(RemoteProcess &t, const ProcessRecord &p);
 // `live`: the PID the process has now, as cpr sees it.
 void restore_scheduling(const ProcessRecord &p, pid_t live);

@@ -198,6 +198,7 @@ void build(const PlannedProcess &pp, const Loaded &l, const Registry &registry,
     drop_pending_signals(remote_of(i));
   }
   queue_pending_signals(main, p);
+  queue_restart_signal(main, p);
   for (size_t i = 0; i < p.threads.size(); ++i)
     restore_credentials(remote_of(i), p);
   // Last: a timer that fires now leaves its signal pending, not dropped.

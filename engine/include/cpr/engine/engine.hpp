@@ -2,6 +2,8 @@
 // Every function throws cpr::sdk::Error with a one-line message on failure.
 #pragma once
 
+#include <chrono>
+#include <cstdint>
 #include <iosfwd>
 #include <optional>
 #include <string>
@@ -14,7 +16,7 @@ enum class Will { exit, kill, cont };
 
 struct CheckpointRequest {
   std::string statefile;
-  std::string ids;   // "1234" or "1234,5678"
+  std::string ids;    // "1234" or "1234,5678"
   bool force = false; // -f: overwrite an existing statefile
   // -k or -g; if not given, the attribute file's WILL, else EXIT.
   std::optional<Will> will;
@@ -23,6 +25,8 @@ struct CheckpointRequest {
   bool distribute = false;
   // --outside-pipes: carry pipes whose other end is outside the set.
   bool outside_pipes = false;
+  // How long the SIGCKPT handlers may take (the guide's checkpoint time-out).
+  std::chrono::seconds handler_timeout{60};
 };
 
 // The processes an ID list names (a thread id names its whole process).
@@ -47,6 +51,7 @@ struct RestartRequest {
 
 void restart(const RestartRequest &request);
 void describe(const std::string &statefile, std::ostream &out);
+
 void remove(const std::string &statefile);
 
 } // namespace cpr::engine
