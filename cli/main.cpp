@@ -1,13 +1,74 @@
-// cpr: checkpoint and restart processes (IRIX cpr(1), for Linux).
+// cpr: checkpoint and restart processes (IRIX cpr(1), for Linux), built on
+// the <ckpt.h> library: ckpt_create, ckpt_restart and ckpt_remove report
+// their failures on stderr themselves.
 #include "options.hpp"
 
+#include <ckpt.h>
 #include <cpr/engine/engine.hpp>
-#include <cpr/sdk/error.hpp>
 
 #include <cstdio>
 #include <iostream>
+#include <vector>
 
 namespace {
+
+using cpr::engine::CheckpointRequest;
+using cpr::engine::Will;
+
+// cpr runs the checkpoint itself (CKPT_TYPE_INPLACE): it is never in the
+// set, even when it belongs to the session or group checkpointed.
+int create_checkpoint(const CheckpointRequest &r) {
+  std::vector<ckpt_args> args{
+      {CKPT_ARG_IDS, const_cast<char *>(r.ids.c_str())}};
+  unsigned timeout = static_cast<unsigned>(r.handler_timeout.count());
+  args.push_back({CKPT_ARG_TIMEOUT, &timeout});
+  if (r.force)
+    args.push_back({CKPT_ARG_FORCE, nullptr});
+  if (r.outside_pipes)
+    args.push_back({CKPT_ARG_OUTSIDE_PIPES, nullptr});
+  std::vector<ckpt_args *> list;
+  for (ckpt_args &a : args)
+    list.push_back(&a);
+  cpr_flags = 0;
+  if (r.will == Will::cont)
+    cpr_flags |= CKPT_CHECKPOINT_CONT;
+  if (r.will == Will::kill)
+    cpr_flags |= CKPT_CHECKPOINT_KILL;
+  if (r.distribute)
+    cpr_flags |= CKPT_OPENFILE_DISTRIBUTE;
+  return ckpt_create(r.statefile.c_str(), 0, P_PID | CKPT_TYPE_INPLACE,
+                     list.data(), list.size()) == 0
+             ? 0
+             : 1;
+}
+
+int restart_statefiles(const cpr::cli::Options &opts) {
+  std::vector<ckpt_args> args;
+  for (size_t i = 1; i < opts.statefiles.size(); ++i)
+    args.push_back(
+        {CKPT_ARG_STATEFILE, const_cast<char *>(opts.statefiles[i].c_str())});
+  if (opts.fork == cpr::engine::Fork::any)
+    args.push_back({CKPT_ARG_FORK_ANY, nullptr});
+  std::vector<ckpt_args *> list;
+  for (ckpt_args &a : args)
+    list.push_back(&a);
+  cpr_flags = 0;
+  return ckpt_restart(opts.statefiles[0].c_str(), list.data(), list.size()) < 0
+             ? 1
+             : 0;
+}
+
+int describe(const std::vector<std::string> &statefiles) {
+  try {
+    for (const std::string &s : statefiles)
+      cpr::engine::describe(s, std::cout);
+    return 0;
+  } catch (const std::exception &e) {
+    std::cout.flush();
+    std::fprintf(stderr, "cpr: %s\n", e.what());
+    return 1;
+  }
+}
 
 int run(const cpr::cli::Options &opts) {
   using cpr::cli::Mode;
@@ -19,18 +80,15 @@ int run(const cpr::cli::Options &opts) {
     std::printf("cpr %s\n", CPR_VERSION);
     return 0;
   case Mode::checkpoint:
-    cpr::engine::checkpoint(opts.checkpoint);
-    return 0;
+    return create_checkpoint(opts.checkpoint);
   case Mode::restart:
-    cpr::engine::restart({opts.statefiles, opts.fork});
-    return 0;
+    return restart_statefiles(opts);
   case Mode::info:
-    for (const std::string &s : opts.statefiles)
-      cpr::engine::describe(s, std::cout);
-    return 0;
+    return describe(opts.statefiles);
   case Mode::remove:
     for (const std::string &s : opts.statefiles)
-      cpr::engine::remove(s);
+      if (ckpt_remove(s.c_str()) != 0)
+        return 1;
     return 0;
   }
   return 1;

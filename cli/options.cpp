@@ -1,5 +1,7 @@
 #include "options.hpp"
 
+#include <cstdlib>
+
 namespace cpr::cli {
 namespace {
 
@@ -20,6 +22,8 @@ public:
         set_distribute();
       else if (a == "--outside-pipes")
         set_outside_pipes();
+      else if (a == "--timeout")
+        set_timeout(next_value("--timeout"));
       else if (a.size() >= 2 && a[0] == '-' && a[1] != '-')
         flags(a);
       else if (mode_ && *mode_ != Mode::checkpoint)
@@ -67,10 +71,11 @@ private:
     }
   }
 
-  std::string next(char f) {
+  std::string next(char f) { return next_value(std::string("-") + f); }
+
+  std::string next_value(const std::string &option) {
     if (i_ + 1 >= args_.size())
-      throw UsageError(std::string("Invalid argument: -") + f +
-                       " needs a value");
+      throw UsageError("Invalid argument: " + option + " needs a value");
     return args_[++i_];
   }
 
@@ -102,6 +107,17 @@ private:
   void set_outside_pipes() {
     opts_.checkpoint.outside_pipes = true;
     checkpoint_only_.push_back("--outside-pipes");
+  }
+
+  void set_timeout(const std::string &value) {
+    char *end = nullptr;
+    unsigned long seconds = std::strtoul(value.c_str(), &end, 10);
+    if (value.empty() || *end || seconds == 0 || seconds > 86400)
+      throw UsageError("Invalid argument: --timeout takes seconds, 1 to "
+                       "86400, not '" +
+                       value + "'");
+    opts_.checkpoint.handler_timeout = std::chrono::seconds(seconds);
+    checkpoint_only_.push_back("--timeout");
   }
 
   void set_will(engine::Will w, char f) {
@@ -149,7 +165,7 @@ Options parse_options(const std::vector<std::string> &args) {
 
 const char *usage() {
   return "usage: cpr -c statefile -p id[:type][,id[:type]...] [-f] [-k | -g]\n"
-         "              [--distribute] [--outside-pipes]\n"
+         "              [--distribute] [--outside-pipes] [--timeout S]\n"
          "       cpr -r [--fork-any] statefile...\n"
          "       cpr -i statefile...\n"
          "       cpr -D statefile...\n"
@@ -164,6 +180,9 @@ const char *usage() {
          "                NAME.ckpt.pidPID, not in the statefile\n"
          "  --outside-pipes  with -c: carry pipes whose other end is outside\n"
          "                the set; at restart that end is cpr's stdin/stdout\n"
+         "  --timeout S   with -c: wait S seconds (default 60) for the "
+         "SIGCKPT\n"
+         "                handlers of the processes to return\n"
          "  -r            restart from the statefiles, all or none\n"
          "  --fork-any    with -r: if a PID is taken, restore the whole set in "
          "a\n"

@@ -26,9 +26,8 @@ std::string join(const std::vector<std::uint32_t> &v) {
 
 void describe_process(const ProcessRecord &p, const Manifest &m,
                       std::ostream &out) {
-  out << fmt::format("  Process:\t\t{} ({})\n", p.psargs.empty() ? p.comm
-                                                                  : p.psargs,
-                     p.comm);
+  out << fmt::format("  Process:\t\t{} ({})\n",
+                     p.psargs.empty() ? p.comm : p.psargs, p.comm);
   out << fmt::format("  PID,PPID:\t\t{},{}\n", p.pid, p.ppid);
   out << fmt::format("  PGRP,SID:\t\t{},{}\n", p.pgid, p.sid);
   out << fmt::format("  UID (r,e,s,fs):\t{}\n", join(p.creds.uids));
@@ -72,6 +71,28 @@ void describe(const std::string &statefile, std::ostream &out) {
     out << "\n";
     describe_process(p, m, out);
   }
+}
+
+StatefileSummary summarize(const std::string &statefile) {
+  Manifest m = read_manifest(statefile);
+  check_access(statefile, m.header, Access::query);
+  StatefileSummary s{m.header.revision, m.header.ids, m.header.time, {}};
+  for (const ProcessRecord &p : m.processes) {
+    ProcessSummary ps;
+    ps.pid = p.pid;
+    ps.ppid = p.ppid;
+    ps.pgid = p.pgid;
+    ps.sid = p.sid;
+    ps.uid = p.creds.uids.empty() ? 0 : p.creds.uids[0];
+    ps.gid = p.creds.gids.empty() ? 0 : p.creds.gids[0];
+    ps.comm = p.comm;
+    ps.psargs = p.psargs.empty() ? p.comm : p.psargs;
+    ps.cwd = p.cwd;
+    ps.nfiles = static_cast<int>(p.fds.size());
+    ps.nthreads = static_cast<int>(p.threads.size());
+    s.processes.push_back(std::move(ps));
+  }
+  return s;
 }
 
 void remove(const std::string &statefile) { remove_statefile(statefile); }

@@ -52,6 +52,21 @@ struct RestartRequest {
 void restart(const RestartRequest &request);
 void describe(const std::string &statefile, std::ostream &out);
 
+// What ckpt_stat() tells of a statefile.
+struct ProcessSummary {
+  pid_t pid = 0, ppid = 0, pgid = 0, sid = 0;
+  uid_t uid = 0;
+  gid_t gid = 0;
+  std::string comm, psargs, cwd;
+  int nfiles = 0, nthreads = 0;
+};
+struct StatefileSummary {
+  long long revision = 0;
+  std::string ids; // as checkpointed: "1234", "12:SID,40"
+  std::int64_t time = 0;
+  std::vector<ProcessSummary> processes;
+};
+StatefileSummary summarize(const std::string &statefile);
 void remove(const std::string &statefile);
 
 } // namespace cpr::engine
