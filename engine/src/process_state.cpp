@@ -287,26 +287,26 @@ void restore_thread_state(RemoteProcess &t, const ThreadState &th) {
                      th.robust_list, th.robust_list_len);
 }
 
-void queue_pending_signals(RemoteProcess &t, const ProcessRecord &p) {
+// The kernel takes a siginfo claiming to come from kill() or tgkill() (or
+// from itself) only from the thread it is queued to: shared signals are
+// queued by the main thread, a thread's own by that thread.
+void queue_pending_signals(RemoteProcess &t, const ProcessRecord &p,
+                           const ThreadState *thread) {
   std::uint64_t buf = t.scratch(sizeof(siginfo_t));
-  auto queue = [&](const std::vector<std::uint8_t> &info, pid_t tid) {
+  auto queue = [&](const std::vector<std::uint8_t> &info) {
     auto si = from_bytes<siginfo_t>(info);
     t.write(buf, info.data(), info.size());
-    if (tid)
-      sdk::remote_call(t, "queue a pending signal", SYS_rt_tgsigqueueinfo,
-                       static_cast<std::uint64_t>(p.pid),
-                       static_cast<std::uint64_t>(tid),
-                       static_cast<std::uint64_t>(si.si_signo), buf);
+    auto pid = static_cast<std::uint64_t>(p.pid);
+    auto sig = static_cast<std::uint64_t>(si.si_signo);
+    if (thread)
+      sdk::remote_call(t, "queue a pending signal", SYS_rt_tgsigqueueinfo, pid,
+                       static_cast<std::uint64_t>(thread->tid), sig, buf);
     else
-      sdk::remote_call(t, "queue a pending signal", SYS_rt_sigqueueinfo,
-                       static_cast<std::uint64_t>(p.pid),
-                       static_cast<std::uint64_t>(si.si_signo), buf);
+      sdk::remote_call(t, "queue a pending signal", SYS_rt_sigqueueinfo, pid,
+                       sig, buf);
   };
-  for (const auto &info : p.shared_pending)
-    queue(info, 0);
-  for (const ThreadState &th : p.threads)
-    for (const auto &info : th.pending)
-      queue(info, th.tid);
+  for (const auto &info : thread ? thread->pending : p.shared_pending)
+    queue(info);
 }
 
 void queue_restart_signal(RemoteProcess &t, const ProcessRecord &p) {

@@ -20,7 +20,10 @@ void restore_itimers(RemoteProcess &t, const ProcessRecord &p);
 // Once its threads exist (a timer may signal one of them).
 void restore_posix_timers(RemoteProcess &t, const ProcessRecord &p);
 void restore_thread_state(RemoteProcess &t, const ThreadState &thread);
-void queue_pending_signals(RemoteProcess &t, const ProcessRecord &p);
+// `t` is the thread the signals are for, or (thread null) the main thread,
+// for the process-wide ones.
+void queue_pending_signals(RemoteProcess &t, const ProcessRecord &p,
+                           const ThreadState *thread);
 // SIGRESTART, if the process catches it, after the pending ones: delivered
 // last, its handler frame is on top and runs first.
 void queue_restart_signal(RemoteProcess &t, const ProcessRecord &p);

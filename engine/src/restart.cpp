@@ -197,7 +197,9 @@ void build(const PlannedProcess &pp, const Loaded &l, const Registry &registry,
     restore_thread_state(remote_of(i), p.threads[i]);
     drop_pending_signals(remote_of(i));
   }
-  queue_pending_signals(main, p);
+  queue_pending_signals(main, p, nullptr);
+  for (size_t i = 0; i < p.threads.size(); ++i)
+    queue_pending_signals(remote_of(i), p, &p.threads[i]);
   queue_restart_signal(main, p);
   for (size_t i = 0; i < p.threads.size(); ++i)
     restore_credentials(remote_of(i), p);
