@@ -306,10 +306,20 @@ void ProcessTree::kill_all() {
   if (init_ > 0)
     ::kill(init_, SIGKILL); // and with it, the whole namespace
   int status;
+  auto reap = [&](pid_t pid) {
+    while (::waitpid(pid, &status, __WALL) < 0 && errno == EINTR)
+      ;
+  };
+  // A traced thread, or a traced process cpr did not fork, is reaped by
+  // cpr, its tracer; a leader waits until its other threads are.
+  for (pid_t tid : extra_threads_)
+    reap(tid);
+  for (auto it = nodes_.rbegin(); it != nodes_.rend(); ++it)
+    if (it->parent >= 0 && it->live > 0 && init_ == 0)
+      reap(it->live);
   for (const Node &n : nodes_)
     if (n.parent < 0 && n.live > 0 && init_ == 0)
-      while (::waitpid(n.live, &status, __WALL) < 0 && errno == EINTR)
-        ;
+      reap(n.live);
   if (init_ > 0)
     while (::waitpid(init_, &status, 0) < 0 && errno == EINTR)
       ;
