@@ -39,7 +39,10 @@ struct Loaded {
 // Whether a PID is free for a process of this restart; a PID named twice
 // is never free.
 bool pid_free(pid_t pid, std::set<pid_t> &claimed) {
-  bool in_use = ::kill(pid, 0) == 0 || errno == EPERM ||
+  auto exists = [](pid_t id) { return ::kill(id, 0) == 0 || errno == EPERM; };
+  // A PID still naming a process group (its leader gone, a member left) is
+  // not free either.
+  bool in_use = exists(pid) || (pid > 1 && exists(-pid)) ||
                 ::access(fmt::format("/proc/{}", pid).c_str(), F_OK) == 0;
   return claimed.insert(pid).second && !in_use;
 }
