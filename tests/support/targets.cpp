@@ -103,6 +103,23 @@ TargetSpec posix_timers() {
   return make_target("posix_timers", {program.string()}, {});
 }
 
+TargetSpec ckpt_events(int handler_seconds) {
+  auto program = fs::path(CPR_TARGETS_BUILD_DIR) / "ckpt_events";
+  return make_target("ckpt_events", {program.string()},
+                     {std::to_string(handler_seconds)});
+}
+
+TargetSpec self_checkpoint(const fs::path &statefile, std::string mode) {
+  auto program = fs::path(CPR_TARGETS_BUILD_DIR) / "self_checkpoint";
+  return make_target("self_checkpoint", {program.string()},
+                     {statefile.string(), std::move(mode)});
+}
+
+TargetSpec pending_signals() {
+  auto program = fs::path(CPR_TARGETS_BUILD_DIR) / "pending_signals";
+  return make_target("pending_signals", {program.string()}, {});
+}
+
 TargetSpec zombie() {
   auto program = fs::path(CPR_TARGETS_BUILD_DIR) / "zombie";
   return make_target("zombie", {program.string()}, {});

@@ -34,6 +34,14 @@ TargetSpec sleeper();
 TargetSpec itimers();
 // A periodic POSIX timer and a one-shot one that ends the run after 2 s.
 TargetSpec posix_timers();
+// Two threads with signals blocked and pending (standard and real-time,
+// process-wide and per thread); ~2 s after "pending set" each takes them.
+TargetSpec pending_signals();
+// Counts to 40 with atcheckpoint/atrestart callbacks whose lines only a
+// checkpoint adds; the checkpoint callback takes `handler_seconds`.
+TargetSpec ckpt_events(int handler_seconds = 0);
+// Checkpoints itself into `statefile` after "4"; mode "cont" or "kill".
+TargetSpec self_checkpoint(const fs::path &statefile, std::string mode);
 // Sums kept in a file mapped shared and in a private mapping of another.
 TargetSpec mapped_files();
 // file_writer PATH [w|a] [verify]: 40 lines to PATH over ~2 s.
