@@ -8,6 +8,7 @@
 #include <cpr/engine/engine.hpp>
 #include <cpr/sdk/error.hpp>
 
+#include <csignal>
 #include <cstring>
 #include <fmt/format.h>
 #include <sys/prctl.h>
@@ -115,6 +116,8 @@ void tell_parent(pid_t parent, ChildReport *at, const ChildReport &report) {
 
 [[noreturn]] void run_checkpoint(const engine::CheckpointRequest &req,
                                  pid_t parent, ChildReport *at) {
+  // A SIGCHLD handler of the caller's would reap the tracees' stops.
+  ::signal(SIGCHLD, SIG_DFL);
   ChildReport report;
   try {
     engine::checkpoint(req);
