@@ -35,6 +35,20 @@ TEST_CASE("the --distribute option goes with -c") {
   CHECK_THROWS_AS(parse_options({"-r", "s", "--distribute"}), UsageError);
 }
 
+TEST_CASE("the --timeout option sets how long SIGCKPT handlers may take") {
+  CHECK(parse_options({"-c", "s", "-p", "1"}).checkpoint.handler_timeout ==
+        std::chrono::seconds(60));
+  auto o = parse_options({"-c", "s", "-p", "1", "--timeout", "5"});
+  CHECK(o.checkpoint.handler_timeout == std::chrono::seconds(5));
+  CHECK_THROWS_AS(parse_options({"-c", "s", "-p", "1", "--timeout", "0"}),
+                  UsageError);
+  CHECK_THROWS_AS(parse_options({"-c", "s", "-p", "1", "--timeout", "2x"}),
+                  UsageError);
+  CHECK_THROWS_AS(parse_options({"-c", "s", "-p", "1", "--timeout"}),
+                  UsageError);
+  CHECK_THROWS_AS(parse_options({"-r", "s", "--timeout", "5"}), UsageError);
+}
+
 TEST_CASE("restart, query and delete take several statefiles") {
   auto o = parse_options({"-r", "a", "b"});
   CHECK(o.mode == Mode::restart);
