@@ -231,6 +231,9 @@ void checkpoint(const CheckpointRequest &req) {
     return policies.disposition(path);
   };
   ctx.distribute = req.distribute;
+  ctx.own_outside = [&writer](const std::string &path) {
+    writer.own_outside(path);
+  };
   ctx.outside_pipes = req.outside_pipes;
   Manifest manifest;
   manifest.header = make_header(req, will, policies, owner, group);

@@ -6,6 +6,7 @@
 #include <boost/archive/binary_oarchive.hpp>
 #include <boost/crc.hpp>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <fcntl.h>
@@ -50,6 +51,22 @@ void write_all(int fd, const void *data, size_t len, const std::string &what) {
   }
 }
 
+// Creates (or truncates) `file` with `bytes`, synced.
+void write_file(const std::string &file, const std::string &bytes) {
+  int fd = ::open(file.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  if (fd < 0)
+    sdk::throw_errno("cannot write " + file, errno);
+  try {
+    write_all(fd, bytes.data(), bytes.size(), file);
+    if (::fdatasync(fd) != 0)
+      sdk::throw_errno("cannot write " + file, errno);
+  } catch (...) {
+    ::close(fd);
+    throw;
+  }
+  ::close(fd);
+}
+
 void sync_path(const std::string &path) {
   int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0)
@@ -72,6 +89,21 @@ bool looks_like_statefile(const std::string &path) {
             std::memcmp(head, magic, sizeof magic) == 0;
   ::close(fd);
   return ok;
+}
+
+// The files a statefile owns outside its directory, one path a line.
+constexpr const char *outside_list = "OUTSIDE";
+
+// Removes them, but not those in `kept` (a new statefile's), and only names
+// a checkpoint makes (NAME.ckpt.pidPID).
+void remove_outside_files(const std::string &statefile,
+                          const std::vector<std::string> &kept = {}) {
+  std::ifstream list(statefile + "/" + outside_list);
+  static const std::regex made_by_cpr(R"(.*\.ckpt\.pid[0-9]+)");
+  for (std::string file; std::getline(list, file);)
+    if (std::regex_match(file, made_by_cpr) &&
+        std::find(kept.begin(), kept.end(), file) == kept.end())
+      ::unlink(file.c_str());
 }
 
 std::string parent_of(const std::string &path) {
@@ -107,9 +139,20 @@ StatefileWriter::StatefileWriter(std::string path, bool force)
 
 StatefileWriter::~StatefileWriter() {
   if (!committed_) {
+    for (const std::string &file : outside_)
+      ::unlink(file.c_str());
     std::error_code ec;
     fs::remove_all(work_, ec);
   }
+}
+
+void StatefileWriter::write_outside_list() {
+  if (outside_.empty())
+    return;
+  std::string text;
+  for (const std::string &file : outside_)
+    text += file + "\n";
+  write_file(work_ + "/" + outside_list, text);
 }
 
 void StatefileWriter::write_manifest(const Manifest &manifest) {
@@ -124,23 +167,12 @@ void StatefileWriter::write_manifest(const Manifest &manifest) {
   head.revision = format_revision;
   head.crc = crc_of(body);
   head.length = body.size();
-  std::string file = work_ + "/MANIFEST";
-  int fd = ::open(file.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-  if (fd < 0)
-    sdk::throw_errno("cannot write " + file, errno);
-  try {
-    write_all(fd, &head, sizeof head, file);
-    write_all(fd, body.data(), body.size(), file);
-    if (::fdatasync(fd) != 0)
-      sdk::throw_errno("cannot write " + file, errno);
-  } catch (...) {
-    ::close(fd);
-    throw;
-  }
-  ::close(fd);
+  std::string bytes(reinterpret_cast<const char *>(&head), sizeof head);
+  write_file(work_ + "/MANIFEST", bytes + body);
 }
 
 void StatefileWriter::commit(uid_t owner, gid_t group) {
+  write_outside_list();
   for (const auto &entry : fs::recursive_directory_iterator(work_))
     if (::lchown(entry.path().c_str(), owner, group) != 0)
       sdk::throw_errno("cannot give " + entry.path().string() + " to its owner",
@@ -158,6 +190,7 @@ void StatefileWriter::commit(uid_t owner, gid_t group) {
                     RENAME_EXCHANGE) != 0)
       sdk::throw_errno("cannot replace statefile " + path_, errno);
     committed_ = true;
+    remove_outside_files(work_, outside_); // the old statefile's
     fs::remove_all(work_);
   }
   committed_ = true;
@@ -229,21 +262,6 @@ void check_access(const std::string &path, const Header &header, Access what) {
                      "restart it)");
 }
 
-namespace {
-
-// Copies of open files saved beside their originals (CKPT_OPENFILE_DISTRIBUTE)
-// are listed in the statefile's DISTRIBUTED file; they go with it. Only
-// names the checkpoint made (NAME.ckpt.pidPID) are removed.
-void remove_distributed_copies(const std::string &statefile) {
-  std::ifstream list(statefile + "/DISTRIBUTED");
-  static const std::regex made_by_cpr(R"(.*\.ckpt\.pid[0-9]+)");
-  for (std::string copy; std::getline(list, copy);)
-    if (std::regex_match(copy, made_by_cpr))
-      ::unlink(copy.c_str());
-}
-
-} // namespace
-
 void remove_statefile(const std::string &path) {
   struct stat st {};
   if (::stat(path.c_str(), &st) != 0)
@@ -261,7 +279,7 @@ void remove_statefile(const std::string &path) {
   if (me != 0 && st.st_uid != me)
     throw sdk::Error("cannot delete statefile " + path +
                      ": Permission denied (only its owner or root may)");
-  remove_distributed_copies(path);
+  remove_outside_files(path);
   std::error_code ec;
   fs::remove_all(path, ec);
   if (ec)

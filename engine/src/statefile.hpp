@@ -6,6 +6,7 @@
 
 #include <string>
 #include <sys/types.h>
+#include <vector>
 
 namespace cpr::engine {
 
@@ -19,12 +20,18 @@ public:
   StatefileWriter &operator=(const StatefileWriter &) = delete;
 
   const std::string &work_dir() const { return work_; }
+  // A file of the statefile's outside its directory (SaveContext::
+  // own_outside): listed in it, removed if the checkpoint fails.
+  void own_outside(const std::string &path) { outside_.push_back(path); }
   void write_manifest(const Manifest &manifest);
   // Makes it durable and puts it at its path, owned by uid:gid.
   void commit(uid_t owner, gid_t group);
 
 private:
+  void write_outside_list();
+
   std::string path_, work_;
+  std::vector<std::string> outside_;
   bool force_, committed_ = false;
 };
 

@@ -45,16 +45,6 @@ void write_copy(const std::string &source, const std::string &dest,
     sdk::throw_errno("Checkpoint error: cannot save " + what, errno);
 }
 
-void remember_distributed(const std::string &statefile,
-                          const std::string &copy) {
-  std::string list = statefile + "/" + distributed_list;
-  Fd f(::open(list.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600));
-  std::string line = copy + "\n";
-  if (f.get() < 0 || ::write(f.get(), line.data(), line.size()) !=
-                         static_cast<ssize_t>(line.size()))
-    sdk::throw_errno("Checkpoint error: cannot write " + list, errno);
-}
-
 } // namespace
 
 std::string save_copy(const sdk::OpenFile &file, const sdk::SaveContext &ctx) {
@@ -62,7 +52,7 @@ std::string save_copy(const sdk::OpenFile &file, const sdk::SaveContext &ctx) {
   if (ctx.distribute) {
     std::string copy = fmt::format("{}.ckpt.pid{}", file.path, file.pid);
     write_copy(source, copy, file.st.st_mode, file.path);
-    remember_distributed(ctx.statefile, copy);
+    ctx.own_outside(copy);
     return copy;
   }
   std::string dir = ctx.statefile + "/files";

@@ -23,7 +23,4 @@ std::string copy_path(const std::string &saved, const std::string &statefile);
 void put_back(const std::string &from, const std::string &to,
               std::uint32_t mode);
 
-// The list of copies kept outside a statefile, which `cpr -D` removes too.
-inline constexpr const char *distributed_list = "DISTRIBUTED";
-
 } // namespace cpr::files

@@ -46,6 +46,10 @@ struct SaveContext {
   // CKPT_OPENFILE_DISTRIBUTE: saved copies of files go beside their
   // originals, as NAME.ckpt.pidPID, instead of into the statefile.
   bool distribute = false;
+  // A file the statefile owns outside its directory (such a copy): removed
+  // if the checkpoint fails, and with the statefile (cpr -D, -f).
+  std::function<void(const std::string &path)> own_outside =
+      [](const std::string &) {};
   // Every process being checkpointed (filled once the set is frozen).
   std::vector<pid_t> processes;
   // --outside-pipes: a pipe whose other end is outside the set is carried;
