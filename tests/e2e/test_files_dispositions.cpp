@@ -211,10 +211,7 @@ TEST_CASE("A file opened through a symlink, on another filesystem, comes back",
   fs::create_directory_symlink(elsewhere, dir / "data");
   RunningTarget target = start_target(file_writer({"data/out.dat"}), dir);
   let_it_run();
-  auto sf = dir / "statefile";
-  SetIdentity before =
-      checkpoint_set_and_reap(sf, std::to_string(target.pid), {target.pid});
-  restart_set({sf}, before);
+  checkpoint_and_restart(target, dir);
   expect_finishes_within(target, "done\n", 15s);
   CHECK(read_file(elsewhere / "out.dat") == lines(0, 40));
 }

@@ -14,9 +14,6 @@ TEST_CASE("Shared and private file mappings keep what the process wrote",
   TempDir dir;
   RunningTarget target = start_target(spec, dir);
   let_it_run();
-  auto sf = dir / "statefile";
-  SetIdentity before =
-      checkpoint_set_and_reap(sf, std::to_string(target.pid), {target.pid});
-  restart_set({sf}, before);
+  checkpoint_and_restart(target, dir);
   expect_finishes_within(target, reference, 15s);
 }

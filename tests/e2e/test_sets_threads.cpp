@@ -35,11 +35,7 @@ TEST_CASE("alarm() and the CPU interval timers go on after a restart",
   TempDir dir;
   RunningTarget target = start_target(spec, dir);
   let_it_run();
-  auto sf = dir / "statefile";
-  SetIdentity before =
-      checkpoint_set_and_reap(sf, std::to_string(target.pid), {target.pid});
-  auto restarted = std::chrono::steady_clock::now();
-  restart_set({sf}, before);
+  auto restarted = checkpoint_and_restart(target, dir);
   expect_finishes_within(target, reference, 15s);
   // The alarm had some 1.5 s left; it counts from the restart.
   auto took = std::chrono::steady_clock::now() - restarted;
@@ -54,11 +50,7 @@ TEST_CASE("POSIX timers come back with their ids, values and time left",
   TempDir dir;
   RunningTarget target = start_target(spec, dir);
   let_it_run();
-  auto sf = dir / "statefile";
-  SetIdentity before =
-      checkpoint_set_and_reap(sf, std::to_string(target.pid), {target.pid});
-  auto restarted = std::chrono::steady_clock::now();
-  restart_set({sf}, before);
+  auto restarted = checkpoint_and_restart(target, dir);
   expect_finishes_within(target, reference, 15s);
   auto took = std::chrono::steady_clock::now() - restarted;
   CHECK(took > 500ms); // the one-shot timer had some 1.5 s left
@@ -73,9 +65,6 @@ TEST_CASE("Threads asleep in every way finish their sleep, without EINTR",
   RunningTarget target = start_target(spec, dir);
   REQUIRE(wait_until([&] { return thread_ids(target.pid).size() == 8; }, 5s));
   let_it_run();
-  auto sf = dir / "statefile";
-  SetIdentity before =
-      checkpoint_set_and_reap(sf, std::to_string(target.pid), {target.pid});
-  restart_set({sf}, before);
+  checkpoint_and_restart(target, dir);
   expect_finishes_within(target, reference, 15s);
 }

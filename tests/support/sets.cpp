@@ -138,6 +138,16 @@ void restart_set(const std::vector<fs::path> &statefiles,
   CHECK(describe(after) == describe(before));
 }
 
+std::chrono::steady_clock::time_point
+checkpoint_and_restart(const RunningTarget &target, const TempDir &dir) {
+  auto sf = dir / "statefile";
+  SetIdentity before =
+      checkpoint_set_and_reap(sf, std::to_string(target.pid), {target.pid});
+  auto restarted = std::chrono::steady_clock::now();
+  restart_set({sf}, before);
+  return restarted;
+}
+
 void expect_finishes_within(const RunningTarget &target,
                             const std::string &reference,
                             milliseconds timeout) {

@@ -4,6 +4,7 @@
 
 #include "support/scenario.hpp"
 
+#include <chrono>
 #include <string>
 #include <vector>
 
@@ -46,6 +47,12 @@ SetIdentity checkpoint_set_and_reap(const fs::path &sf, const std::string &ids,
 // set), groups, sessions, zombie or stopped state.
 void restart_set(const std::vector<fs::path> &statefiles,
                  const SetIdentity &before);
+
+// The whole round trip of one process: `cpr -c dir/statefile -p PID` kills
+// the target, `cpr -r` brings it back as it was. Returns when the restart
+// began.
+std::chrono::steady_clock::time_point
+checkpoint_and_restart(const RunningTarget &target, const TempDir &dir);
 
 // Like expect_finishes_with, with a shorter time limit: a restored set that
 // lost its shared memory would wait for ever.
