@@ -52,7 +52,9 @@ sdk::Saved DeviceHandler::save(const sdk::OpenFile &file,
 int DeviceHandler::open(const sdk::Record &record,
                         sdk::RestoreContext &) const {
   auto rec = sdk::from_payload<Device>(record.payload);
-  int fd = ::open(rec.path.c_str(), reopen_flags(rec.flags));
+  // Reopening a terminal must not make it the controlling terminal of a
+  // session leader that has none.
+  int fd = ::open(rec.path.c_str(), reopen_flags(rec.flags) | O_NOCTTY);
   if (fd < 0 && errno == ENXIO && rec.rdev == makedev(5, 0))
     throw sdk::Error("component unavailable: /dev/tty: the restarted "
                      "process has no controlling terminal");
