@@ -1,8 +1,13 @@
-// Open directories, deleted-but-open files and /dev/tty (issue 4).
+// Open directories, deleted-but-open files, /dev/tty and the other devices
+// (issue 4).
 #include <catch2/catch.hpp>
 #include <fmt/format.h>
 
-#include "support/scenario.hpp"
+#include "support/sets.hpp"
+
+#include <fstream>
+#include <iterator>
+#include <sstream>
 
 using namespace cpr_test;
 
@@ -116,4 +121,39 @@ TEST_CASE("/dev/tty comes back under a controlling terminal, and without "
   REQUIRE(restarted.status.success());
   CHECK(fd_link(pid, 3) == "/dev/tty");
   expect_finishes_with({pid, dir / "out.txt", dir / "err.txt", {}}, reference);
+}
+
+namespace {
+
+// Field 7 of /proc/PID/stat: the controlling terminal's device, 0 if none.
+long controlling_tty(pid_t pid) {
+  std::ifstream in(fmt::format("/proc/{}/stat", pid));
+  std::string stat((std::istreambuf_iterator<char>(in)), {});
+  std::istringstream rest(stat.substr(stat.rfind(')') + 2));
+  std::string state;
+  long ppid, pgrp, session, tty = -1;
+  rest >> state >> ppid >> pgrp >> session >> tty;
+  return tty;
+}
+
+} // namespace
+
+TEST_CASE("/dev/zero, /dev/full, /dev/urandom and /dev/console come back, "
+          "and the console does not become a controlling terminal",
+          "[e2e][files][devices]") {
+  auto spec = devices();
+  const std::string &reference = reference_output(spec);
+  REQUIRE(reference.find("/dev/console: same device, read-only") !=
+          std::string::npos);
+  TempDir dir;
+  // A session leader without a terminal: opening a terminal device without
+  // O_NOCTTY would make it its controlling terminal.
+  RunningTarget target = start_target(spec, dir, {.new_session = true});
+  REQUIRE(
+      wait_until([&] { return fd_link(target.pid, 6) == "/dev/console"; }, 5s));
+  let_it_run(200ms, 800ms);
+  checkpoint_and_restart(target, dir);
+  CHECK(fd_link(target.pid, 6) == "/dev/console");
+  CHECK(controlling_tty(target.pid) == 0);
+  expect_finishes_within(target, reference, 15s);
 }

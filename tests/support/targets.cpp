@@ -154,6 +154,11 @@ TargetSpec tty_user() {
   return make_target("tty_user", {program.string()}, {});
 }
 
+TargetSpec devices() {
+  auto program = fs::path(CPR_TARGETS_BUILD_DIR) / "devices";
+  return make_target("devices", {program.string()}, {});
+}
+
 TargetSpec pipe_data(std::string mode) {
   auto program = fs::path(CPR_TARGETS_BUILD_DIR) / "pipe_data";
   return make_target("pipe_data " + mode, {program.string()}, {mode});

@@ -25,7 +25,7 @@ TargetSpec share_group();
 // Process sets (issue 3). tree.sh: a bash script and three `&` workers
 // (worker1.txt.. in its cwd), its stdout ends with what they wrote.
 TargetSpec tree_sh(std::vector<std::string> args = {});
-TargetSpec threads();        // 8 computing threads + 1 on a condition variable
+TargetSpec threads(); // 8 computing threads + 1 on a condition variable
 // Parent and child on a MAP_SHARED counter; split: each maps another piece.
 TargetSpec shared_counter(bool split = false);
 // Seven threads asleep in seven ways (sleep, nanosleep, poll, ...), ~2 s.
@@ -46,7 +46,7 @@ TargetSpec self_checkpoint(const fs::path &statefile, std::string mode);
 TargetSpec mapped_files();
 // file_writer PATH [w|a] [verify]: 40 lines to PATH over ~2 s.
 TargetSpec file_writer(std::vector<std::string> args);
-TargetSpec zombie();         // keeps a zombie child (status 7) for ~1.8 s
+TargetSpec zombie(); // keeps a zombie child (status 7) for ~1.8 s
 // eventfd, timerfd, signalfd, inotify, memfd, epoll in use (issue 4), ~2.4 s;
 // mode "epoll": waits in epoll_wait for a timer 1.5 s ahead; "epoll-closed":
 // an epoll watching an fd number closed since, ~2 s.
@@ -61,6 +61,8 @@ TargetSpec deleted_file();
 TargetSpec locks();
 // Holds /dev/tty open if it can, ~2 s.
 TargetSpec tty_user();
+// Holds /dev/zero, /dev/full, /dev/urandom, /dev/console; checks them after.
+TargetSpec devices();
 // Pipes (issue 5), ~2 s: "small", "full" (1 MiB, filled), "nonblock": bytes
 // a child reads after 2 s; "blocked": a writer and a reader blocked on pipes.
 TargetSpec pipe_data(std::string mode);
