@@ -217,7 +217,7 @@ void build(const PlannedProcess &pp, const Loaded &l, const Registry &registry,
 
 } // namespace
 
-void restart(const RestartRequest &request) {
+Restarted restart(const RestartRequest &request) {
   const std::vector<std::string> &statefiles = request.statefiles;
   Clock total;
   Registry registry = Registry::load();
@@ -267,6 +267,9 @@ void restart(const RestartRequest &request) {
                  static_cast<unsigned long long>(bytes), seconds * 1000,
                  total.ms());
   }
+  const Manifest &first = loaded.front().manifest;
+  return {first.header.ids,
+          first.processes.empty() ? 0 : first.processes.front().pid};
 }
 
 } // namespace cpr::engine

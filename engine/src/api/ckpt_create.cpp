@@ -3,6 +3,7 @@
 // caller, and the caller itself can be in the set: a process checkpoints
 // itself while it waits for that child.
 #include "api_errors.hpp"
+#include "id_types.hpp"
 
 #include <ckpt.h>
 #include <cpr/engine/engine.hpp>
@@ -19,26 +20,6 @@ int cpr_flags = 0;
 
 namespace cpr::api {
 namespace {
-
-const char *type_name(unsigned long type) {
-  switch (type) {
-  case P_PID:
-    return "PID";
-  case P_PGID:
-    return "GID";
-  case P_SID:
-    return "SID";
-  case P_ASH:
-    return "ASH";
-  case P_HID:
-    return "HID";
-  case P_SGP:
-    return "SGP";
-  case P_JID:
-    return "JID";
-  }
-  return nullptr;
-}
 
 std::string id_list(ckpt_id_t id, unsigned long type) {
   const char *name = type_name(CKPT_REAL_TYPE(type));

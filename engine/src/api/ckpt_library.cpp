@@ -1,6 +1,6 @@
 // ckpt_restart(), ckpt_stat(), ckpt_remove(), ckpt_setup() and rev_to_str().
 #include "api_errors.hpp"
-#include "ids.hpp"
+#include "id_types.hpp"
 
 #include <ckpt.h>
 #include <cpr/engine/engine.hpp>
@@ -36,25 +36,6 @@ engine::RestartRequest restart_request(const char *path, ckpt_args *args[],
   return req;
 }
 
-// The first ID of the list checkpointed, with its type.
-std::pair<ckpt_id_t, ckpt_type_t> first_id(const engine::StatefileSummary &s) {
-  static const std::pair<const char *, ckpt_type_t> types[] = {
-      {"PID", P_PID}, {"GID", P_PGID}, {"SID", P_SID}, {"ASH", P_ASH},
-      {"HID", P_HID}, {"SGP", P_SGP},  {"JID", P_JID}};
-  auto items = engine::split_id_list(s.ids);
-  ckpt_type_t type = P_PID;
-  std::optional<std::uint64_t> id;
-  if (!items.empty()) {
-    for (const auto &[name, t] : types)
-      if (items[0].type == name)
-        type = t;
-    id = engine::parse_number(items[0].id, type == P_JID ? 16 : 10);
-  }
-  if (!id) // a cgroup path: the first process stands for it
-    id = s.processes.empty() ? 0 : s.processes[0].pid;
-  return {static_cast<ckpt_id_t>(*id), type};
-}
-
 // The restored processes are the caller's children: keep a SIGCHLD
 // handler of the caller from reaping their ptrace stops meanwhile.
 class SigchldBlocked {
@@ -77,7 +58,8 @@ ckpt_stat_t *stat_node(const engine::StatefileSummary &s,
   if (!node)
     throw sdk::Error("Not enough space for ckpt_stat");
   node->cs_revision = s.revision;
-  std::tie(node->cs_id, node->cs_type) = first_id(s);
+  std::tie(node->cs_id, node->cs_type) =
+      first_id(s.ids, s.processes.empty() ? 0 : s.processes[0].pid);
   node->cs_pid = p.pid;
   node->cs_ppid = p.ppid;
   node->cs_pgrp = p.pgid;
@@ -106,10 +88,9 @@ extern "C" ckpt_id_t ckpt_restart(const char *path, struct ckpt_args *args[],
                                   size_t nargs) {
   return api::guarded<ckpt_id_t>(-1, [&] {
     engine::RestartRequest req = api::restart_request(path, args, nargs);
-    ckpt_id_t id = api::first_id(engine::summarize(path)).first;
     api::SigchldBlocked quiet;
-    engine::restart(req);
-    return id;
+    engine::Restarted r = engine::restart(req);
+    return api::first_id(r.ids, r.first_pid).first;
   });
 }
 

@@ -49,7 +49,13 @@ struct RestartRequest {
   Fork fork = Fork::original; // FORK ANY in a statefile overrides it
 };
 
-void restart(const RestartRequest &request);
+// What was restarted: the first statefile's ID list, as checkpointed, and
+// its first process.
+struct Restarted {
+  std::string ids;
+  pid_t first_pid = 0;
+};
+Restarted restart(const RestartRequest &request);
 void describe(const std::string &statefile, std::ostream &out);
 
 // What ckpt_stat() tells of a statefile.
