@@ -51,18 +51,15 @@ int add(void (*func)(void), int sig, int other) {
   CallbackList &list = list_for(sig);
   while (list.installing.test_and_set(std::memory_order_acquire)) {
   }
-  int rc = 0;
+  int rc = -1;
   int n = list.count.load(std::memory_order_relaxed);
-  if (n == max_callbacks) {
+  if (n == max_callbacks)
     errno = ENOMEM;
-    rc = -1;
-  } else {
+  else if (list.installed || install(sig, other) == 0) {
+    list.installed = true;
     list.fns[n] = func;
     list.count.store(n + 1, std::memory_order_release);
-    if (!list.installed && install(sig, other) == 0)
-      list.installed = true;
-    else if (!list.installed)
-      rc = -1;
+    rc = 0;
   }
   list.installing.clear(std::memory_order_release);
   return rc;
