@@ -2,6 +2,7 @@
 
 #include "fdinfo.hpp"
 #include "modern_records.hpp"
+#include "sparse_copy.hpp"
 
 #include <cpr/sdk/error.hpp>
 #include <cpr/sdk/payload.hpp>
@@ -39,38 +40,6 @@ std::string name_of(const std::string &path) {
                      path.size() - prefix.size() - deleted.size());
 }
 
-void copy_range(int from, int to, off_t at, off_t length) {
-  std::vector<char> buffer(1 << 20);
-  while (length > 0) {
-    auto want = static_cast<size_t>(
-        std::min<off_t>(length, static_cast<off_t>(buffer.size())));
-    ssize_t n = ::pread(from, buffer.data(), want, at);
-    if (n <= 0)
-      sdk::throw_errno("cannot read memfd contents", n == 0 ? EIO : errno);
-    if (::pwrite(to, buffer.data(), static_cast<size_t>(n), at) != n)
-      sdk::throw_errno("cannot write memfd contents", errno);
-    at += n;
-    length -= n;
-  }
-}
-
-// Makes `to` `size` bytes long and copies the data of `from` into it,
-// leaving its holes holes.
-void copy_contents(int from, int to, off_t size) {
-  if (::ftruncate(to, size) != 0)
-    sdk::throw_errno("cannot size memfd contents", errno);
-  for (off_t at = 0; at < size;) {
-    off_t data = ::lseek(from, at, SEEK_DATA);
-    if (data < 0 && errno == ENXIO)
-      break;
-    off_t hole = data < 0 ? -1 : ::lseek(from, data, SEEK_HOLE);
-    if (hole < 0)
-      sdk::throw_errno("cannot find the data of memfd contents", errno);
-    copy_range(from, to, data, std::min(hole, size) - data);
-    at = hole;
-  }
-}
-
 std::string read_all(const sdk::OpenFile &file, int fd, std::uint64_t size) {
   std::string out(size, '\0');
   for (std::uint64_t at = 0; at < size;) {
@@ -101,7 +70,7 @@ std::string save_contents(const sdk::OpenFile &file, int memfd,
       ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600));
   if (out.get() < 0)
     sdk::throw_errno("cannot create " + path, errno);
-  copy_contents(memfd, out.get(), static_cast<off_t>(size));
+  copy_sparse(memfd, out.get(), static_cast<off_t>(size), "memfd contents");
   sync_fd(out.get(), path);
   UniqueFd folder(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
   sync_fd(folder.get(), dir);
@@ -144,7 +113,8 @@ void fill(int fd, const MemFd &rec, const sdk::RestoreContext &ctx) {
   UniqueFd saved(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
   if (saved.get() < 0)
     sdk::throw_errno("damaged statefile: cannot open " + path, errno);
-  copy_contents(saved.get(), fd, static_cast<off_t>(rec.size));
+  copy_sparse(saved.get(), fd, static_cast<off_t>(rec.size),
+              "memfd " + rec.name);
 }
 
 // The mode, owner and seals it had; then its flags and offset.

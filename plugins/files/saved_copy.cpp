@@ -1,12 +1,13 @@
 #include "saved_copy.hpp"
 
+#include "sparse_copy.hpp"
+
 #include <cpr/sdk/error.hpp>
 #include <cpr/sdk/unique_fd.hpp>
 
 #include <cerrno>
 #include <fcntl.h>
 #include <fmt/format.h>
-#include <sys/sendfile.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -15,19 +16,12 @@ namespace {
 
 using Fd = sdk::UniqueFd;
 
+// All of `from` into `to`, holes kept.
 void copy_all(int from, int to, const std::string &what) {
-  off_t at = 0;
-  for (;;) {
-    ssize_t n = ::copy_file_range(from, &at, to, nullptr, 1 << 30, 0);
-    if (n < 0 && (errno == EXDEV || errno == EINVAL || errno == ENOSYS))
-      n = ::sendfile(to, from, &at, 1 << 30);
-    if (n < 0 && errno == EINTR)
-      continue;
-    if (n < 0)
-      sdk::throw_errno("cannot copy " + what, errno);
-    if (n == 0)
-      return;
-  }
+  struct stat st {};
+  if (::fstat(from, &st) != 0)
+    sdk::throw_errno("cannot copy " + what, errno);
+  copy_sparse(from, to, st.st_size, what);
 }
 
 void write_copy(const std::string &source, const std::string &dest,
