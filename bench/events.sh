@@ -10,11 +10,10 @@
 # Environment: CPR_BIN (default build_dir/cli/cpr), BENCH_REPS (default 10,
 # the median is kept). Exit status 1 if any step fails.
 set -uo pipefail
-die() {
-  echo "events.sh: error: $*" >&2
-  exit 1
-}
+bench_name=events.sh
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+# shellcheck source-path=SCRIPTDIR source=lib.sh
+source "$here/lib.sh"
 build=$(cd "${1:-$(dirname "$here")/build}" 2>/dev/null && pwd) ||
   die "build directory not found (cmake --build build first)"
 cpr=${CPR_BIN:-$build/cli/cpr}
@@ -23,11 +22,11 @@ reps=${BENCH_REPS:-10}
 [[ -x $cpr && -x $target ]] || die "cpr or the test targets are not built"
 wd=$(mktemp -d /var/tmp/cpr-events.XXXXXX) || die "cannot make a work directory"
 running=()
+# shellcheck disable=SC2154  # p is the trap's own loop variable
 trap 'for p in "${running[@]}"; do kill -KILL "$p" 2>/dev/null; done; rm -rf "$wd"' EXIT
 
-median() { sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
-
-# checkpoint_ms program...: one `cpr -c -g` of a fresh run of it, in ms
+# checkpoint_ms program...: one `cpr -c -g` of a fresh run of it; sets ms.
+# Run in this shell (not in $(...)), so that die ends the bench.
 checkpoint_ms() {
   "$@" >/dev/null 2>&1 </dev/null &
   local pid=$!
@@ -38,13 +37,24 @@ checkpoint_ms() {
   local t1=$EPOCHREALTIME
   kill -KILL "$pid" 2>/dev/null
   wait "$pid" 2>/dev/null
-  awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.2f\n", (b - a) * 1000 }'
+  ms=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.2f", (b - a) * 1000 }')
 }
 
-series() { for _ in $(seq "$reps"); do checkpoint_ms "$@"; done | median; }
+# series program...: the median of BENCH_REPS checkpoints; sets median_ms.
+series() {
+  local all=() i
+  for ((i = 0; i < reps; i++)); do
+    checkpoint_ms "$@"
+    all+=("$ms")
+  done
+  median_ms=$(printf '%s\n' "${all[@]}" | sort -n |
+    awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }')
+}
 
-without=$(series "$target" none)
-with=$(series "$target" 0)
+series "$target" none
+without=$median_ms
+series "$target" 0
+with=$median_ms
 echo "events.sh: checkpoint -g, no SIGCKPT callback:       $without ms (median of $reps)"
 echo "events.sh: checkpoint -g, an atcheckpoint callback:  $with ms"
 awk -v a="$without" -v b="$with" \

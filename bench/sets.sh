@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# shellcheck disable=SC2059,SC2317  # printf formats in variables; cleanup is run by trap
+# shellcheck disable=SC2059  # printf formats in variables
 # cpr benchmark for process sets and threads: how checkpoint and restart time
 # grow with the number of processes in a tree and of threads in a process.
 #
@@ -21,108 +21,22 @@
 # See bench/README.md for what the figures mean.
 set -uo pipefail
 
-die() {
-  echo "sets.sh: error: $*" >&2
-  exit 1
-}
-note() { echo "sets.sh: $*" >&2; }
-
+bench_name=sets.sh
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-root=$(dirname "$here")
-build=${1:-$root/build}
-work_parent=${2:-/var/tmp}
-[[ -d $build ]] || die "build directory '$build' not found (configure and build first: cmake -S . -B build && cmake --build build)"
-build=$(cd "$build" && pwd)
-[[ -d $work_parent ]] || die "work directory '$work_parent' not found"
-work_parent=$(cd "$work_parent" && pwd)
+# shellcheck source-path=SCRIPTDIR source=lib.sh
+source "$here/lib.sh"
 
-cpr=${CPR_BIN:-$build/cli/cpr}
-tree_mem=$build/bench/tree_mem
-reaper=$build/bench/bench_reaper
-reps=${BENCH_REPS:-1}
-[[ $reps =~ ^[1-9][0-9]*$ ]] || die "BENCH_REPS must be a positive integer, got '$reps'"
+bench_args "$@"
+target=$build/bench/tree_mem
+need_helpers "$target" "$reaper"
+need_cpr PIDs
+run_under_reaper
 
-for helper in "$tree_mem" "$reaper"; do
-  [[ -x $helper ]] || die "benchmark helper '$helper' not built (cmake --build '$build')"
-done
-[[ -x $cpr ]] || die "cpr binary '$cpr' not found or not executable (build it, or set CPR_BIN)"
-[[ $(id -u) -eq 0 ]] || note "warning: not root; restarting with the same PIDs usually needs root"
-
-# Run the whole bench as a child subreaper: processes restarted by `cpr -r`
-# (and children orphaned when cpr kills a tree) are reparented to
-# bench_reaper, which reaps them, rather than to init.
-if [[ ${CPR_BENCH_UNDER_REAPER:-} != 1 ]]; then
-  export CPR_BENCH_UNDER_REAPER=1
-  exec "$reaper" "$BASH" "$here/sets.sh" "$build" "$work_parent"
-fi
-
-cpr_timeout=600   # s, per cpr invocation
 ready_timeout=300 # s, for tree_mem to fork, fill its memory and start threads
 mib_each=4        # MiB of touched memory per process
-
-# ---------------------------------------------------------------- cleanup
-wd=$(mktemp -d "$work_parent/cpr-sets.XXXXXX") || die "cannot create a directory in '$work_parent'"
-pids=()      # every target PID we started or restarted (roots and children)
-launchers=() # the subshells that started the roots
-
-is_our_target() { # pid: a live tree_mem (guards against PID reuse)?
-  # Any of cmdline, comm or exe will do: a restarted process may not have all
-  # three restored exactly.
-  local cmd comm exe
-  cmd=$({ tr '\0' ' ' <"/proc/$1/cmdline"; } 2>/dev/null)
-  comm=$(cat "/proc/$1/comm" 2>/dev/null)
-  exe=$(readlink "/proc/$1/exe" 2>/dev/null)
-  [[ $cmd == "$tree_mem "* || $comm == tree_mem || $exe == "$tree_mem" ]]
-}
-
-cleanup() {
-  local rc=$? pid
-  trap - EXIT INT TERM
-  for pid in "${pids[@]}"; do
-    if is_our_target "$pid"; then kill -KILL "$pid" 2>/dev/null; fi
-  done
-  for pid in "${launchers[@]}"; do wait "$pid" 2>/dev/null; done
-  if [[ -d $wd ]]; then
-    local sf
-    for sf in "$wd"/sf.*; do [[ -e $sf ]] && timeout --foreground 60 "$cpr" -D "$sf" >/dev/null 2>&1; done
-    rm -rf -- "$wd"
-  fi
-  exit "$rc"
-}
-trap cleanup EXIT
-trap 'note "interrupted"; exit 130' INT TERM
+make_workdir cpr-sets
 
 # ---------------------------------------------------------------- helpers
-ms_between() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.1f", (b - a) * 1000 }'; }
-field() { # field "timing line" key -> value, empty if absent
-  sed -n "s/.* $2=\([^ ]*\).*/\1/p" <<<"$1"
-}
-proc_state() { # pid -> single-letter state, empty if gone
-  local s
-  s=$(cat "/proc/$1/stat" 2>/dev/null) || return 0
-  s=${s##*) }
-  echo "${s%% *}"
-}
-wait_gone() { # pid timeout_s: until the process has exited (gone or zombie)
-  local pid=$1 deadline st
-  deadline=$(( ${EPOCHREALTIME%.*} + $2 ))
-  while :; do
-    st=$(proc_state "$pid")
-    [[ -z $st || $st == Z || $st == X ]] && return 0
-    (( ${EPOCHREALTIME%.*} >= deadline )) && return 1
-    sleep 0.02
-  done
-}
-wait_reaped() { # pid timeout_s: until the PID is free again (not even a zombie)
-  local deadline=$(( ${EPOCHREALTIME%.*} + $2 ))
-  while [[ -e /proc/$1 ]]; do
-    (( ${EPOCHREALTIME%.*} >= deadline )) && return 1
-    sleep 0.01
-  done
-}
-children_of() { # pid -> its children's PIDs, one a line, sorted
-  cat /proc/"$1"/task/*/children 2>/dev/null | tr -s ' ' '\n' | sed '/^$/d' | sort -n
-}
 identity() { # pid... -> one line per process: "pid: tid tid ..." (its threads)
   local pid t tids
   for pid in "$@"; do
@@ -137,65 +51,6 @@ nthreads() { # pid -> how many threads it has
   local tasks=(/proc/"$1"/task/*)
   [[ -e ${tasks[0]} ]] && echo "${#tasks[@]}" || echo 0
 }
-start_target() { # processes threads out -> sets target_pid and launcher_pid, waits for "ready"
-  local np=$1 nt=$2 out=$3 deadline
-  # A subshell starts the root and records its exit status in $out.status;
-  # its stderr goes nowhere, which keeps bash's "Killed" job notices out of
-  # the report.  The target's own stdout/stderr go to $out and $out.err.
-  rm -f "$out.pid" "$out.status"
-  (
-    # cpr only takes targets whose fds are regular files or /dev/null: close
-    # whatever else this shell inherited (from a terminal, an IDE, a CI runner).
-    for fd in /proc/"$BASHPID"/fd/*; do
-      fd=${fd##*/}
-      if (( fd > 2 )); then { exec {fd}>&-; } 2>/dev/null; fi
-    done
-    "$tree_mem" "$np" "$mib_each" "$nt" </dev/null >"$out" 2>"$out.err" &
-    echo $! >"$out.pid"
-    wait $!
-    echo $? >"$out.status"
-  ) 2>/dev/null &
-  launcher_pid=$!
-  launchers+=("$launcher_pid")
-  deadline=$(( ${EPOCHREALTIME%.*} + ready_timeout ))
-  until [[ -s $out.pid ]]; do
-    (( ${EPOCHREALTIME%.*} < deadline )) || die "tree_mem $np $mib_each $nt did not start"
-    sleep 0.01
-  done
-  target_pid=$(<"$out.pid")
-  pids+=("$target_pid")
-  until grep -qx ready "$out" 2>/dev/null; do
-    if ! kill -0 "$target_pid" 2>/dev/null || [[ $(proc_state "$target_pid") == Z ]]; then
-      die "tree_mem $np $mib_each $nt exited before it was ready: $(tail -n 3 "$out.err")"
-    fi
-    (( ${EPOCHREALTIME%.*} < deadline )) || die "tree_mem $np $mib_each $nt not ready after ${ready_timeout}s"
-    sleep 0.02
-  done
-}
-run_cpr() { # what errfile args... -> runs CPR_TIMING=1 cpr args, sets wall_ms and timing
-  local what=$1 err=$2 t0 t1 rc
-  shift 2
-  t0=$EPOCHREALTIME
-  CPR_TIMING=1 timeout --foreground "$cpr_timeout" "$cpr" "$@" </dev/null >"$err.out" 2>"$err"
-  rc=$?
-  t1=$EPOCHREALTIME
-  if (( rc != 0 )); then
-    (( rc == 124 )) && die "$what: cpr $* timed out after ${cpr_timeout}s"
-    die "$what: cpr $* failed (exit $rc): $(tail -n 5 "$err")"
-  fi
-  wall_ms=$(ms_between "$t0" "$t1")
-  timing=$(grep -m1 "^cpr: timing: " "$err" || true)
-  [[ -n $timing || $1 == -D ]] || note "warning: $what: cpr printed no 'cpr: timing:' line"
-}
-result_of() { # outfile -> last verdict line of tree_mem
-  grep -E '^(ok|corrupt)' "$1" | tail -n 1
-}
-min() { # a b -> smaller, "" counts as missing
-  if [[ -z $1 ]]; then echo "$2"; elif [[ -z $2 ]]; then echo "$1"; else
-    awk -v a="$1" -v b="$2" 'BEGIN { print (a + 0 < b + 0) ? a : b }'
-  fi
-}
-mib() { awk -v b="$1" 'BEGIN { if (b != "") printf "%.1f", b / 1048576; else printf "n/a" }'; }
 
 # ---------------------------------------------------------------- one case
 # run_case processes threads: checkpoint the tree (killed), reap it, restart
@@ -209,7 +64,7 @@ run_case() {
   label="$np process(es) x $nt thread(s)"
 
   out="$wd/tree.$np.$nt.out"
-  start_target "$np" "$nt" "$out"
+  start_target "$out" "$np" "$mib_each" "$nt"
   local rootpid=$target_pid
   mapfile -t children < <(children_of "$rootpid")
   (( ${#children[@]} == np - 1 )) ||
@@ -268,7 +123,7 @@ run_case() {
 # ---------------------------------------------------------------- machine
 fs_type=$(findmnt -no FSTYPE -T "$work_parent" 2>/dev/null || stat -f -c %T "$work_parent")
 echo "cpr benchmark: process sets and threads  $(date -u '+%Y-%m-%d %H:%M:%SZ')"
-echo "  machine : $(uname -sr), $(nproc) cpus, $(awk '/MemTotal/ { printf "%.1f GiB", $2 / 1048576 }' /proc/meminfo)"
+echo "  machine : $(machine_summary)"
 echo "  cpr     : $cpr"
 echo "  work dir: $wd ($fs_type)"
 echo "  target  : tree_mem, a flat tree (root + children), $mib_each MiB touched per process"
@@ -286,7 +141,6 @@ for ((rep = 1; rep <= reps; rep++)); do
 done
 
 # ---------------------------------------------------------------- report
-or_na() { awk -v v="$1" 'BEGIN { if (v ~ /^[0-9.]+$/) printf "%.1f", v; else printf "n/a" }'; }
 per() { awk -v v="$1" -v n="$2" 'BEGIN { if (v ~ /^[0-9.]+$/ && n > 0) printf "%.2f", v / n; else printf "n/a" }'; }
 unit_of() { # key -> "proc" or "thread": what the per-unit figures divide by
   if (( ${1#*/} > 1 )); then echo thread; else echo proc; fi
@@ -324,10 +178,6 @@ done
 # ---------------------------------------------------------------- aims
 echo
 echo "Aims"
-missed=0
-aim() { # description ok(0/1)
-  if [[ $2 == 1 ]]; then printf "  [met]    %s\n" "$1"; else printf "  [MISSED] %s\n" "$1"; missed=$((missed + 1)); fi
-}
 linear() { # what small_key large_key n_small n_large unit array_name
   local what=$1 s=$2 l=$3 ns=$4 nl=$5 u=$6
   local -n arr=$7
@@ -347,11 +197,4 @@ t100=${r_ckpt_ms["100/1"]}
 aim "100 small processes ($mib_each MiB each) checkpointed in under a second: cpr -c took $t100 ms" \
   "$(awk -v t="$t100" 'BEGIN { print (t != "" && t < 1000) ? 1 : 0 }')"
 
-echo
-if (( missed > 0 )); then
-  echo "all steps succeeded; $missed aim(s) missed"
-  [[ ${BENCH_STRICT:-0} == 1 ]] && exit 1
-else
-  echo "all steps succeeded; all aims met"
-fi
-exit 0
+end_with_aims
