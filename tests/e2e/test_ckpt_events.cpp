@@ -53,9 +53,10 @@ std::string finish(const RunningTarget &target) {
 
 } // namespace
 
-TEST_CASE("A checkpoint waits for the atcheckpoint callbacks; at restart the "
-          "atrestart ones run first",
-          "[e2e][api][events]") {
+TEST_CASE(
+    "A checkpoint waits for the atcheckpoint callbacks, and at restart the "
+    "atrestart ones run first",
+    "[e2e][api][events]") {
   auto spec = ckpt_events(1);
   const std::string &reference = reference_output(spec);
   TempDir dir;
