@@ -35,6 +35,8 @@ std::pair<uid_t, gid_t> checkpoint_owner(const std::vector<pid_t> &pids) {
   uid_t me = ::geteuid();
   std::optional<std::pair<uid_t, gid_t>> owner;
   for (pid_t pid : pids) {
+    if (!sdk::try_read_file(fmt::format("/proc/{}/status", pid)))
+      continue; // a member of a group or tree that ended: not in the set
     std::istringstream uids(proc::status_field(pid, "Uid"));
     std::istringstream gids(proc::status_field(pid, "Gid"));
     uid_t uid = 0;
@@ -50,6 +52,8 @@ std::pair<uid_t, gid_t> checkpoint_owner(const std::vector<pid_t> &pids) {
     else if (!owner)
       owner = std::pair<uid_t, gid_t>{uid, gid};
   }
+  if (!owner)
+    throw sdk::Error("No such process: every process named has ended");
   return *owner;
 }
 
@@ -145,13 +149,24 @@ struct FrozenSet {
         if (has(pid))
           continue;
         auto st = proc::stat(pid);
-        if (st && st->state == 'Z')
+        if (st && st->state == 'Z') {
           zombies.push_back(zombie_record(pid));
-        else
-          processes.push_back(std::make_unique<FrozenProcess>(pid));
+        } else {
+          try {
+            processes.push_back(std::make_unique<FrozenProcess>(pid));
+          } catch (const sdk::Error &) {
+            // A member of a group or tree that ended since it was listed
+            // is no longer in the set; anything else fails the checkpoint.
+            if (proc::stat(pid))
+              throw;
+            continue;
+          }
+        }
         grew = true;
       }
     }
+    if (processes.empty() && zombies.empty())
+      throw sdk::Error("No such process: " + ids);
   }
 
   // Parents before children, breadth first, as restart builds them: memory

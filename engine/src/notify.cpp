@@ -175,7 +175,14 @@ bool stopped_or_gone(pid_t pid) {
 } // namespace
 
 bool catches_signal(pid_t pid, int sig) {
-  std::string mask = proc::status_field(pid, "SigCgt");
+  if (!proc::stat(pid))
+    return false; // ended since the set was listed
+  std::string mask;
+  try {
+    mask = proc::status_field(pid, "SigCgt");
+  } catch (const sdk::Error &) {
+    return false;
+  }
   if (mask.empty())
     return false;
   return (std::stoull(mask, nullptr, 16) >> (sig - 1)) & 1;
