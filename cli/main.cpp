@@ -6,8 +6,11 @@
 #include <ckpt.h>
 #include <cpr/engine/engine.hpp>
 
+#include <cerrno>
+#include <csignal>
 #include <cstdio>
 #include <iostream>
+#include <sys/wait.h>
 #include <vector>
 
 namespace {
@@ -42,6 +45,22 @@ int create_checkpoint(const CheckpointRequest &r) {
              : 1;
 }
 
+// cpr -j: cpr is the job its shell knows, and the restored processes are
+// in its process group: it stays until they end, and leaves Ctrl-C and
+// Ctrl-\ to them. Its exit status is the last one to end's.
+int wait_for_job() {
+  int result = 0;
+  for (;;) {
+    int status = 0;
+    pid_t pid = ::waitpid(-1, &status, 0);
+    if (pid < 0 && errno == EINTR)
+      continue;
+    if (pid < 0)
+      return result;
+    result = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  }
+}
+
 int restart_statefiles(const cpr::cli::Options &opts) {
   std::vector<ckpt_args> args;
   for (size_t i = 1; i < opts.statefiles.size(); ++i)
@@ -52,10 +71,14 @@ int restart_statefiles(const cpr::cli::Options &opts) {
   std::vector<ckpt_args *> list;
   for (ckpt_args &a : args)
     list.push_back(&a);
-  cpr_flags = 0;
-  return ckpt_restart(opts.statefiles[0].c_str(), list.data(), list.size()) < 0
-             ? 1
-             : 0;
+  cpr_flags = opts.interactive ? CKPT_RESTART_INTERACTIVE : 0;
+  if (opts.interactive) {
+    ::signal(SIGINT, SIG_IGN);
+    ::signal(SIGQUIT, SIG_IGN);
+  }
+  if (ckpt_restart(opts.statefiles[0].c_str(), list.data(), list.size()) < 0)
+    return 1;
+  return opts.interactive ? wait_for_job() : 0;
 }
 
 int describe(const std::vector<std::string> &statefiles) {

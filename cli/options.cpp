@@ -54,6 +54,9 @@ private:
       return set_mode(Mode::restart);
     case 'i':
       return set_mode(Mode::info);
+    case 'j':
+      opts_.interactive = true;
+      return;
     case 'D':
       return set_mode(Mode::remove);
     case 'h':
@@ -134,6 +137,8 @@ private:
       throw UsageError("Invalid argument: --fork-any goes with -r");
     if (fork_any_)
       opts_.fork = engine::Fork::any;
+    if (opts_.interactive && opts_.mode != Mode::restart)
+      throw UsageError("Invalid argument: -j goes with -r");
     if (opts_.mode != Mode::checkpoint && !checkpoint_only_.empty())
       throw UsageError("Invalid argument: " + checkpoint_only_.front() +
                        " goes with -c");
@@ -166,7 +171,7 @@ Options parse_options(const std::vector<std::string> &args) {
 const char *usage() {
   return "usage: cpr -c statefile -p id[:type][,id[:type]...] [-f] [-k | -g]\n"
          "              [--distribute] [--outside-pipes] [--timeout S]\n"
-         "       cpr -r [--fork-any] statefile...\n"
+         "       cpr -r [-j] [--fork-any] statefile...\n"
          "       cpr -i statefile...\n"
          "       cpr -D statefile...\n"
          "\n"
@@ -184,6 +189,11 @@ const char *usage() {
          "SIGCKPT\n"
          "                handlers of the processes to return\n"
          "  -r            restart from the statefiles, all or none\n"
+         "  -j            with -r: the processes that ran on a terminal run "
+         "on\n"
+         "                this one, as a foreground job of this shell; cpr "
+         "waits\n"
+         "                for them (without -j they have no terminal)\n"
          "  --fork-any    with -r: if a PID is taken, restore the whole set in "
          "a\n"
          "                new PID namespace, where it keeps its PIDs (FORK "

@@ -1,7 +1,7 @@
 // The command line of cpr, as in the IRIX guide:
 //   cpr -c statefile -p id[:type][,id[:type]...] [-f] [-k | -g]
 //       [--distribute] [--outside-pipes] [--timeout S]
-//   cpr -r [--fork-any] statefile...
+//   cpr -r [-j] [--fork-any] statefile...
 //   cpr -i statefile...
 //   cpr -D statefile...
 #pragma once
@@ -20,8 +20,9 @@ enum class Mode { checkpoint, restart, info, remove, help, version };
 struct Options {
   Mode mode = Mode::help;
   engine::CheckpointRequest checkpoint;
-  std::vector<std::string> statefiles; // -r, -i, -D
+  std::vector<std::string> statefiles;        // -r, -i, -D
   engine::Fork fork = engine::Fork::original; // -r --fork-any
+  bool interactive = false;                   // -r -j
 };
 
 class UsageError : public std::runtime_error {

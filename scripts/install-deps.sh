@@ -3,7 +3,8 @@
 set -euo pipefail
 packages=(build-essential cmake ninja-build pkg-config
           libboost-dev libboost-filesystem-dev libboost-serialization-dev
-          libfmt-dev catch2 python3 clang-format)
+          libfmt-dev catch2 python3 clang-format
+          tmux vim bsdutils)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -10,6 +10,7 @@
 #include "ptrace.hpp"
 #include "registry.hpp"
 #include "statefile.hpp"
+#include "terminal.hpp"
 #include "timing.hpp"
 
 #include <cpr/engine/engine.hpp>
@@ -270,6 +271,7 @@ void checkpoint(const CheckpointRequest &req) {
     collect_process(*f, registry, ctx, pages, fds, manifest,
                     owner == share_group.end() ? 0 : owner->second);
   }
+  manifest.header.terminal = note_terminals(manifest.processes);
   for (ProcessRecord &z : set.zombies)
     manifest.processes.push_back(std::move(z));
   auto &frozen = set.processes;

@@ -33,25 +33,6 @@ struct CloneArgs {
       stack_size, tls, set_tid, set_tid_size, cgroup;
 };
 
-pid_t clone_with_pid(pid_t pid) {
-  CloneArgs args{};
-  args.exit_signal = SIGCHLD;
-  pid_t want = pid;
-  args.set_tid = reinterpret_cast<std::uint64_t>(&want);
-  args.set_tid_size = 1;
-  long r = ::syscall(SYS_clone3, &args, sizeof args);
-  if (r < 0) {
-    if (errno == EEXIST)
-      throw sdk::Error(fmt::format("unavailable PID: {} is in use", pid));
-    if (errno == EPERM)
-      throw sdk::Error(fmt::format("Operation not permitted: restoring PID {} "
-                                   "needs CAP_CHECKPOINT_RESTORE",
-                                   pid));
-    sdk::throw_errno(fmt::format("cannot create process {}", pid), errno);
-  }
-  return static_cast<pid_t>(r);
-}
-
 extern "C" long cpr_clone3_on_stack(void *args, unsigned long size,
                                     void (*fn)(void *), void *arg);
 
@@ -97,19 +78,6 @@ void restore_limits(const ProcessRecord &p) {
   }
 }
 
-// Before its children are forked, so that they inherit both.
-void lead_session_or_group(const ProcessRecord &p) {
-  if (p.sid == p.pid) {
-    if (::setsid() < 0)
-      sdk::throw_errno(
-          fmt::format("cannot make process {} a session leader", p.pid), errno);
-  } else if (p.pgid == p.pid) {
-    if (::setpgid(0, 0) < 0)
-      sdk::throw_errno(
-          fmt::format("cannot make process {} a group leader", p.pid), errno);
-  }
-}
-
 // A zombie is reborn only to die again the same way, for its parent to wait.
 [[noreturn]] void die_as(int status) {
   if (WIFSIGNALED(status)) {
@@ -122,7 +90,8 @@ void lead_session_or_group(const ProcessRecord &p) {
 }
 
 void set_up_self(const PlannedProcess &pp, const Registry &registry,
-                 const std::map<std::uint64_t, int> &opened_above, int &err) {
+                 const std::map<std::uint64_t, int> &opened_above,
+                 sdk::RestoreContext &ctx, int &err) {
   const ProcessRecord &p = *pp.record;
   allow_all_fds();
   int top = 3;
@@ -130,8 +99,6 @@ void set_up_self(const PlannedProcess &pp, const Registry &registry,
     top = std::max(top, ref.fd + 1);
   int high_err = ::fcntl(err, F_DUPFD_CLOEXEC, top);
   err = high_err;
-  NoPages no_pages;
-  sdk::RestoreContext ctx{pp.statefile, no_pages};
   install_fds(p, *pp.manifest, registry, ctx, top, opened_above);
   if (pp.manifest->header.cdir == DirPolicy::replace &&
       ::chdir(p.cwd.c_str()) != 0)
@@ -160,16 +127,44 @@ std::string read_message(int fd) {
 
 } // namespace
 
+pid_t clone_with_pid(pid_t pid) {
+  CloneArgs args{};
+  args.exit_signal = SIGCHLD;
+  pid_t want = pid;
+  args.set_tid = reinterpret_cast<std::uint64_t>(&want);
+  args.set_tid_size = 1;
+  long r = ::syscall(SYS_clone3, &args, sizeof args);
+  if (r < 0) {
+    if (errno == EEXIST)
+      throw sdk::Error(fmt::format("unavailable PID: {} is in use", pid));
+    if (errno == EPERM)
+      throw sdk::Error(fmt::format("Operation not permitted: restoring PID {} "
+                                   "needs CAP_CHECKPOINT_RESTORE",
+                                   pid));
+    sdk::throw_errno(fmt::format("cannot create process {}", pid), errno);
+  }
+  return static_cast<pid_t>(r);
+}
+
 ProcessTree::ProcessTree(std::vector<PlannedProcess> plan,
-                         const Registry &registry, bool new_pid_namespace)
-    : registry_(registry), in_namespace_(new_pid_namespace) {
+                         const Registry &registry, bool new_pid_namespace,
+                         const JobTerminal &terminal)
+    : registry_(registry), terminal_(terminal),
+      in_namespace_(new_pid_namespace) {
   plan_tree(std::move(plan));
   find_shared_files();
-  int err[2];
-  if (::pipe2(err, O_CLOEXEC) != 0)
+  plan_standins();
+  int err[2], standin[2];
+  if (::pipe2(err, O_CLOEXEC) != 0 || ::pipe2(standin, O_CLOEXEC) != 0)
     sdk::throw_errno("cannot create a pipe", errno);
   err_read_ = err[0];
   err_write_ = err[1];
+  standin_read_ = standin[0];
+  standin_write_ = standin[1];
+  if (terminal_.active() &&
+      (job_terminal_fd_ =
+           ::fcntl(terminal_.fd(), F_DUPFD_CLOEXEC, park_fds_from_)) < 0)
+    sdk::throw_errno("cannot keep the terminal", errno);
   for (Node &n : nodes_) {
     int go[2];
     if (::pipe2(go, O_CLOEXEC) != 0)
@@ -182,13 +177,7 @@ ProcessTree::ProcessTree(std::vector<PlannedProcess> plan,
     if (in_namespace_)
       start_namespace_init();
     else
-      for (size_t i = 0; i < nodes_.size(); ++i)
-        if (nodes_[i].parent < 0) {
-          pid_t live = clone_with_pid(nodes_[i].p.record->pid);
-          if (live == 0)
-            run_inside(static_cast<int>(i));
-          nodes_[i].live = live;
-        }
+      fork_roots();
     for (size_t i = 0; i < nodes_.size(); ++i)
       if (!nodes_[i].p.record->zombie)
         start(static_cast<int>(i));
@@ -232,7 +221,7 @@ void ProcessTree::run_inside(int index) {
     char byte;
     if (::read(n.go_read, &byte, 1) != 1)
       ::_exit(1); // cpr went away before it could hold us
-    lead_session_or_group(p);
+    lead_session_or_group(index);
     open_shared_files(index);
     for (int c : n.children) {
       const ProcessRecord &child = *nodes_[c].p.record;
@@ -250,7 +239,9 @@ void ProcessTree::run_inside(int index) {
     for (const auto &[key, fd] : opened_above_)
       if (key.first == n.p.manifest)
         mine[key.second] = fd;
-    set_up_self(n.p, registry_, mine, err);
+    NoPages no_pages;
+    sdk::RestoreContext ctx = restore_context(n.p.statefile, no_pages);
+    set_up_self(n.p, registry_, mine, ctx, err);
     ::close(err);
     // glibc's raise() would use the TID cached for cpr: ask the kernel.
     ::syscall(SYS_tgkill, ::syscall(SYS_getpid), ::syscall(SYS_gettid),
@@ -275,9 +266,11 @@ void ProcessTree::start(int index) {
   if (in_namespace_)
     n.live = n.parent >= 0 ? proc::child_with_inner_pid(nodes_[n.parent].live,
                                                         n.p.record->pid)
-                           : root_in_namespace(n.p.record->pid);
+                           : forked_root(n);
   else if (n.parent >= 0)
     n.live = n.p.record->pid;
+  else if (n.standin)
+    n.live = forked_root(n);
   pid_t pid = n.live;
   ptrace::seize(pid);
   [[maybe_unused]] ssize_t w = ::write(n.go_write, "g", 1);
@@ -303,6 +296,8 @@ void ProcessTree::kill_all() {
   for (auto it = nodes_.rbegin(); it != nodes_.rend(); ++it)
     if (it->live > 0)
       ::kill(it->live, SIGKILL);
+  for (pid_t s : standins_)
+    ::kill(s, SIGKILL);
   if (init_ > 0)
     ::kill(init_, SIGKILL); // and with it, the whole namespace
   int status;
@@ -320,6 +315,8 @@ void ProcessTree::kill_all() {
   for (const Node &n : nodes_)
     if (n.parent < 0 && n.live > 0 && init_ == 0)
       reap(n.live);
+  for (pid_t s : standins_)
+    reap(s);
   if (init_ > 0)
     while (::waitpid(init_, &status, 0) < 0 && errno == EINTR)
       ;
@@ -355,9 +352,7 @@ void ProcessTree::run_namespace_init(int talk, int ack) {
     // Until cpr says the restart succeeded, the namespace dies with cpr.
     ::prctl(PR_SET_PDEATHSIG, SIGKILL);
     ::prctl(PR_SET_NAME, "cpr-init");
-    for (size_t i = 0; i < nodes_.size(); ++i)
-      if (nodes_[i].parent < 0 && clone_with_pid(nodes_[i].p.record->pid) == 0)
-        run_inside(static_cast<int>(i));
+    fork_roots();
   } catch (const std::exception &e) {
     std::string msg = e.what();
     [[maybe_unused]] ssize_t w = ::write(err_write_, msg.data(), msg.size());
@@ -376,16 +371,24 @@ void ProcessTree::run_namespace_init(int talk, int ack) {
       ::_exit(0);
 }
 
-// The init forks the roots while cpr goes on: wait for each to appear.
-pid_t ProcessTree::root_in_namespace(pid_t saved) {
+// The init or a stand-in forks a root while cpr goes on: wait for it.
+pid_t ProcessTree::forked_root(const Node &root) {
+  pid_t saved = root.p.record->pid;
+  pid_t forker = in_namespace_ ? init_ : root.standin;
   for (int tries = 0;; ++tries) {
     try {
+      if (!in_namespace_)
+        return proc::child_with_inner_pid(forker, saved);
+      if (root.standin)
+        return proc::child_with_inner_pid(
+            proc::child_with_inner_pid(init_, root.standin), saved);
       return proc::child_with_inner_pid(init_, saved);
     } catch (const sdk::Error &) {
       int status;
-      bool init_gone = ::waitpid(init_, &status, WNOHANG) == init_;
-      if (init_gone || tries > 10000) {
-        init_ = init_gone ? 0 : init_;
+      bool forker_gone = ::waitpid(forker, &status, WNOHANG) == forker;
+      if (forker_gone || tries > 10000) {
+        if (in_namespace_)
+          init_ = forker_gone ? 0 : init_;
         std::string msg = read_message(err_read_);
         throw sdk::Error(msg.empty() ? fmt::format("other fatal failure: "
                                                    "process {} did not come "
@@ -396,6 +399,14 @@ pid_t ProcessTree::root_in_namespace(pid_t saved) {
       ::usleep(1000);
     }
   }
+}
+
+sdk::RestoreContext ProcessTree::restore_context(const std::string &statefile,
+                                                 sdk::PageSource &pages) const {
+  sdk::RestoreContext ctx{statefile, pages};
+  ctx.job_terminal = job_terminal_fd_;
+  ctx.replaced_terminal = terminal_.saved_rdev();
+  return ctx;
 }
 
 pid_t ProcessTree::live_pid(pid_t saved) const {
@@ -422,6 +433,11 @@ ProcessTree::~ProcessTree() {
   }
   ::close(err_read_);
   ::close(err_write_);
+  ::close(standin_read_);
+  if (standin_write_ >= 0)
+    ::close(standin_write_);
+  if (job_terminal_fd_ >= 0)
+    ::close(job_terminal_fd_);
   if (talk_init_ >= 0)
     ::close(talk_init_);
   if (init_ack_ >= 0)
@@ -435,6 +451,7 @@ void ProcessTree::release() {
     if (!n.p.record->zombie)
       ptrace::detach(n.live, n.p.record->stopped ? SIGSTOP : 0);
   released_ = true;
+  let_standins_go();
   if (init_ > 0) { // the init outlives cpr from now on
     char byte;
     [[maybe_unused]] ssize_t w = ::write(talk_init_, "r", 1);

@@ -7,6 +7,7 @@
 
 #include "manifest.hpp"
 #include "registry.hpp"
+#include "terminal.hpp"
 
 #include <map>
 #include <set>
@@ -16,6 +17,9 @@
 #include <vector>
 
 namespace cpr::engine {
+
+// A child with the given PID (clone3 set_tid); throws "unavailable PID".
+pid_t clone_with_pid(pid_t pid);
 
 struct PlannedProcess {
   const ProcessRecord *record;
@@ -29,8 +33,9 @@ public:
   // and stopped under ptrace. Throws with the failing process's own error.
   // `new_pid_namespace`: the processes keep their PIDs inside a new PID
   // namespace, whose init is a small process of cpr's that reaps them.
+  // `terminal`: cpr -j's, whose processes stay in cpr's session and group.
   ProcessTree(std::vector<PlannedProcess> plan, const Registry &registry,
-              bool new_pid_namespace);
+              bool new_pid_namespace, const JobTerminal &terminal);
   // Unless released, kills them all: a failed restart leaves nothing behind.
   ~ProcessTree();
   ProcessTree(const ProcessTree &) = delete;
@@ -50,8 +55,25 @@ private:
     std::vector<int> children;
     int go_read = -1, go_write = -1;
     pid_t live = 0;
+    // A root whose session or group leader is not restored: forked by a
+    // stand-in with that leader's PID, which makes the session (sid = its
+    // PID) and waits until the set is released.
+    pid_t standin = 0;
+    // A root that stays in the session of cpr, which is its own and has
+    // no controlling terminal: there is nothing to cut it off from.
+    bool stays = false;
   };
   void plan_tree(std::vector<PlannedProcess> plan);
+  sdk::RestoreContext restore_context(const std::string &statefile,
+                                      sdk::PageSource &pages) const;
+  // Sessions and process groups (sessions.cpp).
+  void plan_standins();
+  void fork_roots();
+  [[noreturn]] void run_standin(pid_t standin, const std::vector<int> &roots);
+  void lead_session_or_group(int index) const;
+  void take_controlling_terminal(int index) const;
+  static void take_foreground();
+  void let_standins_go();
   // An open file several processes share is opened once, by the helper of
   // the first process whose subtree holds all of them, before it forks:
   // they inherit it, and share its offset as before. (Processes of two
@@ -69,7 +91,7 @@ private:
   void start(int index);
   void kill_all();
   void start_namespace_init();
-  pid_t root_in_namespace(pid_t saved);
+  pid_t forked_root(const Node &root);
   [[noreturn]] void run_namespace_init(int talk, int ack);
 
   std::vector<Node> nodes_; // parents before children
@@ -78,6 +100,10 @@ private:
   int park_fds_from_ = 3;                 // above every fd number of the set
   std::vector<int> opened_by_cpr_;
   const Registry &registry_;
+  const JobTerminal &terminal_;
+  int job_terminal_fd_ = -1; // parked above every fd of the set
+  std::vector<pid_t> standins_;
+  int standin_read_ = -1, standin_write_ = -1;
   int err_read_ = -1, err_write_ = -1;
   std::vector<pid_t> extra_threads_;
   bool in_namespace_ = false;

@@ -36,7 +36,7 @@ void ProcessTree::open_before_fork() {
       if (!h.open_before_fork() || opened_above_.count(key))
         continue;
       NoPages no_pages;
-      sdk::RestoreContext ctx{n.p.statefile, no_pages};
+      sdk::RestoreContext ctx = restore_context(n.p.statefile, no_pages);
       int fd = h.open({rec.kind, rec.version, rec.payload}, ctx);
       int parked = ::fcntl(fd, F_DUPFD_CLOEXEC, park_fds_from_);
       int err = errno;
@@ -69,7 +69,7 @@ void ProcessTree::open_shared_files(int index) {
         continue;
       const ObjectRecord &rec = pp.manifest->object(ref.object);
       NoPages no_pages;
-      sdk::RestoreContext ctx{pp.statefile, no_pages};
+      sdk::RestoreContext ctx = restore_context(pp.statefile, no_pages);
       int fd = registry_.fd_handler(rec.kind, rec.version)
                    .open({rec.kind, rec.version, rec.payload}, ctx);
       int parked = ::fcntl(fd, F_DUPFD_CLOEXEC, park_fds_from_);

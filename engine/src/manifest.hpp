@@ -18,6 +18,20 @@ namespace cpr::engine {
 // Bumped whenever the layout of anything in this file changes.
 inline constexpr std::uint32_t format_revision = 1;
 
+// The controlling terminal of the set, when it is outside the set (not a
+// pty whose master a process of the set holds): what cpr -j puts the
+// terminal cpr runs on in place of.
+struct SavedTerminal {
+  std::uint64_t rdev = 0; // 0: the set had none
+  std::string path;
+  std::vector<std::uint8_t> termios; // struct termios, as TCGETS gives it
+  std::vector<std::uint8_t> winsize; // struct winsize
+
+  template <class A> void serialize(A &ar, unsigned) {
+    ar &rdev &path &termios &winsize;
+  }
+};
+
 struct Header {
   std::uint32_t revision = format_revision;
   std::string cpr_version;
@@ -32,13 +46,16 @@ struct Header {
   Fork fork = Fork::original;
   DirPolicy cdir = DirPolicy::replace;
   DirPolicy rdir = DirPolicy::replace;
+  SavedTerminal terminal;
 
-  // Class version 1 added fork, cdir, rdir.
+  // Class version 1 added fork, cdir, rdir; 2 terminal.
   template <class A> void serialize(A &ar, unsigned version) {
     ar &revision &cpr_version &time &owner_uid &owner_gid &made_by_uid;
     ar &host &kernel &arch &ids &will;
     if (version >= 1)
       ar &fork &cdir &rdir;
+    if (version >= 2)
+      ar &terminal;
   }
 };
 
@@ -128,6 +145,13 @@ struct ThreadState {
 
 struct ProcessRecord {
   std::int32_t pid = 0, ppid = 0, pgid = 0, sid = 0;
+  std::uint64_t tty_nr = 0; // its controlling terminal's device, 0 if none
+  std::int32_t tpgid = 0;   // the foreground group of that terminal
+  // That terminal is a pty whose master the set holds: restored as the
+  // controlling terminal of the session, through the fd `ctty_fd` of its
+  // leader (-1: none of its fds is on it).
+  bool pty_of_the_set = false;
+  std::int32_t ctty_fd = -1;
   std::string comm, psargs, exe, cwd, root;
   std::uint32_t umask = 022;
   std::uint32_t personality = 0;
@@ -154,7 +178,7 @@ struct ProcessRecord {
   std::vector<PosixTimer> posix_timers;
 
   // Class version 1 added zombie, exit_status, stopped; 2 shares_mm_with;
-  // 3 itimers; 4 posix_timers.
+  // 3 itimers; 4 posix_timers; 5 tty_nr, tpgid, pty_of_the_set, ctty_fd.
   template <class A> void serialize(A &ar, unsigned version) {
     ar &pid &ppid &pgid &sid &comm &psargs &exe &cwd &root;
     ar &umask &personality &nice &sched_policy &sched_priority;
@@ -169,6 +193,8 @@ struct ProcessRecord {
       ar &itimers;
     if (version >= 4)
       ar &posix_timers;
+    if (version >= 5)
+      ar &tty_nr &tpgid &pty_of_the_set &ctty_fd;
   }
 };
 
@@ -186,5 +212,5 @@ struct Manifest {
 
 } // namespace cpr::engine
 
-BOOST_CLASS_VERSION(cpr::engine::Header, 1)
-BOOST_CLASS_VERSION(cpr::engine::ProcessRecord, 4)
+BOOST_CLASS_VERSION(cpr::engine::Header, 2)
+BOOST_CLASS_VERSION(cpr::engine::ProcessRecord, 5)

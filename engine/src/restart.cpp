@@ -8,6 +8,7 @@
 #include "registry.hpp"
 #include "remote.hpp"
 #include "statefile.hpp"
+#include "terminal.hpp"
 #include "timing.hpp"
 
 #include <cpr/engine/engine.hpp>
@@ -144,8 +145,9 @@ void drop_pending_signals(RemoteProcess &t) {
       return;
 }
 
-void join_group(RemoteProcess &t, const ProcessRecord &p) {
-  if (p.pgid == p.pid || p.sid == p.pid ||
+void join_group(RemoteProcess &t, const ProcessRecord &p,
+                const JobTerminal &terminal) {
+  if (terminal.takes_over(p) || p.pgid == p.pid || p.sid == p.pid ||
       t.syscall(SYS_getpgid, 0, 0, 0, 0, 0, 0) == p.pgid)
     return;
   // A group whose leader is not in the set does not exist any more: the
@@ -154,7 +156,8 @@ void join_group(RemoteProcess &t, const ProcessRecord &p) {
 }
 
 void build(const PlannedProcess &pp, const Loaded &l, const Registry &registry,
-           std::uint64_t own_syscall_insn, ProcessTree &tree) {
+           std::uint64_t own_syscall_insn, ProcessTree &tree,
+           const JobTerminal &terminal) {
   const ProcessRecord &p = *pp.record;
   pid_t pid = tree.live_pid(p.pid);
   if (pid != p.pid)
@@ -186,7 +189,7 @@ void build(const PlannedProcess &pp, const Loaded &l, const Registry &registry,
   if (p.root != "/" && l.manifest.header.rdir == DirPolicy::replace)
     sdk::remote_call(main, "restore its root directory " + p.root, SYS_chroot,
                      write_string(main, p.root));
-  join_group(main, p);
+  join_group(main, p, terminal);
   restore_signal_actions(main, p);
   std::vector<std::unique_ptr<RemoteProcess>> threads;
   for (size_t i = 1; i < p.threads.size(); ++i) {
@@ -240,20 +243,30 @@ Restarted restart(const RestartRequest &request) {
       plan.push_back({&p, &l.manifest, l.path});
       source[p.pid] = &l;
     }
-  ProcessTree tree(plan, registry, pids.new_namespace());
+  std::vector<const Manifest *> manifests;
+  for (const Loaded &l : loaded)
+    manifests.push_back(&l.manifest);
+  JobTerminal terminal(request.interactive, manifests);
+  ProcessTree tree(plan, registry, pids.new_namespace(), terminal);
   // In the order of the statefile: memory several processes share was saved
   // with the first of them, which must be rebuilt first.
   for (const PlannedProcess &pp : plan) {
     if (pp.record->zombie)
       continue;
     try {
-      build(pp, *source[pp.record->pid], registry, own_insn, tree);
+      build(pp, *source[pp.record->pid], registry, own_insn, tree, terminal);
     } catch (const sdk::Error &e) {
       throw sdk::Error(fmt::format("restart of process {} failed: {}",
                                    pp.record->pid, e.what()));
     }
   }
+  terminal.take_foreground();
   tree.release();
+  std::vector<pid_t> on_terminal;
+  for (const PlannedProcess &pp : plan)
+    if (terminal.takes_over(*pp.record) && !pp.record->zombie)
+      on_terminal.push_back(tree.live_pid(pp.record->pid));
+  terminal.ask_redraw(on_terminal);
   if (timing_wanted()) {
     std::uint64_t bytes = 0;
     double seconds = 0;

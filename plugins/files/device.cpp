@@ -1,6 +1,7 @@
 #include "device.hpp"
 
 #include "records.hpp"
+#include "terminal.hpp"
 
 #include <cpr/sdk/error.hpp>
 #include <cpr/sdk/payload.hpp>
@@ -44,20 +45,23 @@ bool DeviceHandler::claims(const sdk::OpenFile &file) const {
 
 sdk::Saved DeviceHandler::save(const sdk::OpenFile &file,
                                sdk::SaveContext &) const {
-  Device rec{device_path(file.st.st_rdev), file.flags, file.st.st_rdev};
+  Device rec{device_path(file.st.st_rdev), file.flags, file.st.st_rdev, {}};
+  if (rec.rdev == makedev(5, 0))
+    rec.controlling = controlling_terminal(file.pid);
   return {sdk::to_payload(rec),
           fmt::format("{} ({})", rec.path, describe_flags(rec.flags))};
 }
 
 int DeviceHandler::open(const sdk::Record &record,
-                        sdk::RestoreContext &) const {
+                        sdk::RestoreContext &ctx) const {
   auto rec = sdk::from_payload<Device>(record.payload);
   // Reopening a terminal must not make it the controlling terminal of a
   // session leader that has none.
   int fd = ::open(rec.path.c_str(), reopen_flags(rec.flags) | O_NOCTTY);
+  // Restarted without a controlling terminal (without cpr -j): the
+  // terminal /dev/tty was, on the terms of any other terminal fd.
   if (fd < 0 && errno == ENXIO && rec.rdev == makedev(5, 0))
-    throw sdk::Error("component unavailable: /dev/tty: the restarted "
-                     "process has no controlling terminal");
+    return reopen_terminal(rec.controlling, rec.flags, ctx);
   if (fd < 0)
     sdk::throw_errno("component unavailable: cannot open " + rec.path, errno);
   struct stat st {};

@@ -9,6 +9,7 @@
 #include "memfd.hpp"
 #include "regular_file.hpp"
 #include "signalfd.hpp"
+#include "terminal.hpp"
 #include "timerfd.hpp"
 
 #include <cpr/sdk/plugin.hpp>
@@ -24,6 +25,7 @@ public:
     out.push_back(std::make_unique<MemFdHandler>());
     out.push_back(std::make_unique<RegularFileHandler>());
     out.push_back(std::make_unique<DeviceHandler>());
+    out.push_back(std::make_unique<TerminalHandler>());
     out.push_back(std::make_unique<EventFdHandler>());
     out.push_back(std::make_unique<TimerFdHandler>());
     out.push_back(std::make_unique<SignalFdHandler>());

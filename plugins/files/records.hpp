@@ -26,13 +26,35 @@ struct RegularFile {
   }
 };
 
+// A terminal as it was at checkpoint: see terminal.hpp.
+struct TerminalRef {
+  std::string path;
+  std::uint64_t rdev = 0; // 0: none
+  std::uint32_t uid = 0;  // its owner
+
+  template <class A> void serialize(A &ar, unsigned) { ar &path &rdev &uid; }
+};
+
+// files.terminal: a terminal whose other side is outside the set.
+struct Terminal {
+  TerminalRef tty;
+  std::uint32_t flags = 0;
+
+  template <class A> void serialize(A &ar, unsigned) { ar &tty &flags; }
+};
+
 // files.device: one of the harmless character devices.
 struct Device {
   std::string path;
   std::uint32_t flags = 0;
   std::uint64_t rdev = 0;
+  TerminalRef controlling; // /dev/tty: what it led to (class version 1)
 
-  template <class A> void serialize(A &ar, unsigned) { ar &path &flags &rdev; }
+  template <class A> void serialize(A &ar, unsigned version) {
+    ar &path &flags &rdev;
+    if (version >= 1)
+      ar &controlling;
+  }
 };
 
 std::string describe_flags(std::uint32_t flags);
@@ -42,3 +64,4 @@ int reopen_flags(std::uint32_t flags);
 } // namespace cpr::files
 
 BOOST_CLASS_VERSION(cpr::files::RegularFile, 1)
+BOOST_CLASS_VERSION(cpr::files::Device, 1)

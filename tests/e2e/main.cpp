@@ -4,6 +4,7 @@
 #include <catch2/catch.hpp>
 
 #include <iostream>
+#include <unistd.h>
 
 #include "support/harness.hpp"
 #include "support/scenario.hpp"
@@ -15,6 +16,10 @@ struct ChildCleanup : Catch::TestEventListenerBase {
 
   void testCaseStarting(const Catch::TestCaseInfo &) override {
     cpr_test::become_subreaper();
+    // In a session of their own without a terminal, as under CI, wherever
+    // they are run from: a restarted target then stays in the session it
+    // was checkpointed in (a terminal would be cut off: see sessions.cpp).
+    ::setsid();
   }
   void testCaseEnded(const Catch::TestCaseStats &stats) override {
     cpr_test::kill_and_reap_children();

@@ -87,8 +87,8 @@ TEST_CASE("A deleted-but-open file comes back unlinked, as one inode with "
   expect_finishes_with(target, reference);
 }
 
-TEST_CASE("/dev/tty comes back under a controlling terminal, and without "
-          "one the restart names it",
+TEST_CASE("/dev/tty comes back under cpr -j's terminal, and without -j it "
+          "leads to its terminal if it still exists, else to /dev/null",
           "[e2e][files][tty]") {
   auto spec = tty_user();
   const std::string &reference = reference_output(spec);
@@ -110,17 +110,22 @@ TEST_CASE("/dev/tty comes back under a controlling terminal, and without "
   REQUIRE(made.status.success());
   REQUIRE(wait_exit(script.pid).exited);
 
-  expect_cpr_error(run_cpr({"-r", sf.string()}),
-                   "component unavailable: /dev/tty");
-  expect_no_process_left(pid);
-
-  CommandResult restarted =
-      run_command({"/usr/bin/script", "-qec",
-                   cpr_binary().string() + " -r " + sf.string(), "/dev/null"});
-  INFO(restarted.describe());
-  REQUIRE(restarted.status.success());
-  CHECK(fd_link(pid, 3) == "/dev/tty");
+  // script's terminal went with it.
+  CommandResult detached = run_cpr({"-r", sf.string()});
+  INFO(detached.describe());
+  REQUIRE(detached.status.success());
+  CHECK(fd_link(pid, 3) == "/dev/null");
   expect_finishes_with({pid, dir / "out.txt", dir / "err.txt", {}}, reference);
+
+  // cpr -j waits for the job: the test looks at it meanwhile.
+  Spawned interactive =
+      spawn({"/usr/bin/script", "-qec",
+             cpr_binary().string() + " -j -r " + sf.string(), "/dev/null"},
+            in_dir);
+  REQUIRE(wait_until([&] { return fd_link(pid, 3) == "/dev/tty"; }, 10s));
+  CHECK(wait_exit(interactive.pid).success());
+  CHECK(read_file(dir / "out.txt") == reference);
+  CHECK(read_file(dir / "err.txt").empty());
 }
 
 namespace {

@@ -18,10 +18,8 @@ engine::RestartRequest restart_request(const char *path, ckpt_args *args[],
                                        size_t nargs) {
   if (!path || !*path)
     throw sdk::Error("Invalid argument: no statefile path");
-  if (cpr_flags & CKPT_RESTART_INTERACTIVE)
-    throw sdk::Error("Invalid argument: CKPT_RESTART_INTERACTIVE (cpr -j) "
-                     "is not supported yet");
   engine::RestartRequest req;
+  req.interactive = (cpr_flags & CKPT_RESTART_INTERACTIVE) != 0;
   req.statefiles.push_back(path);
   for (size_t i = 0; i < nargs; ++i) {
     const ckpt_args *a = args ? args[i] : nullptr;

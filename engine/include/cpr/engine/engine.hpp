@@ -47,6 +47,9 @@ enum class DirPolicy { replace, ignore };
 struct RestartRequest {
   std::vector<std::string> statefiles;
   Fork fork = Fork::original; // FORK ANY in a statefile overrides it
+  // -j (CKPT_RESTART_INTERACTIVE): the processes that ran on a terminal
+  // run on the caller's, as a foreground job of its session.
+  bool interactive = false;
 };
 
 // What was restarted: the first statefile's ID list, as checkpointed, and

@@ -65,6 +65,11 @@ struct RestoreContext {
   std::function<pid_t(pid_t saved)> live_pid = [](pid_t saved) {
     return saved;
   };
+  // cpr -j: the terminal cpr runs on (an fd of this process, -1 without
+  // -j) takes the place of the set's controlling terminal, the device
+  // `replaced_terminal` was at checkpoint.
+  int job_terminal = -1;
+  std::uint64_t replaced_terminal = 0;
 };
 
 class Handler {

@@ -1,0 +1,121 @@
+#include "terminal.hpp"
+
+#include <cpr/sdk/error.hpp>
+#include <cpr/sdk/payload.hpp>
+#include <cpr/sdk/procfs.hpp>
+
+#include <fcntl.h>
+#include <filesystem>
+#include <fmt/format.h>
+#include <sstream>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <unistd.h>
+
+namespace cpr::files {
+namespace {
+
+constexpr unsigned pty_slave_major = 136; // UNIX98 ptys: 136 to 143
+
+bool is_terminal(dev_t rdev) {
+  unsigned m = major(rdev);
+  return (m >= pty_slave_major && m < pty_slave_major + 8) ||
+         m == 4 ||   // virtual consoles, the first serial lines
+         m == 166 || // USB modems (ttyACM)
+         m == 188 || // USB serial (ttyUSB)
+         m == 204;   // other serial lines (ttyAMA ...)
+}
+
+std::string pty_path(dev_t rdev) {
+  return fmt::format("/dev/pts/{}",
+                     (major(rdev) - pty_slave_major) * 256 + minor(rdev));
+}
+
+// Where /proc/PID/fd shows the terminal, or the pty's usual name.
+std::string terminal_path(pid_t pid, dev_t rdev) {
+  std::error_code ec;
+  for (const auto &entry : std::filesystem::directory_iterator(
+           fmt::format("/proc/{}/fd", pid), ec)) {
+    struct stat st {};
+    if (::stat(entry.path().c_str(), &st) == 0 && S_ISCHR(st.st_mode) &&
+        st.st_rdev == rdev)
+      return std::filesystem::read_symlink(entry.path(), ec).string();
+  }
+  return major(rdev) >= pty_slave_major && major(rdev) < pty_slave_major + 8
+             ? pty_path(rdev)
+             : std::string();
+}
+
+int open_null(std::uint32_t flags) {
+  int fd = ::open("/dev/null",
+                  static_cast<int>(flags & (O_ACCMODE | O_APPEND)) | O_CLOEXEC);
+  if (fd < 0)
+    sdk::throw_errno("component unavailable: cannot open /dev/null", errno);
+  return fd;
+}
+
+} // namespace
+
+bool TerminalHandler::claims(const sdk::OpenFile &file) const {
+  return S_ISCHR(file.st.st_mode) && is_terminal(file.st.st_rdev);
+}
+
+sdk::Saved TerminalHandler::save(const sdk::OpenFile &file,
+                                 sdk::SaveContext &) const {
+  Terminal rec{{file.path, file.st.st_rdev, file.st.st_uid}, file.flags};
+  return {sdk::to_payload(rec), fmt::format("terminal {} ({})", file.path,
+                                            describe_flags(file.flags))};
+}
+
+int TerminalHandler::open(const sdk::Record &record,
+                          sdk::RestoreContext &ctx) const {
+  auto rec = sdk::from_payload<Terminal>(record.payload);
+  return reopen_terminal(rec.tty, rec.flags, ctx);
+}
+
+TerminalRef controlling_terminal(pid_t pid) {
+  std::string stat = sdk::read_file(fmt::format("/proc/{}/stat", pid));
+  std::istringstream rest(stat.substr(stat.rfind(')') + 2));
+  std::string state;
+  long ppid = 0, pgrp = 0, session = 0, tty_nr = 0;
+  rest >> state >> ppid >> pgrp >> session >> tty_nr;
+  TerminalRef tty;
+  if (tty_nr == 0)
+    return tty;
+  tty.rdev = static_cast<std::uint64_t>(tty_nr);
+  tty.path = terminal_path(pid, static_cast<dev_t>(tty_nr));
+  struct stat st {};
+  if (!tty.path.empty() && ::stat(tty.path.c_str(), &st) == 0)
+    tty.uid = st.st_uid;
+  return tty;
+}
+
+int reopen_terminal(const TerminalRef &tty, std::uint32_t flags,
+                    const sdk::RestoreContext &ctx) {
+  // Never made the controlling terminal by being opened: sessions get
+  // theirs from the engine.
+  int how = reopen_flags(flags) | O_NOCTTY;
+  if (ctx.job_terminal >= 0 && tty.rdev == ctx.replaced_terminal) {
+    int fd =
+        ::open(fmt::format("/proc/self/fd/{}", ctx.job_terminal).c_str(), how);
+    if (fd < 0)
+      sdk::throw_errno("component unavailable: cannot open the terminal that "
+                       "replaces " +
+                           tty.path,
+                       errno);
+    return fd;
+  }
+  struct stat st {};
+  if (tty.rdev != 0 && !tty.path.empty() &&
+      ::stat(tty.path.c_str(), &st) == 0 && S_ISCHR(st.st_mode) &&
+      st.st_rdev == tty.rdev && st.st_uid == tty.uid) {
+    int fd = ::open(tty.path.c_str(), how | O_NONBLOCK);
+    if (fd >= 0) {
+      ::fcntl(fd, F_SETFL, static_cast<int>(flags) & ~O_ACCMODE);
+      return fd;
+    }
+  }
+  return open_null(flags);
+}
+
+} // namespace cpr::files

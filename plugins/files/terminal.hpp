@@ -1,0 +1,31 @@
+#pragma once
+
+#include "records.hpp"
+
+#include <cpr/sdk/handler.hpp>
+
+namespace cpr::files {
+
+// A terminal whose other side is outside the set: a pty slave whose master
+// another program holds (a terminal window, tmux, sshd), a virtual console,
+// a serial line. At restart with cpr -j, the set's controlling terminal is
+// the one cpr runs on; any other terminal (and, without -j, that one too)
+// is reopened if it still exists and has the same owner, else the fd reads
+// and writes /dev/null: never a terminal that is now someone else's.
+class TerminalHandler final : public sdk::FdHandler {
+public:
+  std::string kind() const override { return "files.terminal"; }
+  unsigned version() const override { return 1; }
+  bool claims(const sdk::OpenFile &file) const override;
+  sdk::Saved save(const sdk::OpenFile &file,
+                  sdk::SaveContext &ctx) const override;
+  int open(const sdk::Record &record, sdk::RestoreContext &ctx) const override;
+};
+
+// The controlling terminal of a process being checkpointed (rdev 0: none).
+TerminalRef controlling_terminal(pid_t pid);
+// The terminal `tty` was, as described above, opened with `flags`.
+int reopen_terminal(const TerminalRef &tty, std::uint32_t flags,
+                    const sdk::RestoreContext &ctx);
+
+} // namespace cpr::files

@@ -1,0 +1,222 @@
+// Terminals and job control (issue 7): interactive programs checkpointed in
+// one terminal and restarted with cpr -j into another, driven through tmux;
+// without -j, restored processes have no controlling terminal.
+#include <catch2/catch.hpp>
+#include <fmt/format.h>
+
+#include "support/sets.hpp"
+#include "support/tmux.hpp"
+
+#include <sys/wait.h>
+
+using namespace cpr_test;
+
+namespace {
+
+// The process of `name` the window's shell runs, once there is one.
+pid_t wait_for_program(Tmux &tmux, int window, const std::string &name) {
+  pid_t shell = tmux.shell_pid(window), found = -1;
+  wait_until(
+      [&] {
+        found = find_descendant(shell, name);
+        return found > 0;
+      },
+      10s);
+  REQUIRE(found > 0);
+  return found;
+}
+
+// cpr -c of the program's process group (or tree); it is gone when this
+// returns.
+void checkpoint_group(pid_t pid, const fs::path &statefile,
+                      const char *type = "GID") {
+  CommandResult made = run_cpr(
+      {"-c", statefile.string(), "-p", fmt::format("{}:{}", pid, type)});
+  INFO(made.describe());
+  REQUIRE(made.status.success());
+  // Members killed after their parent may be reparented here (a subreaper).
+  auto reap_zombies = [] {
+    while (::waitpid(-1, nullptr, WNOHANG) > 0)
+      ;
+  };
+  REQUIRE(wait_until(
+      [&] {
+        reap_zombies();
+        return !process_exists(pid) && !process_exists(-pid);
+      },
+      10s));
+}
+
+// Prints "STATEFILE-exit=STATUS" once cpr ends (unless its job is stopped:
+// a shell drops the rest of the line then).
+std::string restart_command(const fs::path &statefile, bool job) {
+  return fmt::format("{} {}-r {}; echo {}-exit=$?", cpr_binary().string(),
+                     job ? "-j " : "", statefile.string(),
+                     statefile.filename().string());
+}
+
+// After `fg`, the status of the job, as its shell saw it end.
+void expect_job_status(Tmux &tmux, int window, pid_t pid, int status) {
+  REQUIRE(wait_until([&] { return !process_exists(pid); }, 30s));
+  tmux.type_line(window, "echo job-status=$?");
+  CHECK(tmux.wait_for_text(window, fmt::format("job-status={}", status)));
+  INFO(tmux.screen(window));
+}
+
+// Back, on the window's terminal, in the foreground job of its shell.
+void expect_foreground_job(Tmux &tmux, int window, pid_t pid) {
+  REQUIRE(wait_until([&] { return process_exists(pid); }, 10s));
+  CHECK(controlling_terminal(pid) == tmux.terminal(window));
+  auto st = process_stat(pid);
+  REQUIRE(st);
+  CHECK(st->sid == tmux.shell_pid(window));
+  pid_t cpr = find_descendant(tmux.shell_pid(window), "cpr");
+  CHECK(st->pgid == cpr);
+}
+
+bool stopped(pid_t pid) {
+  auto st = process_stat(pid);
+  return st && st->state == 'T';
+}
+
+} // namespace
+
+TEST_CASE("python3 at its prompt comes back with cpr -j into another "
+          "terminal, its variables kept, Ctrl-C, Ctrl-Z and fg working",
+          "[e2e][terminals][python]") {
+  TempDir dir;
+  Tmux tmux(dir.path());
+  tmux.type_line(0, "python3 -q");
+  REQUIRE(tmux.wait_for_text(0, ">>>"));
+  tmux.type_line(0, "x = 6 * 7");
+  pid_t python = wait_for_program(tmux, 0, "python3");
+  sleep_for(300ms);
+  checkpoint_group(python, dir / "statefile");
+
+  int second = tmux.new_window();
+  tmux.type_line(second, restart_command(dir / "statefile", true));
+  expect_foreground_job(tmux, second, python);
+  tmux.type_line(second, "print(x + 1)");
+  CHECK(tmux.wait_for_text(second, "43"));
+  tmux.press(second, "C-c");
+  CHECK(tmux.wait_for_text(second, "KeyboardInterrupt"));
+  tmux.press(second, "C-z");
+  CHECK(tmux.wait_for_text(second, "Stopped"));
+  CHECK(wait_until([&] { return stopped(python); }, 5s));
+  tmux.type_line(second, "fg");
+  CHECK(wait_until([&] { return !stopped(python); }, 5s));
+  tmux.type_line(second, "print(x * 2)");
+  CHECK(tmux.wait_for_text(second, "84"));
+  tmux.type_line(second, "exit(3)");
+  expect_job_status(tmux, second, python, 3);
+}
+
+TEST_CASE("vim with unsaved edits comes back with cpr -j, redraws them, and "
+          "writes them",
+          "[e2e][terminals][vim]") {
+  TempDir dir;
+  Tmux tmux(dir.path());
+  tmux.type_line(0, "vim -u NONE -N -n notes.txt");
+  REQUIRE(tmux.wait_for_text(0, "notes.txt"));
+  tmux.type(0, "ibefore the checkpoint");
+  tmux.press(0, "Escape");
+  REQUIRE(tmux.wait_for_text(0, "before the checkpoint"));
+  pid_t vim = wait_for_program(tmux, 0, "vim");
+  sleep_for(300ms);
+  checkpoint_group(vim, dir / "statefile");
+  REQUIRE(!fs::exists(dir / "notes.txt"));
+
+  int second = tmux.new_window();
+  tmux.type_line(second, restart_command(dir / "statefile", true));
+  expect_foreground_job(tmux, second, vim);
+  // Redrawn on SIGWINCH, before any key is pressed.
+  CHECK(tmux.wait_for_text(second, "before the checkpoint"));
+  tmux.type(second, "A, and after");
+  tmux.press(second, "Escape");
+  tmux.type_line(second, ":wq");
+  CHECK(tmux.wait_for_text(second, "statefile-exit=0"));
+  CHECK(read_file(dir / "notes.txt") == "before the checkpoint, and after\n");
+}
+
+namespace {
+
+// A bash job counting into a file and on its terminal.
+std::string counting_job(int count) {
+  return fmt::format("bash -c 'for i in $(seq 1 {}); do echo $i >> count.txt; "
+                     "echo tick $i; sleep 0.05; done'",
+                     count);
+}
+
+std::string numbers(int count) {
+  std::string s;
+  for (int i = 1; i <= count; ++i)
+    s += std::to_string(i) + "\n";
+  return s;
+}
+
+} // namespace
+
+TEST_CASE("A bash job restarted with cpr -j is suspended by Ctrl-Z, resumed "
+          "by fg, and ends as an uninterrupted run",
+          "[e2e][terminals][job]") {
+  TempDir dir;
+  Tmux tmux(dir.path());
+  tmux.type_line(0, counting_job(120));
+  pid_t job = wait_for_program(tmux, 0, "bash");
+  REQUIRE(wait_until([&] { return file_size_or_zero(dir / "count.txt") > 10; },
+                     10s));
+  checkpoint_group(job, dir / "statefile");
+
+  int second = tmux.new_window();
+  tmux.type_line(second, restart_command(dir / "statefile", true));
+  expect_foreground_job(tmux, second, job);
+  std::size_t before = file_size_or_zero(dir / "count.txt");
+  REQUIRE(wait_until(
+      [&] { return file_size_or_zero(dir / "count.txt") > before; }, 10s));
+  tmux.press(second, "C-z");
+  REQUIRE(tmux.wait_for_text(second, "Stopped"));
+  REQUIRE(wait_until([&] { return stopped(job); }, 5s));
+  std::size_t suspended = file_size_or_zero(dir / "count.txt");
+  sleep_for(300ms);
+  CHECK(file_size_or_zero(dir / "count.txt") == suspended);
+  tmux.type_line(second, "fg");
+  expect_job_status(tmux, second, job, 0);
+  CHECK(output_mismatch(read_file(dir / "count.txt"), numbers(120)) == "");
+}
+
+TEST_CASE("Without -j the restored job has no controlling terminal, keeps "
+          "its group id, and writes to its terminal while it exists, else "
+          "to /dev/null",
+          "[e2e][terminals][detached]") {
+  TempDir dir;
+  Tmux tmux(dir.path());
+  int first = tmux.new_window();
+  tmux.type_line(first, counting_job(100));
+  pid_t job = wait_for_program(tmux, first, "bash");
+  REQUIRE(wait_until([&] { return file_size_or_zero(dir / "count.txt") > 10; },
+                     10s));
+  checkpoint_group(job, dir / "first");
+
+  tmux.type_line(0, restart_command(dir / "first", false));
+  REQUIRE(tmux.wait_for_text(0, "first-exit=0"));
+  REQUIRE(process_exists(job));
+  CHECK(controlling_terminal(job) == 0);
+  auto st = process_stat(job);
+  REQUIRE(st);
+  CHECK(st->pgid == job);
+  CHECK(st->sid != tmux.shell_pid(0));
+  // Its output goes on in the terminal it had, not in the one of cpr.
+  CHECK(tmux.wait_for_text(first, "tick 40"));
+  CHECK(tmux.screen(0).find("tick") == std::string::npos);
+
+  checkpoint_group(job, dir / "second");
+  tmux.kill_window(first); // its terminal is gone
+  tmux.type_line(0, restart_command(dir / "second", false));
+  REQUIRE(tmux.wait_for_text(0, "second-exit=0"));
+  REQUIRE(process_exists(job));
+  std::error_code ec;
+  CHECK(fs::read_symlink(fmt::format("/proc/{}/fd/1", job), ec) == "/dev/null");
+  // Reparented to the tests (a subreaper) once cpr has released it.
+  CHECK(wait_exit(job, 30s).success());
+  CHECK(output_mismatch(read_file(dir / "count.txt"), numbers(100)) == "");
+}
