@@ -7,6 +7,7 @@
 #include "inotify.hpp"
 #include "locks.hpp"
 #include "memfd.hpp"
+#include "pty.hpp"
 #include "regular_file.hpp"
 #include "signalfd.hpp"
 #include "terminal.hpp"
@@ -26,6 +27,7 @@ public:
     out.push_back(std::make_unique<RegularFileHandler>());
     out.push_back(std::make_unique<DeviceHandler>());
     out.push_back(std::make_unique<TerminalHandler>());
+    out.push_back(std::make_unique<PtyMasterHandler>());
     out.push_back(std::make_unique<EventFdHandler>());
     out.push_back(std::make_unique<TimerFdHandler>());
     out.push_back(std::make_unique<SignalFdHandler>());

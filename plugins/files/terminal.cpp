@@ -1,5 +1,7 @@
 #include "terminal.hpp"
 
+#include "pty.hpp"
+
 #include <cpr/sdk/error.hpp>
 #include <cpr/sdk/payload.hpp>
 #include <cpr/sdk/procfs.hpp>
@@ -61,15 +63,22 @@ bool TerminalHandler::claims(const sdk::OpenFile &file) const {
 }
 
 sdk::Saved TerminalHandler::save(const sdk::OpenFile &file,
-                                 sdk::SaveContext &) const {
-  Terminal rec{{file.path, file.st.st_rdev, file.st.st_uid}, file.flags};
-  return {sdk::to_payload(rec), fmt::format("terminal {} ({})", file.path,
-                                            describe_flags(file.flags))};
+                                 sdk::SaveContext &ctx) const {
+  Terminal rec{{file.path, file.st.st_rdev, file.st.st_uid}, file.flags, -1};
+  int index = pty_index_of(file.st.st_rdev);
+  if (index >= 0 && master_in_set(index, ctx))
+    rec.pty_index = index;
+  return {sdk::to_payload(rec),
+          fmt::format("{} {} ({})",
+                      rec.pty_index >= 0 ? "pty slave" : "terminal", file.path,
+                      describe_flags(file.flags))};
 }
 
 int TerminalHandler::open(const sdk::Record &record,
                           sdk::RestoreContext &ctx) const {
   auto rec = sdk::from_payload<Terminal>(record.payload);
+  if (rec.pty_index >= 0)
+    return open_pty_slave(rec.pty_index, rec.flags);
   return reopen_terminal(rec.tty, rec.flags, ctx);
 }
 

@@ -11,7 +11,8 @@ namespace cpr::files {
 // a serial line. At restart with cpr -j, the set's controlling terminal is
 // the one cpr runs on; any other terminal (and, without -j, that one too)
 // is reopened if it still exists and has the same owner, else the fd reads
-// and writes /dev/null: never a terminal that is now someone else's.
+// and writes /dev/null: never a terminal that is now someone else's. A pty
+// slave whose master the set holds comes back with it (pty.hpp).
 class TerminalHandler final : public sdk::FdHandler {
 public:
   std::string kind() const override { return "files.terminal"; }
@@ -20,6 +21,8 @@ public:
   sdk::Saved save(const sdk::OpenFile &file,
                   sdk::SaveContext &ctx) const override;
   int open(const sdk::Record &record, sdk::RestoreContext &ctx) const override;
+  // Made in cpr before it forks: a pty slave with its master (pty.hpp).
+  bool open_before_fork() const override { return true; }
 };
 
 // The controlling terminal of a process being checkpointed (rdev 0: none).

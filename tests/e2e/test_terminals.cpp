@@ -220,3 +220,54 @@ TEST_CASE("Without -j the restored job has no controlling terminal, keeps "
   CHECK(wait_exit(job, 30s).success());
   CHECK(output_mismatch(read_file(dir / "count.txt"), numbers(100)) == "");
 }
+
+TEST_CASE("A program running a child on a pty of its own comes back with "
+          "both ends, the bytes waiting in them, and the child's terminal",
+          "[e2e][terminals][pty]") {
+  auto spec = pty_pair();
+  const std::string &reference = reference_output(spec);
+  REQUIRE(reference.find("/dev/tty works, foreground yes") !=
+          std::string::npos);
+  REQUIRE(reference.find("child exited 7") != std::string::npos);
+  TempDir dir;
+  RunningTarget target = start_target(spec, dir);
+  std::vector<pid_t> child = wait_for_children(target.pid, 1);
+  let_it_run(400ms, 1000ms);
+  std::string tree = fmt::format("{}:HID", target.pid);
+  SetIdentity before =
+      checkpoint_set_and_reap(dir / "statefile", tree, {target.pid, child[0]});
+  CommandResult info = run_cpr({"-i", (dir / "statefile").string()});
+  INFO(info.out);
+  restart_set({dir / "statefile"}, before);
+  CHECK(controlling_terminal(child[0]) != 0);
+  expect_finishes_within(target, reference, 20s);
+}
+
+TEST_CASE("script(1) running bash on a pty of its own comes back with cpr "
+          "-j: the inner shell keeps its variables and its own terminal",
+          "[e2e][terminals][script]") {
+  TempDir dir;
+  Tmux tmux(dir.path());
+  tmux.type_line(0, "script -q -c 'env PS1=inner\\> bash --norc "
+                    "--noprofile -i' /dev/null");
+  REQUIRE(tmux.wait_for_text(0, "inner>"));
+  tmux.type_line(0, "V=forty-two; echo V is set");
+  REQUIRE(tmux.wait_for_text(0, "V is set"));
+  pid_t script = wait_for_program(tmux, 0, "script");
+  pid_t inner = find_descendant(script, "bash");
+  REQUIRE(inner > 0);
+  checkpoint_group(script, dir / "statefile", "HID");
+  REQUIRE(!process_exists(inner));
+
+  int second = tmux.new_window();
+  tmux.type_line(second, restart_command(dir / "statefile", true));
+  expect_foreground_job(tmux, second, script);
+  REQUIRE(process_exists(inner));
+  CHECK(controlling_terminal(inner) != 0);
+  CHECK(controlling_terminal(inner) != tmux.terminal(second));
+  tmux.type_line(second, "echo V is $V");
+  CHECK(tmux.wait_for_text(second, "V is forty-two"));
+  tmux.type_line(second, "exit");
+  CHECK(tmux.wait_for_text(second, "statefile-exit=0"));
+  INFO(tmux.screen(second));
+}

@@ -154,6 +154,11 @@ TargetSpec tty_user() {
   return make_target("tty_user", {program.string()}, {});
 }
 
+TargetSpec pty_pair() {
+  auto program = fs::path(CPR_TARGETS_BUILD_DIR) / "pty_pair";
+  return make_target("pty_pair", {program.string()}, {});
+}
+
 TargetSpec devices() {
   auto program = fs::path(CPR_TARGETS_BUILD_DIR) / "devices";
   return make_target("devices", {program.string()}, {});

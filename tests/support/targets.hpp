@@ -61,6 +61,9 @@ TargetSpec deleted_file();
 TargetSpec locks();
 // Holds /dev/tty open if it can, ~2 s.
 TargetSpec tty_user();
+// A parent running a child on a pty of its own, bytes waiting in it both
+// ways (issue 7).
+TargetSpec pty_pair();
 // Holds /dev/zero, /dev/full, /dev/urandom, /dev/console; checks them after.
 TargetSpec devices();
 // Pipes (issue 5), ~2 s: "small", "full" (1 MiB, filled), "nonblock": bytes

@@ -1,0 +1,167 @@
+#include "pty_data.hpp"
+
+#include <cpr/sdk/error.hpp>
+#include <cpr/sdk/unique_fd.hpp>
+
+#include <cstring>
+#include <fcntl.h>
+#include <sys/ioctl.h>
+#include <termios.h>
+#include <unistd.h>
+
+namespace cpr::files {
+namespace {
+
+termios modes_of(int fd) {
+  termios t{};
+  if (::tcgetattr(fd, &t) != 0)
+    sdk::throw_errno("cannot read the modes of a pty", errno);
+  return t;
+}
+
+void set_modes(int fd, const termios &t) {
+  if (::tcsetattr(fd, TCSANOW, &t) != 0)
+    sdk::throw_errno("cannot set the modes of a pty", errno);
+}
+
+sdk::UniqueFd peer_of(int master) {
+  sdk::UniqueFd slave(
+      ::ioctl(master, TIOCGPTPEER, O_RDWR | O_NOCTTY | O_NONBLOCK | O_CLOEXEC));
+  if (slave.get() < 0)
+    sdk::throw_errno("cannot open the slave of a pty", errno);
+  return slave;
+}
+
+void write_all(int fd, const std::string &bytes) {
+  for (size_t done = 0; done < bytes.size();) {
+    ssize_t n = ::write(fd, bytes.data() + done, bytes.size() - done);
+    if (n < 0 && errno == EINTR)
+      continue;
+    if (n <= 0)
+      sdk::throw_errno("cannot put the bytes of a pty back", errno);
+    done += static_cast<size_t>(n);
+  }
+}
+
+int queued(int fd) {
+  int n = 0;
+  return ::ioctl(fd, FIONREAD, &n) == 0 ? n : 0;
+}
+
+// What the slave wrote and the master has not read. The master is read
+// through the process's own open file, whose flags stay as they are: a
+// read of what FIONREAD counts does not block. In packet mode each read
+// starts with a status byte.
+std::string take_output(int master, bool packet) {
+  std::string out;
+  for (int n; (n = queued(master)) > 0;) {
+    std::string chunk(static_cast<size_t>(n) + 1, '\0');
+    ssize_t got = ::read(master, chunk.data(), chunk.size());
+    if (got <= (packet ? 1 : 0))
+      break;
+    out.append(chunk.data() + (packet ? 1 : 0),
+               static_cast<size_t>(got) - (packet ? 1 : 0));
+  }
+  return out;
+}
+
+// Into the slave again, without output processing: it was done.
+void give_output(int slave, const std::string &bytes) {
+  if (bytes.empty())
+    return;
+  termios modes = modes_of(slave), raw = modes;
+  raw.c_oflag &= ~static_cast<tcflag_t>(OPOST);
+  set_modes(slave, raw);
+  write_all(slave, bytes);
+  set_modes(slave, modes);
+}
+
+// What was typed and the slave has not read, the line being edited too:
+// out of canonical mode, every byte can be read.
+std::string take_input(int slave) {
+  termios now = modes_of(slave);
+  now.c_lflag &= ~static_cast<tcflag_t>(ICANON);
+  now.c_cc[VMIN] = 0;
+  now.c_cc[VTIME] = 0;
+  set_modes(slave, now);
+  std::string in;
+  char buf[4096];
+  for (ssize_t n; (n = ::read(slave, buf, sizeof buf)) > 0;)
+    in.append(buf, static_cast<size_t>(n));
+  return in;
+}
+
+// Typed again, with nothing echoed or interpreted, then the slave's modes
+// as `modes`. Back in canonical mode the bytes are readable at once, a
+// line being edited included.
+void give_input(int master, int slave, const std::string &bytes,
+                const termios &modes) {
+  if (!bytes.empty()) {
+    termios quiet = modes;
+    quiet.c_lflag &=
+        ~static_cast<tcflag_t>(ECHO | ECHOE | ECHOK | ECHONL | ECHOCTL |
+                               ECHOKE | ICANON | ISIG | IEXTEN);
+    quiet.c_iflag &=
+        ~static_cast<tcflag_t>(ICRNL | INLCR | IGNCR | IXON | ISTRIP);
+    set_modes(slave, quiet);
+    write_all(master, bytes);
+    // The line discipline takes typed bytes in from a work queue.
+    for (int i = 0; i < 1000 && queued(slave) < static_cast<int>(bytes.size());
+         ++i)
+      ::usleep(1000);
+  }
+  set_modes(slave, modes);
+}
+
+template <class T> std::string bytes_of(const T &v) {
+  return std::string(reinterpret_cast<const char *>(&v), sizeof v);
+}
+
+template <class T> bool from_bytes(const std::string &b, T &v) {
+  if (b.size() != sizeof v)
+    return false;
+  std::memcpy(&v, b.data(), sizeof v);
+  return true;
+}
+
+} // namespace
+
+void save_pty_state(int master, PtyMaster &rec) {
+  int value = 0;
+  if (::ioctl(master, TIOCGPTN, &rec.index) != 0)
+    sdk::throw_errno("Checkpoint error: cannot read the index of a pty", errno);
+  rec.locked = ::ioctl(master, TIOCGPTLCK, &value) == 0 && value;
+  rec.packet = ::ioctl(master, TIOCGPKT, &value) == 0 && value;
+  termios modes = modes_of(master);
+  rec.termios = bytes_of(modes);
+  winsize size{};
+  if (::ioctl(master, TIOCGWINSZ, &size) == 0)
+    rec.winsize = bytes_of(size);
+  if (rec.locked)
+    return; // no slave was ever opened: nothing went through it
+  rec.to_master = take_output(master, rec.packet);
+  sdk::UniqueFd slave = peer_of(master);
+  rec.to_slave = take_input(slave.get());
+  give_output(slave.get(), rec.to_master);
+  give_input(master, slave.get(), rec.to_slave, modes);
+}
+
+void restore_pty_state(int master, const PtyMaster &rec) {
+  winsize size{};
+  if (from_bytes(rec.winsize, size))
+    ::ioctl(master, TIOCSWINSZ, &size);
+  termios modes{};
+  if (!from_bytes(rec.termios, modes))
+    modes = modes_of(master);
+  sdk::UniqueFd slave = peer_of(master);
+  set_modes(slave.get(), modes);
+  give_output(slave.get(), rec.to_master);
+  give_input(master, slave.get(), rec.to_slave, modes);
+  int one = 1;
+  if (rec.packet)
+    ::ioctl(master, TIOCPKT, &one);
+  if (rec.locked)
+    ::ioctl(master, TIOCSPTLCK, &one);
+}
+
+} // namespace cpr::files
