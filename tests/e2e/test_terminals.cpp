@@ -196,6 +196,13 @@ TEST_CASE("Without -j the restored job has no controlling terminal, keeps "
   REQUIRE(wait_until([&] { return file_size_or_zero(dir / "count.txt") > 10; },
                      10s));
   checkpoint_group(job, dir / "first");
+  CommandResult info = run_cpr({"-i", (dir / "first").string()});
+  CHECK(info.out.find("Terminal:\t\t" + tmux.terminal_path(first)) !=
+        std::string::npos);
+  // The tests run without a controlling terminal.
+  expect_cpr_error(run_cpr({"-j", "-r", (dir / "first").string()}),
+                   "needs a controlling terminal");
+  CHECK(!process_exists(job));
 
   tmux.type_line(0, restart_command(dir / "first", false));
   REQUIRE(tmux.wait_for_text(0, "first-exit=0"));
