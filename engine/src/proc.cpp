@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <climits>
+#include <csignal>
 #include <filesystem>
 #include <fmt/format.h>
 #include <sstream>
@@ -21,8 +22,8 @@ template <class T> std::vector<T> numeric_entries(const std::string &path) {
   std::error_code ec;
   for (const auto &e : fs::directory_iterator(path, ec)) {
     const std::string name = e.path().filename().string();
-    if (!name.empty() &&
-        std::all_of(name.begin(), name.end(), [](char c) { return isdigit(c); }))
+    if (!name.empty() && std::all_of(name.begin(), name.end(),
+                                     [](char c) { return isdigit(c); }))
       out.push_back(static_cast<T>(std::stol(name)));
   }
   std::sort(out.begin(), out.end());
@@ -83,7 +84,9 @@ std::vector<pid_t> children(pid_t pid) {
   return out;
 }
 
-std::vector<int> fds(pid_t pid) { return numeric_entries<int>(dir(pid) + "/fd"); }
+std::vector<int> fds(pid_t pid) {
+  return numeric_entries<int>(dir(pid) + "/fd");
+}
 
 std::string cmdline(pid_t pid) {
   std::string text = sdk::try_read_file(dir(pid) + "/cmdline").value_or("");
@@ -106,6 +109,12 @@ pid_t inner_pid(const std::string &status_dir) {
       return last;
     }
   return 0;
+}
+
+bool pid_in_use(pid_t pid) {
+  auto exists = [](pid_t id) { return ::kill(id, 0) == 0 || errno == EPERM; };
+  return exists(pid) || (pid > 1 && exists(-pid)) ||
+         ::access(dir(pid).c_str(), F_OK) == 0;
 }
 
 pid_t child_with_inner_pid(pid_t parent, pid_t inner) {

@@ -24,6 +24,9 @@ std::vector<pid_t> threads(pid_t pid);
 std::vector<pid_t> children(pid_t pid);
 std::vector<int> fds(pid_t pid);
 std::string cmdline(pid_t pid);
+// Whether a PID number names a process or a process group (its leader
+// gone, a member left), or is otherwise still taken.
+bool pid_in_use(pid_t pid);
 // The last entry of NSpid in /proc/PID/status: its PID in its own namespace.
 pid_t inner_pid(const std::string &status_dir);
 // The child of `parent` (both as cpr sees them) whose own PID is `inner`.

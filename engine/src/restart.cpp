@@ -3,6 +3,7 @@
 #include "attributes.hpp"
 #include "helper.hpp"
 #include "pages.hpp"
+#include "proc.hpp"
 #include "process_state.hpp"
 #include "ptrace.hpp"
 #include "registry.hpp"
@@ -40,12 +41,7 @@ struct Loaded {
 // Whether a PID is free for a process of this restart; a PID named twice
 // is never free.
 bool pid_free(pid_t pid, std::set<pid_t> &claimed) {
-  auto exists = [](pid_t id) { return ::kill(id, 0) == 0 || errno == EPERM; };
-  // A PID still naming a process group (its leader gone, a member left) is
-  // not free either.
-  bool in_use = exists(pid) || (pid > 1 && exists(-pid)) ||
-                ::access(fmt::format("/proc/{}", pid).c_str(), F_OK) == 0;
-  return claimed.insert(pid).second && !in_use;
+  return claimed.insert(pid).second && !proc::pid_in_use(pid);
 }
 
 // The PIDs a restart needs: all free, or (FORK ANY) a new PID namespace.

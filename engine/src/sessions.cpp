@@ -26,14 +26,6 @@
 namespace cpr::engine {
 namespace {
 
-bool number_in_use(pid_t id) {
-  auto exists = [](pid_t target) {
-    return ::kill(target, 0) == 0 || errno == EPERM;
-  };
-  return exists(id) || exists(-id) ||
-         ::access(fmt::format("/proc/{}", id).c_str(), F_OK) == 0;
-}
-
 // cpr's own session, if it has no controlling terminal; else 0.
 pid_t session_without_terminal() {
   auto own = proc::stat(::getpid());
@@ -60,7 +52,7 @@ void ProcessTree::plan_standins() {
     // A group leader keeps its group id in the saved session; a member
     // needs its group's leader, and gets that group's own session.
     pid_t leader = p.pgid == p.pid ? p.sid : p.pgid;
-    bool free = in_namespace_ ? leader != 1 : !number_in_use(leader);
+    bool free = in_namespace_ ? leader != 1 : !proc::pid_in_use(leader);
     if (leader > 0 && free && !of_the_set.count(leader))
       n.standin = leader;
   }

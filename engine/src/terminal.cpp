@@ -20,29 +20,13 @@
 namespace cpr::engine {
 namespace {
 
-constexpr unsigned pty_slave_major = 136; // UNIX98: 136 to 143
-
-bool ends_with(const std::string &s, const std::string &end) {
-  return s.size() >= end.size() &&
-         s.compare(s.size() - end.size(), end.size(), end) == 0;
-}
-
 // The slave devices of the ptys whose master a process of the set holds.
 std::set<std::uint64_t> ptys_of_the_set(const std::vector<ProcessRecord> &ps) {
   std::set<std::uint64_t> slaves;
   for (const ProcessRecord &p : ps)
-    for (const FdRef &ref : p.fds) {
-      std::string fd = fmt::format("/proc/{}/fd/{}", p.pid, ref.fd);
-      if (!ends_with(proc::readlink(fd), "ptmx"))
-        continue;
-      std::string info =
-          sdk::read_file(fmt::format("/proc/{}/fdinfo/{}", p.pid, ref.fd));
-      auto at = info.find("tty-index:");
-      if (at == std::string::npos)
-        continue;
-      unsigned index = static_cast<unsigned>(std::stoul(info.substr(at + 10)));
-      slaves.insert(makedev(pty_slave_major + index / 256, index % 256));
-    }
+    for (const FdRef &ref : p.fds)
+      if (int index = sdk::pty_master_index(p.pid, ref.fd); index >= 0)
+        slaves.insert(sdk::pty_slave_device(index));
   return slaves;
 }
 
@@ -105,11 +89,8 @@ SavedTerminal note_terminals(std::vector<ProcessRecord> &processes) {
     std::string fd = fd_on(processes, t.rdev);
     if (!fd.empty())
       t.path = proc::readlink(fd);
-    else if (major(t.rdev) >= pty_slave_major &&
-             major(t.rdev) < pty_slave_major + 8)
-      t.path =
-          fmt::format("/dev/pts/{}",
-                      (major(t.rdev) - pty_slave_major) * 256 + minor(t.rdev));
+    else if (int index = sdk::pty_slave_index(t.rdev); index >= 0)
+      t.path = fmt::format("/dev/pts/{}", index);
     read_modes(fd.empty() ? t.path : fd, t);
   }
   return t;

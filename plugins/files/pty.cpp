@@ -20,8 +20,6 @@
 namespace cpr::files {
 namespace {
 
-constexpr unsigned pty_slave_major = 136; // UNIX98 ptys: 136 to 143
-
 struct MadePty {
   int master = -1; // until its record takes it
   int index = -1;
@@ -62,34 +60,17 @@ MadePty &pty_for(int saved_index) {
   return it->second;
 }
 
-bool ends_with(const std::string &s, const std::string &end) {
-  return s.size() >= end.size() &&
-         s.compare(s.size() - end.size(), end.size(), end) == 0;
-}
-
 } // namespace
-
-int pty_index_of(dev_t rdev) {
-  unsigned m = major(rdev);
-  return m >= pty_slave_major && m < pty_slave_major + 8
-             ? static_cast<int>((m - pty_slave_major) * 256 + minor(rdev))
-             : -1;
-}
 
 bool master_in_set(int index, const sdk::SaveContext &ctx) {
   namespace fs = std::filesystem;
   for (pid_t pid : ctx.processes) {
     std::error_code ec;
     for (const auto &entry :
-         fs::directory_iterator(fmt::format("/proc/{}/fd", pid), ec)) {
-      if (!ends_with(fs::read_symlink(entry.path(), ec).string(), "ptmx"))
-        continue;
-      auto info = sdk::try_read_file(fmt::format(
-          "/proc/{}/fdinfo/{}", pid, entry.path().filename().string()));
-      auto at = info ? info->find("tty-index:") : std::string::npos;
-      if (at != std::string::npos && std::stoi(info->substr(at + 10)) == index)
+         fs::directory_iterator(fmt::format("/proc/{}/fd", pid), ec))
+      if (sdk::pty_master_index(pid, std::stoi(entry.path().filename())) ==
+          index)
         return true;
-    }
   }
   return false;
 }

@@ -22,8 +22,6 @@ public:
   bool open_before_fork() const override { return true; }
 };
 
-// The index of the pty whose slave is `rdev`, or -1 if it is not one.
-int pty_index_of(dev_t rdev);
 // Whether a process of the set holds the master of pty `index`.
 bool master_in_set(int index, const sdk::SaveContext &ctx);
 // A new open file of the slave of pty `saved_index`, made again.

@@ -17,20 +17,13 @@
 namespace cpr::files {
 namespace {
 
-constexpr unsigned pty_slave_major = 136; // UNIX98 ptys: 136 to 143
-
 bool is_terminal(dev_t rdev) {
   unsigned m = major(rdev);
-  return (m >= pty_slave_major && m < pty_slave_major + 8) ||
+  return sdk::pty_slave_index(rdev) >= 0 ||
          m == 4 ||   // virtual consoles, the first serial lines
          m == 166 || // USB modems (ttyACM)
          m == 188 || // USB serial (ttyUSB)
          m == 204;   // other serial lines (ttyAMA ...)
-}
-
-std::string pty_path(dev_t rdev) {
-  return fmt::format("/dev/pts/{}",
-                     (major(rdev) - pty_slave_major) * 256 + minor(rdev));
 }
 
 // Where /proc/PID/fd shows the terminal, or the pty's usual name.
@@ -43,9 +36,8 @@ std::string terminal_path(pid_t pid, dev_t rdev) {
         st.st_rdev == rdev)
       return std::filesystem::read_symlink(entry.path(), ec).string();
   }
-  return major(rdev) >= pty_slave_major && major(rdev) < pty_slave_major + 8
-             ? pty_path(rdev)
-             : std::string();
+  int index = sdk::pty_slave_index(rdev);
+  return index >= 0 ? fmt::format("/dev/pts/{}", index) : std::string();
 }
 
 int open_null(std::uint32_t flags) {
@@ -65,7 +57,7 @@ bool TerminalHandler::claims(const sdk::OpenFile &file) const {
 sdk::Saved TerminalHandler::save(const sdk::OpenFile &file,
                                  sdk::SaveContext &ctx) const {
   Terminal rec{{file.path, file.st.st_rdev, file.st.st_uid}, file.flags, -1};
-  int index = pty_index_of(file.st.st_rdev);
+  int index = sdk::pty_slave_index(file.st.st_rdev);
   if (index >= 0 && master_in_set(index, ctx))
     rec.pty_index = index;
   return {sdk::to_payload(rec),

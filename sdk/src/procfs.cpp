@@ -7,6 +7,7 @@
 #include <cstdio>
 #include <fcntl.h>
 #include <sstream>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
 namespace cpr::sdk {
@@ -109,6 +110,36 @@ std::optional<std::uint64_t> find_gap(const std::vector<Range> &taken,
       return a;
   }
   return std::nullopt;
+}
+
+namespace {
+constexpr unsigned pty_slave_major = 136; // 136 to 143
+} // namespace
+
+int pty_slave_index(dev_t rdev) {
+  unsigned m = major(rdev);
+  return m >= pty_slave_major && m < pty_slave_major + 8
+             ? static_cast<int>((m - pty_slave_major) * 256 + minor(rdev))
+             : -1;
+}
+
+dev_t pty_slave_device(int index) {
+  return makedev(pty_slave_major + static_cast<unsigned>(index) / 256,
+                 static_cast<unsigned>(index) % 256);
+}
+
+int pty_master_index(pid_t pid, int fd) {
+  std::string where = std::to_string(pid) + "/fd";
+  std::string link = "/proc/" + where + "/" + std::to_string(fd);
+  char target[64];
+  ssize_t n = ::readlink(link.c_str(), target, sizeof target - 1);
+  std::string path(target, n > 0 ? static_cast<size_t>(n) : 0);
+  if (path.size() < 4 || path.compare(path.size() - 4, 4, "ptmx") != 0)
+    return -1;
+  auto info = try_read_file("/proc/" + std::to_string(pid) + "/fdinfo/" +
+                            std::to_string(fd));
+  auto at = info ? info->find("tty-index:") : std::string::npos;
+  return at == std::string::npos ? -1 : std::stoi(info->substr(at + 10));
 }
 
 } // namespace cpr::sdk

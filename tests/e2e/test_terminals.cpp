@@ -74,6 +74,14 @@ void expect_foreground_job(Tmux &tmux, int window, pid_t pid) {
   CHECK(st->pgid == cpr);
 }
 
+// cpr -j -r in a new window: `pid` is back, that window's foreground job.
+int restart_in_new_window(Tmux &tmux, const fs::path &statefile, pid_t pid) {
+  int window = tmux.new_window();
+  tmux.type_line(window, restart_command(statefile, true));
+  expect_foreground_job(tmux, window, pid);
+  return window;
+}
+
 bool stopped(pid_t pid) {
   auto st = process_stat(pid);
   return st && st->state == 'T';
@@ -93,9 +101,7 @@ TEST_CASE("python3 at its prompt comes back with cpr -j into another "
   sleep_for(300ms);
   checkpoint_group(python, dir / "statefile");
 
-  int second = tmux.new_window();
-  tmux.type_line(second, restart_command(dir / "statefile", true));
-  expect_foreground_job(tmux, second, python);
+  int second = restart_in_new_window(tmux, dir / "statefile", python);
   tmux.type_line(second, "print(x + 1)");
   CHECK(tmux.wait_for_text(second, "43"));
   tmux.press(second, "C-c");
@@ -126,9 +132,7 @@ TEST_CASE("vim with unsaved edits comes back with cpr -j, redraws them, and "
   checkpoint_group(vim, dir / "statefile");
   REQUIRE(!fs::exists(dir / "notes.txt"));
 
-  int second = tmux.new_window();
-  tmux.type_line(second, restart_command(dir / "statefile", true));
-  expect_foreground_job(tmux, second, vim);
+  int second = restart_in_new_window(tmux, dir / "statefile", vim);
   // Redrawn on SIGWINCH, before any key is pressed.
   CHECK(tmux.wait_for_text(second, "before the checkpoint"));
   tmux.type(second, "A, and after");
@@ -167,9 +171,7 @@ TEST_CASE("A bash job restarted with cpr -j is suspended by Ctrl-Z, resumed "
                      10s));
   checkpoint_group(job, dir / "statefile");
 
-  int second = tmux.new_window();
-  tmux.type_line(second, restart_command(dir / "statefile", true));
-  expect_foreground_job(tmux, second, job);
+  int second = restart_in_new_window(tmux, dir / "statefile", job);
   std::size_t before = file_size_or_zero(dir / "count.txt");
   REQUIRE(wait_until(
       [&] { return file_size_or_zero(dir / "count.txt") > before; }, 10s));
@@ -266,9 +268,7 @@ TEST_CASE("script(1) running bash on a pty of its own comes back with cpr "
   checkpoint_group(script, dir / "statefile", "HID");
   REQUIRE(!process_exists(inner));
 
-  int second = tmux.new_window();
-  tmux.type_line(second, restart_command(dir / "statefile", true));
-  expect_foreground_job(tmux, second, script);
+  int second = restart_in_new_window(tmux, dir / "statefile", script);
   REQUIRE(process_exists(inner));
   CHECK(controlling_terminal(inner) != 0);
   CHECK(controlling_terminal(inner) != tmux.terminal(second));

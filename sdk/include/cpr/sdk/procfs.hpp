@@ -17,7 +17,7 @@ struct Mapping {
   std::string perms; // "rw-p"
   std::uint64_t offset = 0;
   std::uint64_t inode = 0;
-  std::string path;  // "" for anonymous, "[stack]", "/usr/lib/...", ...
+  std::string path;    // "" for anonymous, "[stack]", "/usr/lib/...", ...
   std::string vmflags; // smaps "VmFlags:" ("rd wr mr mw me ac"), if read
 };
 
@@ -29,6 +29,14 @@ std::optional<std::string> try_read_file(const std::string &path);
 std::vector<Mapping> read_maps(pid_t pid);
 // Like read_maps, with each mapping's VmFlags filled in.
 std::vector<Mapping> read_smaps(pid_t pid);
+
+// UNIX98 ptys. The index of the pty whose slave device is `rdev`, or -1;
+// the slave device of pty `index`.
+int pty_slave_index(dev_t rdev);
+dev_t pty_slave_device(int index);
+// The index of the pty whose master the process holds at `fd` (its fdinfo
+// says), or -1 if that fd is not a pty master.
+int pty_master_index(pid_t pid, int fd);
 
 // The top of a 47-bit x86_64 user address space.
 inline constexpr std::uint64_t task_size = 0x7ffffffff000ULL;
