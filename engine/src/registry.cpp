@@ -21,6 +21,17 @@ Registry::Loaded::~Loaded() {
   plugin.reset();
 }
 
+void Registry::restart_over() const {
+  for (const auto &loaded : plugins_)
+    for (const auto &h : loaded->fd_handlers) {
+      try {
+        h->restart_over();
+      } catch (...) {
+        // Letting go cannot fail in a way that matters to the restart.
+      }
+    }
+}
+
 Registry::~Registry() {
   while (!plugins_.empty())
     plugins_.pop_back();
@@ -36,7 +47,7 @@ std::vector<std::string> Registry::search_path() {
         dirs.push_back(dir);
   }
   fs::path here = boost::dll::this_line_location().parent_path().string();
-  dirs.push_back((here / "cpr" / "plugins").string()); // an install
+  dirs.push_back((here / "cpr" / "plugins").string());       // an install
   dirs.push_back((here.parent_path() / "plugins").string()); // the build tree
   return dirs;
 }
@@ -95,9 +106,8 @@ std::vector<const sdk::ProcessHandler *> Registry::process_handlers() const {
   for (const auto &p : plugins_)
     for (const auto &h : p->process_handlers)
       out.push_back(h.get());
-  std::stable_sort(out.begin(), out.end(), [](auto *a, auto *b) {
-    return a->order() < b->order();
-  });
+  std::stable_sort(out.begin(), out.end(),
+                   [](auto *a, auto *b) { return a->order() < b->order(); });
   return out;
 }
 
@@ -136,8 +146,8 @@ const sdk::FdHandler &Registry::fd_handler(const std::string &kind,
   no_handler(kind);
 }
 
-const sdk::ProcessHandler &
-Registry::process_handler(const std::string &kind, unsigned version) const {
+const sdk::ProcessHandler &Registry::process_handler(const std::string &kind,
+                                                     unsigned version) const {
   for (const auto &p : plugins_)
     if (const sdk::ProcessHandler *h = find_kind(p->process_handlers, kind)) {
       check_version(*h, version);

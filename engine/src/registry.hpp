@@ -39,6 +39,8 @@ public:
                                              unsigned version) const;
 
   std::vector<std::string> plugin_names() const;
+  // Every fd handler's restart_over().
+  void restart_over() const;
 
 private:
   // Member order matters: handlers are destroyed before the plugin object,

@@ -220,6 +220,10 @@ Restarted restart(const RestartRequest &request) {
   const std::vector<std::string> &statefiles = request.statefiles;
   Clock total;
   Registry registry = Registry::load();
+  struct LetGo {
+    const Registry &registry;
+    ~LetGo() { registry.restart_over(); }
+  } let_go{registry};
   std::vector<Loaded> loaded;
   for (const std::string &path : statefiles)
     loaded.push_back(

@@ -25,9 +25,10 @@ struct MadePty {
   int index = -1;
 };
 
-// The ptys of the set made again in cpr, by saved index.
-std::map<int, MadePty> &made_ptys() {
-  static std::map<int, MadePty> made;
+// The ptys of the set made again in cpr, by statefile and saved index.
+using MadeKey = std::pair<std::string, int>;
+std::map<MadeKey, MadePty> &made_ptys() {
+  static std::map<MadeKey, MadePty> made;
   return made;
 }
 
@@ -52,11 +53,12 @@ MadePty make_pty(int wanted) {
   }
 }
 
-MadePty &pty_for(int saved_index) {
+MadePty &pty_for(const std::string &statefile, int saved_index) {
   auto &made = made_ptys();
-  auto it = made.find(saved_index);
+  auto it = made.find({statefile, saved_index});
   if (it == made.end())
-    it = made.emplace(saved_index, make_pty(saved_index)).first;
+    it = made.emplace(MadeKey{statefile, saved_index}, make_pty(saved_index))
+             .first;
   return it->second;
 }
 
@@ -75,8 +77,9 @@ bool master_in_set(int index, const sdk::SaveContext &ctx) {
   return false;
 }
 
-int open_pty_slave(int saved_index, std::uint32_t flags) {
-  MadePty &pty = pty_for(saved_index);
+int open_pty_slave(const std::string &statefile, int saved_index,
+                   std::uint32_t flags) {
+  MadePty &pty = pty_for(statefile, saved_index);
   int how = static_cast<int>(flags & (O_ACCMODE | O_NONBLOCK | O_APPEND)) |
             O_NOCTTY | O_CLOEXEC;
   // Once its master is placed, the slave is opened by its name.
@@ -114,9 +117,9 @@ sdk::Saved PtyMasterHandler::save(const sdk::OpenFile &file,
 }
 
 int PtyMasterHandler::open(const sdk::Record &record,
-                           sdk::RestoreContext &) const {
+                           sdk::RestoreContext &ctx) const {
   auto rec = sdk::from_payload<PtyMaster>(record.payload);
-  MadePty &pty = pty_for(rec.index);
+  MadePty &pty = pty_for(ctx.statefile, rec.index);
   if (pty.master < 0)
     throw sdk::Error(fmt::format("damaged statefile: the master of pty {} is "
                                  "saved twice",
@@ -126,6 +129,13 @@ int PtyMasterHandler::open(const sdk::Record &record,
   int fd = pty.master;
   pty.master = -1;
   return fd;
+}
+
+void PtyMasterHandler::restart_over() const {
+  for (auto &[key, pty] : made_ptys())
+    if (pty.master >= 0)
+      ::close(pty.master);
+  made_ptys().clear();
 }
 
 } // namespace cpr::files

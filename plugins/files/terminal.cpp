@@ -70,7 +70,7 @@ int TerminalHandler::open(const sdk::Record &record,
                           sdk::RestoreContext &ctx) const {
   auto rec = sdk::from_payload<Terminal>(record.payload);
   if (rec.pty_index >= 0)
-    return open_pty_slave(rec.pty_index, rec.flags);
+    return open_pty_slave(ctx.statefile, rec.pty_index, rec.flags);
   return reopen_terminal(rec.tty, rec.flags, ctx);
 }
 

@@ -160,15 +160,16 @@ sdk::Saved PipeHandler::save(const sdk::OpenFile &file,
 namespace cpr::pipes {
 namespace {
 
-// Each pipe made in this restart, both ends kept (until cpr exits: the
-// set is running by then) for more open files of it: a process may have
-// opened an end again through /proc/self/fd (bash's <(...) does).
+// Each pipe made in this restart, by statefile and saved pipe, both ends
+// kept until the restart is over for more open files of it: a process may
+// have opened an end again through /proc/self/fd (bash's <(...) does).
 struct Made {
   Fd read, write;
   bool read_given = false, write_given = false;
 };
-std::map<std::uint64_t, Made> &made_pipes() {
-  static std::map<std::uint64_t, Made> made;
+using MadeKey = std::pair<std::string, std::uint64_t>;
+std::map<MadeKey, Made> &made_pipes() {
+  static std::map<MadeKey, Made> made;
   return made;
 }
 
@@ -177,9 +178,9 @@ void set_status_flags(int fd, std::uint32_t flags) {
     sdk::throw_errno("cannot set the flags of a pipe", errno);
 }
 
-Made &pipe_for(const PipeEnd &rec) {
+Made &pipe_for(const PipeEnd &rec, const std::string &statefile) {
   auto &made = made_pipes();
-  auto it = made.find(rec.pipe);
+  auto it = made.find({statefile, rec.pipe});
   if (it != made.end())
     return it->second;
   int ends[2];
@@ -189,12 +190,12 @@ Made &pipe_for(const PipeEnd &rec) {
   m.read = Fd(ends[0]);
   m.write = Fd(ends[1]);
   set_capacity(m.read.get(), rec.capacity, pipe_name(rec.pipe));
-  return made.emplace(rec.pipe, std::move(m)).first->second;
+  return made.emplace(MadeKey{statefile, rec.pipe}, std::move(m)).first->second;
 }
 
 // The first open file of an end is the one made; another is opened anew.
-Fd open_end(const PipeEnd &rec) {
-  Made &m = pipe_for(rec);
+Fd open_end(const PipeEnd &rec, const std::string &statefile) {
+  Made &m = pipe_for(rec, statefile);
   bool reader = is_reader(rec.flags);
   Fd &kept = reader ? m.read : m.write;
   bool &given = reader ? m.read_given : m.write_given;
@@ -210,7 +211,8 @@ Fd open_end(const PipeEnd &rec) {
 
 } // namespace
 
-int PipeHandler::open(const sdk::Record &record, sdk::RestoreContext &) const {
+int PipeHandler::open(const sdk::Record &record,
+                      sdk::RestoreContext &ctx) const {
   auto rec = sdk::from_payload<PipeEnd>(record.payload);
   Fd fd;
   switch (static_cast<OtherEnd>(rec.other_end)) {
@@ -221,7 +223,7 @@ int PipeHandler::open(const sdk::Record &record, sdk::RestoreContext &) const {
     fd = Fd(::fcntl(STDOUT_FILENO, F_DUPFD_CLOEXEC, 0));
     break;
   default:
-    fd = open_end(rec);
+    fd = open_end(rec, ctx.statefile);
     set_status_flags(fd.get(), rec.flags);
     return fd.release();
   }
@@ -231,5 +233,7 @@ int PipeHandler::open(const sdk::Record &record, sdk::RestoreContext &) const {
                      errno);
   return fd.release();
 }
+
+void PipeHandler::restart_over() const { made_pipes().clear(); }
 
 } // namespace cpr::pipes

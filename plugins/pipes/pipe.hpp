@@ -19,6 +19,7 @@ public:
                   sdk::SaveContext &ctx) const override;
   int open(const sdk::Record &record, sdk::RestoreContext &ctx) const override;
   bool open_before_fork() const override { return true; }
+  void restart_over() const override;
 
 private:
   struct Holders {

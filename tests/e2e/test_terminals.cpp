@@ -144,10 +144,11 @@ TEST_CASE("vim with unsaved edits comes back with cpr -j, redraws them, and "
 
 namespace {
 
-// A bash job counting into a file and on its terminal.
+// A bash job counting into a file and on its terminal, from a pipe whose
+// writer is long gone: it ends only when the pipe says end of file.
 std::string counting_job(int count) {
-  return fmt::format("bash -c 'for i in $(seq 1 {}); do echo $i >> count.txt; "
-                     "echo tick $i; sleep 0.05; done'",
+  return fmt::format("bash -c 'seq 1 {} | while read i; do echo $i >> "
+                     "count.txt; echo tick $i; sleep 0.05; done'",
                      count);
 }
 

@@ -108,6 +108,12 @@ public:
   // Runs in the same process once all its fds are in place, for an object
   // that refers to other fds by number (an epoll set): `fd` is its own.
   virtual void connect(const Record &, int /*fd*/, RestoreContext &) const {}
+  // In the restarting process once a restart is over (the set runs, or the
+  // restart failed): what open() kept there for more open files of an
+  // object (the two ends of a pipe) is let go, or the restarting process,
+  // which may live on (cpr -j, a program calling ckpt_restart), would hold
+  // it open.
+  virtual void restart_over() const {}
 };
 
 // State a process has once, as a whole (its address space, ...).
