@@ -7,6 +7,7 @@
 #include "support/sets.hpp"
 #include "support/tmux.hpp"
 
+#include <csignal>
 #include <sys/wait.h>
 
 using namespace cpr_test;
@@ -251,6 +252,38 @@ TEST_CASE("A program running a child on a pty of its own comes back with "
   restart_set({dir / "statefile"}, before);
   CHECK(controlling_terminal(child[0]) != 0);
   expect_finishes_within(target, reference, 20s);
+}
+
+TEST_CASE("Bytes left unread both ways in a pty are there after a "
+          "checkpoint that lets the processes go on, and after a restart",
+          "[e2e][terminals][pty]") {
+  TempDir dir;
+  // More than a line discipline holds: the rest waits in the flip buffers.
+  RunningTarget target = start_target(pty_hold("pty", 20000), dir);
+  REQUIRE(wait_until([&] { return file_size_or_zero(target.out) == 6; },
+                     5s)); // "ready\n"
+  pid_t child = wait_for_children(target.pid, 1)[0];
+  auto both_check = [&] {
+    REQUIRE(::kill(target.pid, SIGUSR1) == 0);
+    REQUIRE(::kill(child, SIGUSR1) == 0);
+  };
+  std::string tree = fmt::format("{}:HID", target.pid);
+  CommandResult kept =
+      run_cpr({"-c", (dir / "kept").string(), "-p", tree, "-g"});
+  INFO(kept.describe());
+  REQUIRE(kept.status.success());
+  both_check();
+  REQUIRE(wait_exit(target.pid, 10s).success());
+  CHECK(read_file(target.out) == "ready\nok\n");
+
+  REQUIRE(wait_until([&] { return !process_exists(child); }, 5s));
+  std::filesystem::resize_file(target.out, 6); // as it was at checkpoint
+  CommandResult back = run_cpr({"-r", (dir / "kept").string()});
+  INFO(back.describe());
+  REQUIRE(back.status.success());
+  both_check();
+  REQUIRE(wait_exit(target.pid, 10s).success());
+  CHECK(read_file(target.out) == "ready\nok\n");
 }
 
 TEST_CASE("script(1) running bash on a pty of its own comes back with cpr "

@@ -159,6 +159,12 @@ TargetSpec pty_pair() {
   return make_target("pty_pair", {program.string()}, {});
 }
 
+TargetSpec pty_hold(const std::string &mode, std::size_t bytes) {
+  auto program = fs::path(CPR_TARGETS_BUILD_DIR) / "pty_hold";
+  return make_target("pty_hold " + mode, {program.string()},
+                     {mode, std::to_string(bytes)});
+}
+
 TargetSpec devices() {
   auto program = fs::path(CPR_TARGETS_BUILD_DIR) / "devices";
   return make_target("devices", {program.string()}, {});

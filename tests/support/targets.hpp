@@ -64,6 +64,9 @@ TargetSpec tty_user();
 // A parent running a child on a pty of its own, bytes waiting in it both
 // ways (issue 7).
 TargetSpec pty_pair();
+// A parent and child on a pty ("pty") or pipes ("pipes"), `bytes` unread
+// each way; "ready", then on SIGUSR1 "ok" if both got the other's bytes.
+TargetSpec pty_hold(const std::string &mode, std::size_t bytes);
 // Holds /dev/zero, /dev/full, /dev/urandom, /dev/console; checks them after.
 TargetSpec devices();
 // Pipes (issue 5), ~2 s: "small", "full" (1 MiB, filled), "nonblock": bytes
