@@ -76,10 +76,9 @@ int queued_soon(int fd, std::size_t taken) {
   return ::poll(&p, 1, 20) > 0 ? queued(fd) : 0;
 }
 
-// What the slave wrote and the master has not read. The master is read
-// through the process's own open file, whose flags stay as they are: a
-// read of what FIONREAD counts does not block. In packet mode each read
-// starts with a status byte.
+// What the slave wrote and the master has not read, read through the
+// process's own open file of the master (non-blocking for the while: see
+// NonBlocking). In packet mode each read starts with a status byte.
 std::string take_output(int master, bool packet) {
   std::string out;
   for (int n; (n = queued_soon(master, out.size())) > 0;) {
