@@ -60,8 +60,9 @@ std::string restart_command(const fs::path &statefile, bool job) {
 void expect_job_status(Tmux &tmux, int window, pid_t pid, int status) {
   REQUIRE(wait_until([&] { return !process_exists(pid); }, 30s));
   tmux.type_line(window, "echo job-status=$?");
-  CHECK(tmux.wait_for_text(window, fmt::format("job-status={}", status)));
+  bool seen = tmux.wait_for_text(window, fmt::format("job-status={}", status));
   INFO(tmux.screen(window));
+  CHECK(seen);
 }
 
 // Back, on the window's terminal, in the foreground job of its shell.
@@ -309,6 +310,7 @@ TEST_CASE("script(1) running bash on a pty of its own comes back with cpr "
   tmux.type_line(second, "echo V is $V");
   CHECK(tmux.wait_for_text(second, "V is forty-two"));
   tmux.type_line(second, "exit");
-  CHECK(tmux.wait_for_text(second, "statefile-exit=0"));
+  bool ended = tmux.wait_for_text(second, "statefile-exit=0");
   INFO(tmux.screen(second));
+  CHECK(ended);
 }
