@@ -24,11 +24,10 @@ inline constexpr std::uint32_t format_revision = 1;
 struct SavedTerminal {
   std::uint64_t rdev = 0; // 0: the set had none
   std::string path;
-  std::vector<std::uint8_t> termios; // struct termios, as TCGETS gives it
-  std::vector<std::uint8_t> winsize; // struct winsize
+  std::vector<std::uint8_t> termios; // struct termios, as tcgetattr gives it
 
   template <class A> void serialize(A &ar, unsigned) {
-    ar &rdev &path &termios &winsize;
+    ar &rdev &path &termios;
   }
 };
 

@@ -168,10 +168,10 @@ void ProcessTree::let_standins_go() {
   if (standin_write_ >= 0)
     ::close(standin_write_);
   standin_write_ = -1;
+  // cpr's children; in a new PID namespace the init forked and reaps them.
   for (pid_t s : standins_)
-    if (!in_namespace_)
-      while (::waitpid(s, nullptr, 0) < 0 && errno == EINTR)
-        ;
+    while (::waitpid(s, nullptr, 0) < 0 && errno == EINTR)
+      ;
   standins_.clear();
 }
 

@@ -11,7 +11,6 @@
 #include <fcntl.h>
 #include <fmt/format.h>
 #include <set>
-#include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <termios.h>
@@ -57,15 +56,10 @@ void mark_pty_of_the_set(ProcessRecord &p) {
 void read_modes(const std::string &path, SavedTerminal &t) {
   sdk::UniqueFd fd(::open(path.c_str(), O_RDONLY | O_NOCTTY | O_NONBLOCK));
   termios modes{};
-  winsize size{};
   if (fd.get() < 0 || ::tcgetattr(fd.get(), &modes) != 0)
     return; // nothing to restore but the terminal itself
   t.termios.resize(sizeof modes);
   std::memcpy(t.termios.data(), &modes, sizeof modes);
-  if (::ioctl(fd.get(), TIOCGWINSZ, &size) == 0) {
-    t.winsize.resize(sizeof size);
-    std::memcpy(t.winsize.data(), &size, sizeof size);
-  }
 }
 
 } // namespace

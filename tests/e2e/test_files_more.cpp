@@ -5,10 +5,6 @@
 
 #include "support/sets.hpp"
 
-#include <fstream>
-#include <iterator>
-#include <sstream>
-
 using namespace cpr_test;
 
 namespace {
@@ -16,21 +12,6 @@ namespace {
 std::string fd_link(pid_t pid, int fd) {
   std::error_code ec;
   return fs::read_symlink(fmt::format("/proc/{}/fd/{}", pid, fd), ec).string();
-}
-
-// The descendant of `root` running `name`, once there is one.
-pid_t wait_for_descendant(pid_t root, const std::string &name) {
-  pid_t found = -1;
-  wait_until(
-      [&] {
-        for (pid_t pid : descendants_of(root))
-          if (process_name(pid) == name)
-            found = pid;
-        return found > 0;
-      },
-      5s);
-  REQUIRE(found > 0);
-  return found;
 }
 
 } // namespace
@@ -101,7 +82,8 @@ TEST_CASE("/dev/tty comes back under cpr -j's terminal, and without -j it "
   SpawnOptions in_dir;
   in_dir.cwd = dir.path();
   Spawned script = spawn({"/usr/bin/script", "-qec", job, "/dev/null"}, in_dir);
-  pid_t pid = wait_for_descendant(script.pid, "tty_user");
+  pid_t pid = wait_for_descendant(script.pid, "tty_user", 5s);
+  REQUIRE(pid > 0);
   REQUIRE(wait_until([&] { return fd_link(pid, 3) == "/dev/tty"; }, 5s));
   let_it_run(200ms, 600ms);
   auto sf = dir / "statefile";
@@ -128,21 +110,6 @@ TEST_CASE("/dev/tty comes back under cpr -j's terminal, and without -j it "
   CHECK(read_file(dir / "err.txt").empty());
 }
 
-namespace {
-
-// Field 7 of /proc/PID/stat: the controlling terminal's device, 0 if none.
-long controlling_tty(pid_t pid) {
-  std::ifstream in(fmt::format("/proc/{}/stat", pid));
-  std::string stat((std::istreambuf_iterator<char>(in)), {});
-  std::istringstream rest(stat.substr(stat.rfind(')') + 2));
-  std::string state;
-  long ppid, pgrp, session, tty = -1;
-  rest >> state >> ppid >> pgrp >> session >> tty;
-  return tty;
-}
-
-} // namespace
-
 TEST_CASE("/dev/zero, /dev/full, /dev/urandom and /dev/console come back, "
           "and the console does not become a controlling terminal",
           "[e2e][files][devices]") {
@@ -159,6 +126,6 @@ TEST_CASE("/dev/zero, /dev/full, /dev/urandom and /dev/console come back, "
   let_it_run(200ms, 800ms);
   checkpoint_and_restart(target, dir);
   CHECK(fd_link(target.pid, 6) == "/dev/console");
-  CHECK(controlling_tty(target.pid) == 0);
+  CHECK(process_stat(target.pid)->tty == 0);
   expect_finishes_within(target, reference, 15s);
 }

@@ -16,15 +16,15 @@ namespace {
 
 // The process of `name` the window's shell runs, once there is one.
 pid_t wait_for_program(Tmux &tmux, int window, const std::string &name) {
-  pid_t shell = tmux.shell_pid(window), found = -1;
-  wait_until(
-      [&] {
-        found = find_descendant(shell, name);
-        return found > 0;
-      },
-      10s);
+  pid_t found = wait_for_descendant(tmux.shell_pid(window), name);
   REQUIRE(found > 0);
   return found;
+}
+
+// The controlling terminal's device, 0 if none (or no such process).
+dev_t controlling_terminal(pid_t pid) {
+  auto st = process_stat(pid);
+  return st ? st->tty : 0;
 }
 
 // cpr -c of the program's process group (or tree); it is gone when this
@@ -72,7 +72,7 @@ void expect_foreground_job(Tmux &tmux, int window, pid_t pid) {
   auto st = process_stat(pid);
   REQUIRE(st);
   CHECK(st->sid == tmux.shell_pid(window));
-  pid_t cpr = find_descendant(tmux.shell_pid(window), "cpr");
+  pid_t cpr = wait_for_descendant(tmux.shell_pid(window), "cpr", 0ms);
   CHECK(st->pgid == cpr);
 }
 
@@ -298,7 +298,7 @@ TEST_CASE("script(1) running bash on a pty of its own comes back with cpr "
   tmux.type_line(0, "V=forty-two; echo V is set");
   REQUIRE(tmux.wait_for_text(0, "V is set"));
   pid_t script = wait_for_program(tmux, 0, "script");
-  pid_t inner = find_descendant(script, "bash");
+  pid_t inner = wait_for_descendant(script, "bash", 0ms);
   REQUIRE(inner > 0);
   checkpoint_group(script, dir / "statefile", "HID");
   REQUIRE(!process_exists(inner));

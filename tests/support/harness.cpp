@@ -292,9 +292,27 @@ std::optional<ProcessStat> process_stat(pid_t pid) {
     return std::nullopt;
   std::istringstream fields(stat.substr(close + 2));
   ProcessStat out;
-  if (!(fields >> out.state >> out.ppid >> out.pgid >> out.sid))
+  long tty = 0;
+  if (!(fields >> out.state >> out.ppid >> out.pgid >> out.sid >> tty))
     return std::nullopt;
+  out.tty = static_cast<dev_t>(tty);
   return out;
+}
+
+pid_t wait_for_descendant(pid_t root, const std::string &name,
+                          milliseconds timeout) {
+  pid_t found = -1;
+  wait_until(
+      [&] {
+        for (pid_t pid : descendants_of(root))
+          if (process_name(pid) == name) {
+            found = pid;
+            return true;
+          }
+        return false;
+      },
+      timeout);
+  return found;
 }
 
 std::vector<pid_t> children_of(pid_t parent) {

@@ -92,12 +92,18 @@ struct ProcessStat {
   pid_t ppid = -1;
   pid_t pgid = -1;
   pid_t sid = -1;
+  dev_t tty = 0; // the controlling terminal's device, 0 if none
 };
 std::optional<ProcessStat> process_stat(pid_t pid);
 // Processes whose parent is `parent`, zombies included, in PID order.
 std::vector<pid_t> children_of(pid_t parent);
 // Children, grandchildren... of `root` (not root), zombies included.
 std::vector<pid_t> descendants_of(pid_t root);
+// The first descendant of `root` (as descendants_of orders them) running
+// `name` (/proc/PID/comm), once there is one (waiting up to `timeout`), or
+// -1.
+pid_t wait_for_descendant(pid_t root, const std::string &name,
+                          milliseconds timeout = 10s);
 // The TIDs of /proc/PID/task in order; empty once the process is gone.
 std::vector<pid_t> thread_ids(pid_t pid);
 // /proc/PID/status NSpid: its PID in each PID namespace, outermost first.

@@ -1,8 +1,6 @@
 #include "tmux.hpp"
 
 #include <fmt/format.h>
-#include <fstream>
-#include <sstream>
 #include <sys/stat.h>
 
 namespace cpr_test {
@@ -92,25 +90,6 @@ dev_t Tmux::terminal(int window) {
     throw HarnessError("tmux: no terminal for window " +
                        std::to_string(window));
   return st.st_rdev;
-}
-
-dev_t controlling_terminal(pid_t pid) {
-  std::ifstream in(fmt::format("/proc/{}/stat", pid));
-  std::string stat((std::istreambuf_iterator<char>(in)), {});
-  if (stat.empty())
-    return 0;
-  std::istringstream rest(stat.substr(stat.rfind(')') + 2));
-  std::string state;
-  long ppid, pgrp, session, tty = 0;
-  rest >> state >> ppid >> pgrp >> session >> tty;
-  return static_cast<dev_t>(tty);
-}
-
-pid_t find_descendant(pid_t root, const std::string &name) {
-  for (pid_t pid : descendants_of(root))
-    if (process_name(pid) == name)
-      return pid;
-  return -1;
 }
 
 } // namespace cpr_test

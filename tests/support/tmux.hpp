@@ -41,9 +41,4 @@ private:
   fs::path socket_, cwd_;
 };
 
-// Field 7 of /proc/PID/stat: the controlling terminal's device, 0 if none.
-dev_t controlling_terminal(pid_t pid);
-// A descendant of `root` running `name`, or -1.
-pid_t find_descendant(pid_t root, const std::string &name);
-
 } // namespace cpr_test
