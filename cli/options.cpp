@@ -22,6 +22,8 @@ public:
         set_distribute();
       else if (a == "--outside-pipes")
         set_outside_pipes();
+      else if (a == "--all-ipc")
+        set_all_ipc();
       else if (a == "--timeout")
         set_timeout(next_value("--timeout"));
       else if (a.size() >= 2 && a[0] == '-' && a[1] != '-')
@@ -112,6 +114,11 @@ private:
     checkpoint_only_.push_back("--outside-pipes");
   }
 
+  void set_all_ipc() {
+    opts_.checkpoint.all_ipc = true;
+    checkpoint_only_.push_back("--all-ipc");
+  }
+
   void set_timeout(const std::string &value) {
     char *end = nullptr;
     unsigned long seconds = std::strtoul(value.c_str(), &end, 10);
@@ -170,7 +177,8 @@ Options parse_options(const std::vector<std::string> &args) {
 
 const char *usage() {
   return "usage: cpr -c statefile -p id[:type][,id[:type]...] [-f] [-k | -g]\n"
-         "              [--distribute] [--outside-pipes] [--timeout S]\n"
+         "              [--distribute] [--outside-pipes] [--all-ipc] "
+         "[--timeout S]\n"
          "       cpr -r [-j] [--fork-any] statefile...\n"
          "       cpr -i statefile...\n"
          "       cpr -D statefile...\n"
@@ -185,6 +193,8 @@ const char *usage() {
          "                NAME.ckpt.pidPID, not in the statefile\n"
          "  --outside-pipes  with -c: carry pipes whose other end is outside\n"
          "                the set; at restart that end is cpr's stdin/stdout\n"
+         "  --all-ipc     with -c: also save the System V IPC objects of the\n"
+         "                owner that the set does not use (IPC ALL)\n"
          "  --timeout S   with -c: wait S seconds (default 60) for the "
          "SIGCKPT\n"
          "                handlers of the processes to return\n"

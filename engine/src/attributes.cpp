@@ -38,6 +38,8 @@ constexpr Keyword<DirPolicy> dir_actions[] = {{"REPLACE", DirPolicy::replace},
                                               {"IGNORE", DirPolicy::ignore}};
 constexpr Keyword<Fork> fork_actions[] = {{"ORIGINAL", Fork::original},
                                           {"ANY", Fork::any}};
+constexpr Keyword<IpcPolicy> ipc_actions[] = {{"USED", IpcPolicy::used},
+                                              {"ALL", IpcPolicy::all}};
 constexpr std::string_view id_types[] = {"PID", "GID", "SID", "ASH",
                                          "JID", "HID", "SGP", "*"};
 
@@ -289,7 +291,7 @@ private:
   }
 
   void policy(AttributeBlock &b) {
-    Token name = take_word("a policy (FILE, WILL, CDIR, RDIR or FORK)");
+    Token name = take_word("a policy (FILE, WILL, CDIR, RDIR, FORK or IPC)");
     name.text = upper(name.text);
     skip_colon();
     if (name.text == "FILE")
@@ -302,9 +304,11 @@ private:
       set_once(b.rdir, action(name, dir_actions), name);
     else if (name.text == "FORK")
       set_once(b.fork, action(name, fork_actions), name);
+    else if (name.text == "IPC")
+      set_once(b.ipc, action(name, ipc_actions), name);
     else
-      fail(name, fmt::format("unknown policy {} (use FILE, WILL, CDIR, RDIR "
-                             "or FORK)",
+      fail(name, fmt::format("unknown policy {} (use FILE, WILL, CDIR, RDIR, "
+                             "FORK or IPC)",
                              describe(name)));
     if (tok_.kind != Kind::close)
       end_of_line("the " + name.text + " policy");
@@ -403,6 +407,13 @@ Fork Policies::fork() const {
     if (b.fork)
       return *b.fork;
   return Fork::original;
+}
+
+IpcPolicy Policies::ipc() const {
+  for (const auto &b : blocks_)
+    if (b.ipc)
+      return *b.ipc;
+  return IpcPolicy::used;
 }
 
 sdk::FileDisposition Policies::disposition(const std::string &path) const {

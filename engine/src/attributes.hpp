@@ -8,6 +8,7 @@
 //       CDIR: REPLACE | IGNORE
 //       RDIR: REPLACE | IGNORE
 //       FORK: ORIGINAL | ANY
+//       IPC: USED | ALL
 //   }
 //
 // IDtype is PID, GID, SID, ASH, JID, HID, SGP or `*`; IDvalue is an ID of
@@ -25,7 +26,10 @@
 // Precedence, strongest first: the more specific block (`TYPE VALUE`, then
 // `* VALUE`, then `* *`); among equally specific ones the later file
 // ($HOME/.cpr beats /etc/cpr_proto); within a file the later block.
-// WILL, CDIR, RDIR and FORK come from the strongest block that sets them.
+// WILL, CDIR, RDIR, FORK and IPC come from the strongest block that sets
+// them. IPC ALL (or --all-ipc) saves the System V IPC objects of the
+// checkpoint owner that the set does not use as well; USED, the default,
+// only those the set attaches or last used.
 // A file's disposition comes from the strongest block that decides it: the
 // blocks are tried in that order, in each its FILE lines with a pattern in
 // the order written (the first that matches decides), then its FILE line
@@ -44,6 +48,9 @@
 
 namespace cpr::engine {
 
+// Which System V IPC objects a checkpoint saves.
+enum class IpcPolicy { used, all };
+
 struct FileRule {
   std::string pattern;
   sdk::FileDisposition action;
@@ -57,6 +64,7 @@ struct AttributeBlock {
   std::optional<Will> will;
   std::optional<DirPolicy> cdir, rdir;
   std::optional<Fork> fork;
+  std::optional<IpcPolicy> ipc;
 };
 
 // The blocks of an attribute file's text. `name` is the file's name in
@@ -81,6 +89,7 @@ public:
   DirPolicy cdir() const;
   DirPolicy rdir() const;
   Fork fork() const;
+  IpcPolicy ipc() const;
   sdk::FileDisposition disposition(const std::string &path) const;
 
 private:

@@ -114,6 +114,19 @@ void collect_process(FrozenProcess &frozen, const Registry &registry,
   manifest.processes.push_back(std::move(p));
 }
 
+// Objects of the whole set (System V IPC objects ...), once every process
+// is frozen and saved.
+void collect_set_objects(const Registry &registry, sdk::SaveContext &ctx,
+                         Manifest &manifest) {
+  for (const sdk::SetHandler *h : registry.set_handlers())
+    for (sdk::Saved &saved : h->save(ctx)) {
+      ObjectRecord rec{manifest.objects.size() + 1, h->kind(), h->version(),
+                       std::move(saved.payload), std::move(saved.summary)};
+      manifest.set_objects.push_back(rec.id);
+      manifest.objects.push_back(std::move(rec));
+    }
+}
+
 // A zombie cannot be traced: /proc says all that it still is.
 ProcessRecord zombie_record(pid_t pid) {
   auto st = proc::stat(pid);
@@ -251,6 +264,8 @@ void checkpoint(const CheckpointRequest &req) {
     writer.own_outside(path);
   };
   ctx.outside_pipes = req.outside_pipes;
+  ctx.owner = owner;
+  ctx.all_of_owner = req.all_ipc || policies.ipc() == IpcPolicy::all;
   Manifest manifest;
   manifest.header = make_header(req, will, policies, owner, group);
 
@@ -272,6 +287,7 @@ void checkpoint(const CheckpointRequest &req) {
                     owner == share_group.end() ? 0 : owner->second);
   }
   manifest.header.terminal = note_terminals(manifest.processes);
+  collect_set_objects(registry, ctx, manifest);
   for (ProcessRecord &z : set.zombies)
     manifest.processes.push_back(std::move(z));
   auto &frozen = set.processes;

@@ -403,7 +403,7 @@ pid_t ProcessTree::forked_root(const Node &root) {
 
 sdk::RestoreContext ProcessTree::restore_context(const std::string &statefile,
                                                  sdk::PageSource &pages) const {
-  sdk::RestoreContext ctx{statefile, pages};
+  sdk::RestoreContext ctx{statefile, pages, {}};
   ctx.job_terminal = job_terminal_fd_;
   ctx.replaced_terminal = terminal_.saved_rdev();
   return ctx;

@@ -70,6 +70,10 @@ void describe(const std::string &statefile, std::ostream &out) {
   if (h.terminal.rdev != 0)
     out << fmt::format("  Terminal:\t\t{} (cpr -j restarts on yours)\n",
                        h.terminal.path.empty() ? "unnamed" : h.terminal.path);
+  for (std::uint64_t id : m.set_objects) {
+    const ObjectRecord &o = m.object(id);
+    out << fmt::format("  {:<20}\t{}\n", o.kind + ":", o.summary);
+  }
   for (const ProcessRecord &p : m.processes) {
     out << "\n";
     describe_process(p, m, out);

@@ -201,11 +201,16 @@ struct Manifest {
   Header header;
   std::vector<ProcessRecord> processes;
   std::vector<ObjectRecord> objects;
+  // Objects of the set as a whole (SetHandler), in the order they are made.
+  std::vector<std::uint64_t> set_objects;
 
   const ObjectRecord &object(std::uint64_t id) const;
 
-  template <class A> void serialize(A &ar, unsigned) {
+  // Class version 1 added set_objects.
+  template <class A> void serialize(A &ar, unsigned version) {
     ar &header &processes &objects;
+    if (version >= 1)
+      ar &set_objects;
   }
 };
 
@@ -213,3 +218,4 @@ struct Manifest {
 
 BOOST_CLASS_VERSION(cpr::engine::Header, 2)
 BOOST_CLASS_VERSION(cpr::engine::ProcessRecord, 5)
+BOOST_CLASS_VERSION(cpr::engine::Manifest, 1)

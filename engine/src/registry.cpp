@@ -16,20 +16,26 @@ namespace cpr::engine {
 namespace fs = std::filesystem;
 
 Registry::Loaded::~Loaded() {
+  set_handlers.clear();
   process_handlers.clear();
   fd_handlers.clear();
   plugin.reset();
 }
 
-void Registry::restart_over() const {
-  for (const auto &loaded : plugins_)
-    for (const auto &h : loaded->fd_handlers) {
-      try {
-        h->restart_over();
-      } catch (...) {
-        // Letting go cannot fail in a way that matters to the restart.
-      }
+void Registry::restart_over(bool succeeded) const {
+  // Letting go cannot fail in a way that matters to the restart.
+  auto quietly = [](auto &&step) {
+    try {
+      step();
+    } catch (...) {
     }
+  };
+  for (const auto &loaded : plugins_) {
+    for (const auto &h : loaded->fd_handlers)
+      quietly([&] { h->restart_over(); });
+    for (const auto &h : loaded->set_handlers)
+      quietly([&] { h->restart_over(succeeded); });
+  }
 }
 
 Registry::~Registry() {
@@ -84,6 +90,7 @@ void Registry::load_library(const std::string &path) {
     loaded->plugin = create();
     loaded->fd_handlers = loaded->plugin->fd_handlers();
     loaded->process_handlers = loaded->plugin->process_handlers();
+    loaded->set_handlers = loaded->plugin->set_handlers();
   } catch (const sdk::Error &) {
     throw;
   } catch (const std::exception &e) {
@@ -108,6 +115,14 @@ std::vector<const sdk::ProcessHandler *> Registry::process_handlers() const {
       out.push_back(h.get());
   std::stable_sort(out.begin(), out.end(),
                    [](auto *a, auto *b) { return a->order() < b->order(); });
+  return out;
+}
+
+std::vector<const sdk::SetHandler *> Registry::set_handlers() const {
+  std::vector<const sdk::SetHandler *> out;
+  for (const auto &p : plugins_)
+    for (const auto &h : p->set_handlers)
+      out.push_back(h.get());
   return out;
 }
 
@@ -156,14 +171,25 @@ const sdk::ProcessHandler &Registry::process_handler(const std::string &kind,
   no_handler(kind);
 }
 
-const sdk::Handler &Registry::handler(const std::string &kind,
-                                      unsigned version) const {
-  for (const auto &p : plugins_) {
-    if (const sdk::Handler *h = find_kind(p->fd_handlers, kind)) {
+const sdk::SetHandler &Registry::set_handler(const std::string &kind,
+                                             unsigned version) const {
+  for (const auto &p : plugins_)
+    if (const sdk::SetHandler *h = find_kind(p->set_handlers, kind)) {
       check_version(*h, version);
       return *h;
     }
-    if (const sdk::Handler *h = find_kind(p->process_handlers, kind)) {
+  no_handler(kind);
+}
+
+const sdk::Handler &Registry::handler(const std::string &kind,
+                                      unsigned version) const {
+  for (const auto &p : plugins_) {
+    const sdk::Handler *h = find_kind(p->fd_handlers, kind);
+    if (!h)
+      h = find_kind(p->process_handlers, kind);
+    if (!h)
+      h = find_kind(p->set_handlers, kind);
+    if (h) {
       check_version(*h, version);
       return *h;
     }

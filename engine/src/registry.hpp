@@ -30,6 +30,7 @@ public:
 
   const sdk::FdHandler *fd_handler_for(const sdk::OpenFile &file) const;
   std::vector<const sdk::ProcessHandler *> process_handlers() const;
+  std::vector<const sdk::SetHandler *> set_handlers() const;
   // The handler of `kind` that reads records of `version`; throws Error
   // naming the kind when no plugin has it.
   const sdk::Handler &handler(const std::string &kind, unsigned version) const;
@@ -37,10 +38,12 @@ public:
                                    unsigned version) const;
   const sdk::ProcessHandler &process_handler(const std::string &kind,
                                              unsigned version) const;
+  const sdk::SetHandler &set_handler(const std::string &kind,
+                                     unsigned version) const;
 
   std::vector<std::string> plugin_names() const;
-  // Every fd handler's restart_over().
-  void restart_over() const;
+  // Every fd and set handler's restart_over().
+  void restart_over(bool succeeded) const;
 
 private:
   // Member order matters: handlers are destroyed before the plugin object,
@@ -50,6 +53,7 @@ private:
     std::unique_ptr<sdk::Plugin> plugin;
     std::vector<std::unique_ptr<sdk::FdHandler>> fd_handlers;
     std::vector<std::unique_ptr<sdk::ProcessHandler>> process_handlers;
+    std::vector<std::unique_ptr<sdk::SetHandler>> set_handlers;
     ~Loaded();
   };
   std::vector<std::unique_ptr<Loaded>> plugins_;

@@ -15,6 +15,7 @@
 #include <cpr/engine/engine.hpp>
 #include <cpr/sdk/error.hpp>
 
+#include <algorithm>
 #include <csignal>
 #include <cstddef>
 #include <cstdio>
@@ -65,13 +66,38 @@ private:
   bool new_namespace_ = false;
 };
 
+std::vector<pid_t> pids_of(const Manifest &m) {
+  std::vector<pid_t> pids;
+  for (const ProcessRecord &p : m.processes)
+    pids.push_back(p.pid);
+  return pids;
+}
+
+// Objects of the whole set (System V IPC objects, POSIX shared memory) are
+// made first: the checks of the rest may need them (a file mapped from
+// /dev/shm), and they are taken away again if the restart fails.
+void make_set_objects(const Loaded &l, const Registry &registry,
+                      sdk::RestoreContext &ctx) {
+  for (std::uint64_t id : l.manifest.set_objects) {
+    const ObjectRecord &o = l.manifest.object(id);
+    const sdk::SetHandler &h = registry.set_handler(o.kind, o.version);
+    sdk::Record record{o.kind, o.version, o.payload};
+    h.check(record, ctx);
+    h.restore(record, ctx);
+  }
+}
+
 // Everything that can be known to fail is found before a process exists.
 void check(Loaded &l, const Registry &registry, PidCheck &pids) {
   check_access(l.path, l.manifest.header, Access::restart);
-  sdk::RestoreContext ctx{l.path, *l.pages};
+  sdk::RestoreContext ctx{l.path, *l.pages, pids_of(l.manifest)};
+  make_set_objects(l, registry, ctx);
+  const auto &set_objects = l.manifest.set_objects;
   for (const ObjectRecord &o : l.manifest.objects)
-    registry.handler(o.kind, o.version)
-        .check({o.kind, o.version, o.payload}, ctx);
+    if (std::find(set_objects.begin(), set_objects.end(), o.id) ==
+        set_objects.end())
+      registry.handler(o.kind, o.version)
+          .check({o.kind, o.version, o.payload}, ctx);
   for (const ProcessRecord &p : l.manifest.processes) {
     pids.need(p.pid, false);
     if (p.zombie)
@@ -174,7 +200,7 @@ void build(const PlannedProcess &pp, const Loaded &l, const Registry &registry,
   if (rseq.ptr)
     sdk::remote_call(main, "unregister cpr's rseq area", SYS_rseq, rseq.ptr,
                      rseq.len, rseq_flag_unregister, rseq.sig);
-  sdk::RestoreContext ctx{l.path, *l.pages,
+  sdk::RestoreContext ctx{l.path, *l.pages, pids_of(l.manifest),
                           [&](pid_t saved) { return tree.live_pid(saved); }};
   for (std::uint64_t id : p.objects) {
     const ObjectRecord &rec = l.manifest.object(id);
@@ -222,7 +248,8 @@ Restarted restart(const RestartRequest &request) {
   Registry registry = Registry::load();
   struct LetGo {
     const Registry &registry;
-    ~LetGo() { registry.restart_over(); }
+    bool succeeded = false;
+    ~LetGo() { registry.restart_over(succeeded); }
   } let_go{registry};
   std::vector<Loaded> loaded;
   for (const std::string &path : statefiles)
@@ -262,6 +289,7 @@ Restarted restart(const RestartRequest &request) {
   }
   terminal.take_foreground();
   tree.release();
+  let_go.succeeded = true;
   std::vector<pid_t> on_terminal;
   for (const PlannedProcess &pp : plan)
     if (terminal.takes_over(*pp.record) && !pp.record->zombie)

@@ -104,6 +104,9 @@ struct ckpt_args {
   0x105 /* create: const char *, an ID list as cpr -p                          \
            takes it ("12:SID,40", a cgroup path:JID);                          \
            replaces id and type */
+#define CKPT_ARG_ALL_IPC                                                       \
+  0x106 /* create: also the owner's System V IPC objects                       \
+           the set does not use (NULL) */
 
 /* Errors: errno as the guide's message says (ESRCH "No such process",
  * EEXIST "File exists", ...); ECKPT for "Checkpoint error". */

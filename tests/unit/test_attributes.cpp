@@ -112,6 +112,7 @@ CKPT * * {   # every checkpoint
     CDIR: IGNORE
     RDIR IGNORE
     FORK: ORIGINAL
+    IPC: ALL
 }
 
 CKPT GID 12 { WILL EXIT }
@@ -123,7 +124,7 @@ CKPT SID 7 { CDIR REPLACE
   RDIR: REPLACE }
 CKPT HID 8 { FORK ANY }
 CKPT SGP 9 { WILL: CONT }
-CKPT * 0x10 { }
+CKPT * 0x10 { IPC USED }
 )");
   REQUIRE(blocks.size() == 8);
   const AttributeBlock &all = blocks[0];
@@ -140,6 +141,7 @@ CKPT * 0x10 { }
   CHECK(all.cdir == DirPolicy::ignore);
   CHECK(all.rdir == DirPolicy::ignore);
   CHECK(all.fork == Fork::original);
+  CHECK(all.ipc == IpcPolicy::all);
   CHECK(blocks[1].id_type == "GID");
   CHECK(blocks[1].will == Will::exit);
   CHECK(blocks[2].id_value == "/sys/fs/cgroup/x");
@@ -149,6 +151,8 @@ CKPT * 0x10 { }
   CHECK(blocks[5].fork == Fork::any);
   CHECK(blocks[6].will == Will::cont);
   CHECK(blocks[7].id_type == "*");
+  CHECK(blocks[7].ipc == IpcPolicy::used);
+  CHECK(!blocks[6].ipc);
   CHECK(parse("").empty());
   CHECK(parse("# only a comment\n\n   \n").empty());
 }
@@ -177,8 +181,10 @@ TEST_CASE("attributes: syntax errors say FILE:LINE:COLUMN") {
                                       "'PID'");
   CHECK(error_of("CKPT PID 1\n}") == "test.cpr:2:1: expected '{', found '}'");
   CHECK(error_of("CKPT PID 1 {\n  MOVE: IGNORE\n}") ==
-        "test.cpr:2:3: unknown policy 'MOVE' (use FILE, WILL, CDIR, RDIR or "
-        "FORK)");
+        "test.cpr:2:3: unknown policy 'MOVE' (use FILE, WILL, CDIR, RDIR, "
+        "FORK or IPC)");
+  CHECK(error_of("CKPT PID 1 {\n  IPC: SOME\n}") ==
+        "test.cpr:2:8: unknown IPC action 'SOME' (use USED or ALL)");
   CHECK(error_of("CKPT PID 1 {\n  WILL CONT\n  WILL KILL\n}") ==
         "test.cpr:3:3: WILL is given twice in this block");
   CHECK(error_of("CKPT PID 1 {\n  WILL\n}") ==

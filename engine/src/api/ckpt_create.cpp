@@ -62,6 +62,8 @@ engine::CheckpointRequest request(const char *path, ckpt_id_t id,
       req.force = true;
     } else if (a->ckpt_type == CKPT_ARG_OUTSIDE_PIPES) {
       req.outside_pipes = true;
+    } else if (a->ckpt_type == CKPT_ARG_ALL_IPC) {
+      req.all_ipc = true;
     } else if (a->ckpt_type == CKPT_ARG_TIMEOUT && a->ckpt_data) {
       req.handler_timeout =
           std::chrono::seconds(*static_cast<unsigned *>(a->ckpt_data));

@@ -55,11 +55,17 @@ struct SaveContext {
   // --outside-pipes: a pipe whose other end is outside the set is carried;
   // at restart that end is the restarting process's stdin or stdout.
   bool outside_pipes = false;
+  // The checkpoint owner, and whether objects of the system that the set
+  // does not use but the owner owns are saved too (IPC ALL, --all-ipc).
+  uid_t owner = 0;
+  bool all_of_owner = false;
 };
 
 struct RestoreContext {
   std::string statefile;
   PageSource &pages;
+  // Every process of the statefile, by its saved PID.
+  std::vector<pid_t> processes;
   // The PID a saved process has now, as this (cpr's) PID namespace sees it:
   // the same, unless the set was restored in a new PID namespace.
   std::function<pid_t(pid_t saved)> live_pid = [](pid_t saved) {
@@ -128,6 +134,24 @@ public:
   // Runs from the engine, the process stopped under ptrace.
   virtual void restore(Tracee &process, const Record &record,
                        RestoreContext &ctx) const = 0;
+};
+
+// State of the set as a whole, not of one of its processes: objects that live
+// in the system (System V IPC objects, POSIX shared memory), which processes
+// use by name or id and which outlive them.
+class SetHandler : public Handler {
+public:
+  // Once per checkpoint, the whole set frozen: a record per object of its
+  // kind that the set uses (SaveContext::processes).
+  virtual std::vector<Saved> save(SaveContext &ctx) const = 0;
+  // At restart, once its own record is checked and before the rest of the
+  // restart is checked (a file the object is must be there for that) or any
+  // process is made: the object is made again, or throws Error.
+  virtual void restore(const Record &record, RestoreContext &ctx) const = 0;
+  // When the restart is over: `succeeded`, what must wait until every
+  // process is built is done (marking an object for removal); else what
+  // restore() made is taken away again.
+  virtual void restart_over(bool /*succeeded*/) const {}
 };
 
 } // namespace cpr::sdk

@@ -24,6 +24,9 @@ public:
   process_handlers() const {
     return {};
   }
+  virtual std::vector<std::unique_ptr<SetHandler>> set_handlers() const {
+    return {};
+  }
 };
 
 } // namespace cpr::sdk
