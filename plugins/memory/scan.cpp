@@ -23,6 +23,10 @@ bool is_kernel_mapping(const std::string &name) {
   return name == "[vdso]" || name == "[vvar]" || name == "[vvar_vclock]";
 }
 
+bool is_sysv_segment(const std::string &name) {
+  return name.rfind("/SYSV", 0) == 0;
+}
+
 bool ends_with(const std::string &s, const std::string &tail) {
   return s.size() >= tail.size() &&
          s.compare(s.size() - tail.size(), tail.size(), tail) == 0;
@@ -46,8 +50,9 @@ VmaKind classify(pid_t pid, const sdk::Mapping &m) {
       refuse(pid, m, "a device mapping, which cpr cannot carry");
   if (shared && m.path.rfind("/dev/zero", 0) == 0)
     return VmaKind::anon_shared;
-  if (m.path.rfind("/SYSV", 0) == 0)
-    refuse(pid, m, "System V shared memory is not supported by this cpr");
+  if (ends_with(m.path, " (deleted)") && shared &&
+      m.path.rfind("/dev/shm/", 0) == 0)
+    return VmaKind::anon_shared; // shm_unlink'ed: memory without a name
   if (ends_with(m.path, " (deleted)"))
     refuse(pid, m, "the file was deleted, and this cpr does not save files");
   if (m.path.empty() || m.path == "[heap]" || m.path == "[stack]" ||
@@ -174,6 +179,15 @@ std::vector<sdk::Range> shared_data_pages(pid_t pid, const Vma &v,
 
 namespace {
 
+// A file removed under the name it was mapped by but linked under another
+// is mapped by that name.
+sdk::Mapping as_named_now(pid_t pid, sdk::Mapping m) {
+  if (ends_with(m.path, " (deleted)"))
+    if (auto now = sdk::mapped_file_name(pid, m))
+      m.path = *now;
+  return m;
+}
+
 // Whether `v` lies in a part of a shared object that is saved already; if
 // so, it is to be mapped from there. Else it becomes a part of its own.
 bool share_saved_part(pid_t pid, std::uint64_t inode, Vma &v,
@@ -208,8 +222,10 @@ AddressSpace scan_address_space(sdk::Tracee &t, sdk::PageSink &sink,
   PageScanner scanner(t.pid());
   std::vector<sdk::Range> all_pages;
   const auto reserved = t.reserved();
-  for (const sdk::Mapping &m : sdk::read_smaps(t.pid())) {
-    if (m.path == "[vsyscall]" ||
+  for (const sdk::Mapping &mapped : sdk::read_smaps(t.pid())) {
+    sdk::Mapping m = as_named_now(t.pid(), mapped);
+    // System V segments are plugins/shm's: attached again after the rest.
+    if (m.path == "[vsyscall]" || is_sysv_segment(m.path) ||
         std::any_of(reserved.begin(), reserved.end(),
                     [&](const sdk::Range &r) { return r.overlaps(m.range); }))
       continue;

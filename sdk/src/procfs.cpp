@@ -6,7 +6,9 @@
 #include <cinttypes>
 #include <cstdio>
 #include <fcntl.h>
+#include <filesystem>
 #include <sstream>
+#include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
@@ -89,6 +91,32 @@ std::vector<Mapping> read_maps(pid_t pid) {
 
 std::vector<Mapping> read_smaps(pid_t pid) {
   return parse_maps(read_file("/proc/" + std::to_string(pid) + "/smaps"));
+}
+
+std::optional<std::string> mapped_file_name(pid_t pid, const Mapping &m) {
+  static const std::string deleted = " (deleted)";
+  if (m.path.size() <= deleted.size() ||
+      m.path.compare(m.path.size() - deleted.size(), deleted.size(), deleted) !=
+          0)
+    return m.path;
+  struct stat st {};
+  char object[96];
+  std::snprintf(object, sizeof object,
+                "/proc/%d/map_files/%" PRIx64 "-%" PRIx64, pid, m.range.start,
+                m.range.end);
+  if (::stat(object, &st) != 0 || st.st_nlink == 0)
+    return std::nullopt;
+  std::filesystem::path dir =
+      std::filesystem::path(m.path.substr(0, m.path.size() - deleted.size()))
+          .parent_path();
+  std::error_code ec;
+  for (const auto &entry : std::filesystem::directory_iterator(dir, ec)) {
+    struct stat other {};
+    if (::lstat(entry.path().c_str(), &other) == 0 &&
+        other.st_ino == st.st_ino && other.st_dev == st.st_dev)
+      return entry.path().string();
+  }
+  return std::nullopt;
 }
 
 std::optional<std::uint64_t> find_gap(const std::vector<Range> &taken,

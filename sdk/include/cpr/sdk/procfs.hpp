@@ -30,6 +30,13 @@ std::vector<Mapping> read_maps(pid_t pid);
 // Like read_maps, with each mapping's VmFlags filled in.
 std::vector<Mapping> read_smaps(pid_t pid);
 
+// The name a file `pid` maps has now. Maps shows a file removed under the
+// name it was mapped by as "NAME (deleted)", even when the file lives on
+// under another name in the same directory (glibc's sem_open maps a
+// temporary file, links it under the semaphore's name, removes the
+// temporary one): that other name. std::nullopt if it has none.
+std::optional<std::string> mapped_file_name(pid_t pid, const Mapping &m);
+
 // UNIX98 ptys. The index of the pty whose slave device is `rdev`, or -1;
 // the slave device of pty `index`.
 int pty_slave_index(dev_t rdev);

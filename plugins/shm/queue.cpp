@@ -1,0 +1,157 @@
+#include "queue.hpp"
+
+#include <cpr/sdk/error.hpp>
+#include <cpr/sdk/payload.hpp>
+#include <cpr/sdk/procfs.hpp>
+
+#include <algorithm>
+#include <cstring>
+#include <fmt/format.h>
+#include <sys/msg.h>
+
+#ifndef MSG_COPY
+#define MSG_COPY 040000
+#endif
+
+namespace cpr::shm {
+namespace {
+
+msqid_ds stat_queue(int id) {
+  msqid_ds ds{};
+  if (::msgctl(id, IPC_STAT, &ds) != 0)
+    sdk::throw_errno(fmt::format("Checkpoint error: cannot read System V "
+                                 "message queue id {}",
+                                 id),
+                     errno);
+  return ds;
+}
+
+std::size_t largest_message() {
+  return std::stoul(sdk::read_file("/proc/sys/kernel/msgmax"));
+}
+
+// A buffer laid out as struct msgbuf: the type, then the text.
+struct MessageBuffer {
+  std::vector<char> bytes;
+  explicit MessageBuffer(std::size_t text) : bytes(sizeof(long) + text) {}
+  long type() const {
+    long t;
+    std::memcpy(&t, bytes.data(), sizeof t);
+    return t;
+  }
+  void set(const Message &m) {
+    long t = static_cast<long>(m.type);
+    bytes.resize(sizeof t + m.text.size());
+    std::memcpy(bytes.data(), &t, sizeof t);
+    std::memcpy(bytes.data() + sizeof t, m.text.data(), m.text.size());
+  }
+  char *text() { return bytes.data() + sizeof(long); }
+};
+
+std::vector<Message> copy_messages(const IpcPerm &perm, std::size_t count) {
+  MessageBuffer buf(largest_message());
+  std::vector<Message> out;
+  for (std::size_t i = 0; i < count; ++i) {
+    ssize_t n =
+        ::msgrcv(perm.id, buf.bytes.data(), buf.bytes.size() - sizeof(long),
+                 static_cast<long>(i), IPC_NOWAIT | MSG_COPY);
+    if (n < 0)
+      sdk::throw_errno(fmt::format("Checkpoint error: cannot read message {} "
+                                   "of {}",
+                                   i, describe(IpcKind::msg, perm)),
+                       errno);
+    out.push_back(
+        {buf.type(), std::string(buf.text(), static_cast<size_t>(n))});
+  }
+  return out;
+}
+
+sdk::Saved save_queue(int id, const msqid_ds &ds) {
+  Queue q{perm_of(id, ds.msg_perm), ds.msg_qbytes, {}};
+  q.messages = copy_messages(q.perm, ds.msg_qnum);
+  return {sdk::to_payload(q), fmt::format("{}, {} message(s), {} bytes",
+                                          describe(IpcKind::msg, q.perm),
+                                          q.messages.size(), ds.msg_cbytes)};
+}
+
+// The queue at the saved id, if it is the one the set left behind and no
+// other process uses it: the restart takes it over, emptied first.
+bool left_behind(const Queue &q, const std::vector<pid_t> &set) {
+  msqid_ds now{};
+  if (::msgctl(q.perm.id, IPC_STAT, &now) != 0)
+    return false;
+  if (!same_owner_and_key(q.perm, now.msg_perm))
+    id_taken(IpcKind::msg, q.perm,
+             fmt::format("another message queue (key {:#010x})",
+                         static_cast<std::uint32_t>(now.msg_perm.__key)));
+  for (pid_t user : {now.msg_lspid, now.msg_lrpid})
+    if (used_outside(user, set))
+      id_taken(IpcKind::msg, q.perm,
+               fmt::format("the queue the checkpointed processes left "
+                           "behind, which process {} uses",
+                           user));
+  MessageBuffer buf(largest_message());
+  while (::msgrcv(q.perm.id, buf.bytes.data(), buf.bytes.size() - sizeof(long),
+                  0, IPC_NOWAIT | MSG_NOERROR) >= 0) {
+  }
+  return true;
+}
+
+void set_owner_and_limit(const Queue &q) {
+  set_owner(IpcKind::msg, q.perm, [&](ipc_perm &p) {
+    msqid_ds ds{};
+    ds.msg_perm = p;
+    ds.msg_qbytes = q.max_bytes;
+    if (::msgctl(q.perm.id, IPC_SET, &ds) == 0)
+      return 0;
+    if (errno != EPERM)
+      return -1;
+    // A limit above kernel.msgmnb needs CAP_SYS_RESOURCE: the default then.
+    msqid_ds now{};
+    if (::msgctl(q.perm.id, IPC_STAT, &now) != 0)
+      return -1;
+    ds.msg_qbytes = now.msg_qbytes;
+    return ::msgctl(q.perm.id, IPC_SET, &ds);
+  });
+}
+
+void send_messages(const Queue &q) {
+  MessageBuffer buf(0);
+  for (const Message &m : q.messages) {
+    buf.set(m);
+    if (::msgsnd(q.perm.id, buf.bytes.data(), m.text.size(), IPC_NOWAIT) != 0)
+      sdk::throw_errno(fmt::format("Resource temporarily unavailable: cannot "
+                                   "put the messages of {} back",
+                                   describe(IpcKind::msg, q.perm)),
+                       errno);
+  }
+}
+
+} // namespace
+
+std::vector<sdk::Saved> QueueHandler::save(sdk::SaveContext &ctx) const {
+  std::vector<sdk::Saved> out;
+  for (int id : list_ids(IpcKind::msg)) {
+    msqid_ds ds = stat_queue(id);
+    if (is_one_of(ds.msg_lspid, ctx.processes) ||
+        is_one_of(ds.msg_lrpid, ctx.processes) ||
+        (ctx.all_of_owner && ds.msg_perm.uid == ctx.owner))
+      out.push_back(save_queue(id, ds));
+  }
+  return out;
+}
+
+void QueueHandler::restore(const sdk::Record &record,
+                           sdk::RestoreContext &ctx) const {
+  auto q = sdk::from_payload<Queue>(record.payload);
+  if (!left_behind(q, ctx.processes)) {
+    made_.add(make_with_id(IpcKind::msg, q.perm, [&] {
+      return ::msgget(q.perm.key, IPC_CREAT | IPC_EXCL |
+                                      static_cast<int>(q.perm.mode & 0777));
+    }));
+  }
+  set_owner_and_limit(q);
+  send_messages(q);
+}
+
+} // namespace cpr::shm
