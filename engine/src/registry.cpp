@@ -38,6 +38,12 @@ void Registry::restart_over(bool succeeded) const {
   }
 }
 
+void Registry::take_back_set_objects() const {
+  for (const auto &loaded : plugins_)
+    for (const auto &h : loaded->set_handlers)
+      h->restart_over(false);
+}
+
 Registry::~Registry() {
   while (!plugins_.empty())
     plugins_.pop_back();

@@ -44,6 +44,8 @@ public:
   std::vector<std::string> plugin_names() const;
   // Every fd and set handler's restart_over().
   void restart_over(bool succeeded) const;
+  // Every set handler takes back what it made so far.
+  void take_back_set_objects() const;
 
 private:
   // Member order matters: handlers are destroyed before the plugin object,

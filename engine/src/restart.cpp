@@ -2,6 +2,7 @@
 // from outside under ptrace, and let them all run only when all are ready.
 #include "attributes.hpp"
 #include "helper.hpp"
+#include "ipc_namespace.hpp"
 #include "pages.hpp"
 #include "proc.hpp"
 #include "process_state.hpp"
@@ -73,11 +74,8 @@ std::vector<pid_t> pids_of(const Manifest &m) {
   return pids;
 }
 
-// Objects of the whole set (System V IPC objects, POSIX shared memory) are
-// made first: the checks of the rest may need them (a file mapped from
-// /dev/shm), and they are taken away again if the restart fails.
-void make_set_objects(const Loaded &l, const Registry &registry,
-                      sdk::RestoreContext &ctx) {
+void make_set_objects(const Loaded &l, const Registry &registry) {
+  sdk::RestoreContext ctx{l.path, *l.pages, pids_of(l.manifest)};
   for (std::uint64_t id : l.manifest.set_objects) {
     const ObjectRecord &o = l.manifest.object(id);
     const sdk::SetHandler &h = registry.set_handler(o.kind, o.version);
@@ -87,11 +85,29 @@ void make_set_objects(const Loaded &l, const Registry &registry,
   }
 }
 
+// Objects of the whole set (System V IPC objects, POSIX shared memory) are
+// made first: the checks of the rest may need them (a file mapped from
+// /dev/shm), and they are taken away again if the restart fails. Under
+// FORK ANY, an id held by another object moves them all to a new IPC
+// namespace.
+void make_set_objects(const std::vector<Loaded> &loaded,
+                      const Registry &registry, Fork fork, IpcNamespace &ipc) {
+  try {
+    for (const Loaded &l : loaded)
+      make_set_objects(l, registry);
+  } catch (const sdk::IdTaken &) {
+    if (fork != Fork::any)
+      throw;
+    registry.take_back_set_objects();
+    ipc.enter_new();
+    for (const Loaded &l : loaded)
+      make_set_objects(l, registry);
+  }
+}
+
 // Everything that can be known to fail is found before a process exists.
 void check(Loaded &l, const Registry &registry, PidCheck &pids) {
-  check_access(l.path, l.manifest.header, Access::restart);
   sdk::RestoreContext ctx{l.path, *l.pages, pids_of(l.manifest)};
-  make_set_objects(l, registry, ctx);
   const auto &set_objects = l.manifest.set_objects;
   for (const ObjectRecord &o : l.manifest.objects)
     if (std::find(set_objects.begin(), set_objects.end(), o.id) ==
@@ -246,6 +262,8 @@ Restarted restart(const RestartRequest &request) {
   const std::vector<std::string> &statefiles = request.statefiles;
   Clock total;
   Registry registry = Registry::load();
+  // Left after the objects made in it are let go (let_go).
+  IpcNamespace ipc;
   struct LetGo {
     const Registry &registry;
     bool succeeded = false;
@@ -258,7 +276,11 @@ Restarted restart(const RestartRequest &request) {
   std::vector<Fork> saved_fork;
   for (const Loaded &l : loaded)
     saved_fork.push_back(l.manifest.header.fork);
-  PidCheck pids(decide_fork(request.fork, saved_fork));
+  const Fork fork = decide_fork(request.fork, saved_fork);
+  for (Loaded &l : loaded)
+    check_access(l.path, l.manifest.header, Access::restart);
+  make_set_objects(loaded, registry, fork, ipc);
+  PidCheck pids(fork);
   for (Loaded &l : loaded)
     check(l, registry, pids);
 

@@ -100,8 +100,8 @@ bool same_owner_and_key(const IpcPerm &saved, const ipc_perm &now) {
 }
 
 void id_taken(IpcKind kind, const IpcPerm &saved, const std::string &by) {
-  throw sdk::Error(fmt::format("Resource busy: {} id {} is taken by {}",
-                               object_name(kind), saved.id, by));
+  throw sdk::IdTaken(fmt::format("Resource busy: {} id {} is taken by {}",
+                                 object_name(kind), saved.id, by));
 }
 
 int make_with_id(IpcKind kind, const IpcPerm &saved,
@@ -112,9 +112,9 @@ int make_with_id(IpcKind kind, const IpcPerm &saved,
   if (got < 0) {
     write_next_id(kind, -1); // not used up by a failed call
     if (err == EEXIST)
-      throw sdk::Error(fmt::format("Resource busy: the key of {} is taken "
-                                   "by another object",
-                                   describe(kind, saved)));
+      throw sdk::IdTaken(fmt::format("Resource busy: the key of {} is taken "
+                                     "by another object",
+                                     describe(kind, saved)));
     sdk::throw_errno(
         fmt::format("Checkpoint error: cannot make {}", describe(kind, saved)),
         err);

@@ -1,4 +1,4 @@
-// The one exception type that crosses the plugin boundary.
+// The exception types that cross the plugin boundary.
 #pragma once
 
 #include <stdexcept>
@@ -13,6 +13,15 @@ class Error : public std::runtime_error {
 public:
   explicit Error(const std::string &message);
   ~Error() override;
+};
+
+// A restart needs an id that another object of the system holds now (a
+// System V IPC id): under FORK ANY the engine then makes the set's objects
+// in a namespace of their own, where the id is free.
+class IdTaken : public Error {
+public:
+  explicit IdTaken(const std::string &message);
+  ~IdTaken() override;
 };
 
 // Error with strerror(errno) appended: "<what>: <strerror>".
