@@ -28,8 +28,8 @@
 // ($HOME/.cpr beats /etc/cpr_proto); within a file the later block.
 // WILL, CDIR, RDIR, FORK and IPC come from the strongest block that sets
 // them. IPC ALL (or --all-ipc) saves the System V IPC objects of the
-// checkpoint owner that the set does not use as well; USED, the default,
-// only those the set attaches or last used.
+// checkpoint owner that no process uses as well; USED, the default, only
+// those the set attaches or last used.
 // A file's disposition comes from the strongest block that decides it: the
 // blocks are tried in that order, in each its FILE lines with a pattern in
 // the order written (the first that matches decides), then its FILE line

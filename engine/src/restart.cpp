@@ -76,13 +76,13 @@ std::vector<pid_t> pids_of(const Manifest &m) {
 
 void make_set_objects(const Loaded &l, const Registry &registry) {
   sdk::RestoreContext ctx{l.path, *l.pages, pids_of(l.manifest)};
-  for (std::uint64_t id : l.manifest.set_objects) {
-    const ObjectRecord &o = l.manifest.object(id);
-    const sdk::SetHandler &h = registry.set_handler(o.kind, o.version);
-    sdk::Record record{o.kind, o.version, o.payload};
-    h.check(record, ctx);
-    h.restore(record, ctx);
-  }
+  for (bool make : {false, true})
+    for (std::uint64_t id : l.manifest.set_objects) {
+      const ObjectRecord &o = l.manifest.object(id);
+      const sdk::SetHandler &h = registry.set_handler(o.kind, o.version);
+      sdk::Record record{o.kind, o.version, o.payload};
+      make ? h.restore(record, ctx) : h.check(record, ctx);
+    }
 }
 
 // Objects of the whole set (System V IPC objects, POSIX shared memory) are

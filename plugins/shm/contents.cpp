@@ -32,10 +32,24 @@ void copy(int in, off_t in_at, int out, std::uint64_t size,
           const std::string &what) {
   while (size > 0) {
     ssize_t n = ::sendfile(out, in, &in_at, size);
-    if (n <= 0)
-      sdk::throw_errno(what, n < 0 ? errno : EIO);
+    if (n < 0)
+      sdk::throw_errno(what, errno);
+    if (n == 0)
+      throw sdk::Error(what + ": the data ends early");
     size -= static_cast<std::uint64_t>(n);
   }
+}
+
+// The data is the process's memory: on disk before the checkpoint counts
+// as done, as the engine's pages are.
+void make_durable(int fd, const std::string &path, const std::string &dir) {
+  int dir_fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  bool ok = ::fdatasync(fd) == 0 && dir_fd >= 0 && ::fsync(dir_fd) == 0;
+  int err = errno;
+  if (dir_fd >= 0)
+    ::close(dir_fd);
+  if (!ok)
+    sdk::throw_errno("Checkpoint error: cannot write " + path, err);
 }
 
 } // namespace
@@ -54,7 +68,18 @@ Contents save_contents(int object_fd, std::uint64_t size,
   for (const sdk::Range &r : c.ranges)
     copy(object_fd, static_cast<off_t>(r.start), out.get(), r.size(),
          "Checkpoint error: cannot save " + name);
+  make_durable(out.get(), path, dir);
   return c;
+}
+
+void check_contents(const Contents &contents, const std::string &statefile) {
+  std::string path = statefile + "/" + contents.file;
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0 ||
+      static_cast<std::uint64_t>(st.st_size) != contents.bytes())
+    throw sdk::Error(fmt::format("damaged statefile {}: {} is missing or not "
+                                 "the {} bytes saved",
+                                 statefile, contents.file, contents.bytes()));
 }
 
 void restore_contents(const Contents &contents, const std::string &statefile,
@@ -68,7 +93,7 @@ void restore_contents(const Contents &contents, const std::string &statefile,
     if (::lseek(object_fd, static_cast<off_t>(r.start), SEEK_SET) < 0)
       sdk::throw_errno("cannot seek in shared memory", errno);
     copy(in.get(), at, object_fd, r.size(),
-         "Not enough space: cannot fill shared memory from " + path);
+         "cannot fill shared memory from " + path);
     at += static_cast<off_t>(r.size());
   }
 }

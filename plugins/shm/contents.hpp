@@ -14,6 +14,9 @@ namespace cpr::shm {
 Contents save_contents(int object_fd, std::uint64_t size,
                        const std::string &statefile, const std::string &name);
 
+// Throws "damaged statefile" unless the saved data is all there.
+void check_contents(const Contents &contents, const std::string &statefile);
+
 // Writes saved data back into the object open (for writing) at `object_fd`.
 void restore_contents(const Contents &contents, const std::string &statefile,
                       int object_fd);

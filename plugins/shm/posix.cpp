@@ -108,6 +108,12 @@ std::vector<sdk::Saved> PosixShmHandler::save(sdk::SaveContext &ctx) const {
   return out;
 }
 
+void PosixShmHandler::check(const sdk::Record &record,
+                            const sdk::RestoreContext &ctx) const {
+  check_contents(sdk::from_payload<PosixObject>(record.payload).contents,
+                 ctx.statefile);
+}
+
 void PosixShmHandler::restore(const sdk::Record &record,
                               sdk::RestoreContext &ctx) const {
   auto o = sdk::from_payload<PosixObject>(record.payload);

@@ -135,7 +135,9 @@ std::vector<sdk::Saved> QueueHandler::save(sdk::SaveContext &ctx) const {
     msqid_ds ds = stat_queue(id);
     if (is_one_of(ds.msg_lspid, ctx.processes) ||
         is_one_of(ds.msg_lrpid, ctx.processes) ||
-        (ctx.all_of_owner && ds.msg_perm.uid == ctx.owner))
+        (ctx.all_of_owner && ds.msg_perm.uid == ctx.owner &&
+         !used_outside(ds.msg_lspid, ctx.processes) &&
+         !used_outside(ds.msg_lrpid, ctx.processes)))
       out.push_back(save_queue(id, ds));
   }
   return out;

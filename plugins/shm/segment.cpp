@@ -65,7 +65,8 @@ shmid_ds stat_segment(int id) {
   return ds;
 }
 
-// The segments the set attaches, and with IPC ALL those its owner has.
+// The segments the set attaches, and with IPC ALL those of its owner that
+// nothing attaches (a running program's are its own business).
 std::set<int> segments_of(const sdk::SaveContext &ctx) {
   std::set<int> ids;
   for (pid_t pid : ctx.processes)
@@ -75,7 +76,8 @@ std::set<int> segments_of(const sdk::SaveContext &ctx) {
   if (ctx.all_of_owner)
     for (int id : list_ids(IpcKind::shm)) {
       shmid_ds ds{};
-      if (::shmctl(id, IPC_STAT, &ds) == 0 && ds.shm_perm.uid == ctx.owner)
+      if (::shmctl(id, IPC_STAT, &ds) == 0 && ds.shm_perm.uid == ctx.owner &&
+          ds.shm_nattch == 0)
         ids.insert(id);
     }
   return ids;
@@ -122,6 +124,12 @@ std::vector<sdk::Saved> SegmentHandler::save(sdk::SaveContext &ctx) const {
   for (int id : segments_of(ctx))
     out.push_back(save_segment(id, ctx));
   return out;
+}
+
+void SegmentHandler::check(const sdk::Record &record,
+                           const sdk::RestoreContext &ctx) const {
+  check_contents(sdk::from_payload<Segment>(record.payload).contents,
+                 ctx.statefile);
 }
 
 void SegmentHandler::restore(const sdk::Record &record,

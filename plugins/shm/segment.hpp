@@ -14,6 +14,8 @@ public:
   std::string kind() const override { return "shm.sysv-segment"; }
   unsigned version() const override { return 1; }
   std::vector<sdk::Saved> save(sdk::SaveContext &ctx) const override;
+  void check(const sdk::Record &record,
+             const sdk::RestoreContext &ctx) const override;
   void restore(const sdk::Record &record,
                sdk::RestoreContext &ctx) const override;
   void restart_over(bool succeeded) const override;

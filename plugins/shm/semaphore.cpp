@@ -43,6 +43,12 @@ bool used_by(const std::vector<pid_t> &pids,
                      [&](pid_t p) { return is_one_of(p, processes); });
 }
 
+bool used_elsewhere(const std::vector<pid_t> &pids,
+                    const std::vector<pid_t> &processes) {
+  return std::any_of(pids.begin(), pids.end(),
+                     [&](pid_t p) { return used_outside(p, processes); });
+}
+
 sdk::Saved save_set(int id, const semid_ds &ds) {
   SemaphoreSet s{perm_of(id, ds.sem_perm),
                  std::vector<std::uint16_t>(ds.sem_nsems)};
@@ -100,8 +106,10 @@ std::vector<sdk::Saved> SemaphoreHandler::save(sdk::SaveContext &ctx) const {
   std::vector<sdk::Saved> out;
   for (int id : list_ids(IpcKind::sem)) {
     semid_ds ds = stat_set(id);
-    if (used_by(last_changed_by(id, ds.sem_nsems), ctx.processes) ||
-        (ctx.all_of_owner && ds.sem_perm.uid == ctx.owner))
+    auto users = last_changed_by(id, ds.sem_nsems);
+    if (used_by(users, ctx.processes) ||
+        (ctx.all_of_owner && ds.sem_perm.uid == ctx.owner &&
+         !used_elsewhere(users, ctx.processes)))
       out.push_back(save_set(id, ds));
   }
   return out;

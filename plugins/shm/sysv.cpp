@@ -57,6 +57,26 @@ void write_next_id(IpcKind kind, int id) {
                      err);
 }
 
+// The kernel keeps an id asked for until an object takes it, and -1 cannot
+// be written back: a failed call leaves it to the next object anybody
+// makes. A throwaway object takes it instead.
+void use_up_next_id(IpcKind kind) {
+  int id = -1;
+  switch (kind) {
+  case IpcKind::shm:
+    id = ::shmget(IPC_PRIVATE, 1, 0600);
+    break;
+  case IpcKind::sem:
+    id = ::semget(IPC_PRIVATE, 1, 0600);
+    break;
+  case IpcKind::msg:
+    id = ::msgget(IPC_PRIVATE, 0600);
+    break;
+  }
+  if (id >= 0)
+    remove_object(kind, id);
+}
+
 } // namespace
 
 std::string describe(IpcKind kind, const IpcPerm &perm) {
@@ -110,7 +130,7 @@ int make_with_id(IpcKind kind, const IpcPerm &saved,
   int got = make();
   int err = errno;
   if (got < 0) {
-    write_next_id(kind, -1); // not used up by a failed call
+    use_up_next_id(kind);
     if (err == EEXIST)
       throw sdk::IdTaken(fmt::format("Resource busy: the key of {} is taken "
                                      "by another object",

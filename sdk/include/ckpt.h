@@ -106,7 +106,7 @@ struct ckpt_args {
            replaces id and type */
 #define CKPT_ARG_ALL_IPC                                                       \
   0x106 /* create: also the owner's System V IPC objects                       \
-           the set does not use (NULL) */
+           no process uses (NULL) */
 
 /* Errors: errno as the guide's message says (ESRCH "No such process",
  * EEXIST "File exists", ...); ECKPT for "Checkpoint error". */

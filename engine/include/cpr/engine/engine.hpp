@@ -26,7 +26,7 @@ struct CheckpointRequest {
   // --outside-pipes: carry pipes whose other end is outside the set.
   bool outside_pipes = false;
   // --all-ipc (IPC ALL): System V IPC objects of the checkpoint owner that
-  // the set does not use are saved too.
+  // no process uses are saved too.
   bool all_ipc = false;
   // How long the SIGCKPT handlers may take (the guide's checkpoint time-out).
   std::chrono::seconds handler_timeout{60};

@@ -55,8 +55,8 @@ struct SaveContext {
   // --outside-pipes: a pipe whose other end is outside the set is carried;
   // at restart that end is the restarting process's stdin or stdout.
   bool outside_pipes = false;
-  // The checkpoint owner, and whether objects of the system that the set
-  // does not use but the owner owns are saved too (IPC ALL, --all-ipc).
+  // The checkpoint owner, and whether objects of the system that the owner
+  // owns and no process uses are saved too (IPC ALL, --all-ipc).
   uid_t owner = 0;
   bool all_of_owner = false;
 };
