@@ -5,13 +5,22 @@
 
 #include <fcntl.h>
 #include <fmt/format.h>
-#include <sys/sendfile.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 namespace cpr::shm {
 namespace {
 
+constexpr std::uint64_t page = 4096;
+constexpr std::uint64_t chunk = 64 << 20; // pinned at once by O_DIRECT
+
+std::uint64_t whole_pages(std::uint64_t size) {
+  return (size + page - 1) / page * page;
+}
+
+// Whole pages: the tail of the last one, past the object's end, reads as
+// zeros, and whole pages can be written with O_DIRECT.
 std::vector<sdk::Range> data_ranges(int fd, std::uint64_t size) {
   std::vector<sdk::Range> out;
   auto end = static_cast<off_t>(size);
@@ -20,22 +29,68 @@ std::vector<sdk::Range> data_ranges(int fd, std::uint64_t size) {
     if (data < 0 || data >= end)
       break;
     off_t hole = std::min<off_t>(::lseek(fd, data, SEEK_HOLE), end);
-    out.push_back(
-        {static_cast<std::uint64_t>(data), static_cast<std::uint64_t>(hole)});
-    at = hole;
+    out.push_back({static_cast<std::uint64_t>(data),
+                   whole_pages(static_cast<std::uint64_t>(hole))});
+    at = static_cast<off_t>(out.back().end);
   }
   return out;
 }
 
-// Copies `size` bytes from `in` at `in_at` to `out` at its file position.
-void copy(int in, off_t in_at, int out, std::uint64_t size,
-          const std::string &what) {
+// The object mapped into cpr: the data goes between it and the statefile
+// with no copy in between.
+class ObjectView {
+public:
+  ObjectView(int fd, std::uint64_t size, int prot, const std::string &name)
+      : size_(size) {
+    void *at = ::mmap(nullptr, size, prot, MAP_SHARED, fd, 0);
+    if (at == MAP_FAILED)
+      sdk::throw_errno("cannot map " + name, errno);
+    at_ = static_cast<char *>(at);
+  }
+  ObjectView(const ObjectView &) = delete;
+  ObjectView &operator=(const ObjectView &) = delete;
+  ~ObjectView() { ::munmap(at_, size_); }
+  char *at(std::uint64_t offset) const { return at_ + offset; }
+
+private:
+  char *at_ = nullptr;
+  std::uint64_t size_;
+};
+
+// Page cache is slow to fill in this VM and would be flushed at once
+// anyway: the data goes straight between disk and memory, as the engine's
+// pages do, where the file system takes O_DIRECT.
+sdk::UniqueFd open_direct(const std::string &path, int flags, mode_t mode) {
+  sdk::UniqueFd fd(::open(path.c_str(), flags | O_DIRECT | O_CLOEXEC, mode));
+  if (fd.get() < 0 && errno == EINVAL)
+    fd = sdk::UniqueFd(::open(path.c_str(), flags | O_CLOEXEC, mode));
+  return fd;
+}
+
+void write_all(int fd, const char *from, std::uint64_t size, std::uint64_t at,
+               const std::string &path) {
   while (size > 0) {
-    ssize_t n = ::sendfile(out, in, &in_at, size);
+    ssize_t n =
+        ::pwrite(fd, from, std::min(size, chunk), static_cast<off_t>(at));
+    if (n <= 0)
+      sdk::throw_errno("Checkpoint error: cannot write " + path,
+                       n < 0 ? errno : EIO);
+    from += n;
+    at += static_cast<std::uint64_t>(n);
+    size -= static_cast<std::uint64_t>(n);
+  }
+}
+
+void read_all(int fd, char *to, std::uint64_t size, std::uint64_t at,
+              const std::string &path) {
+  while (size > 0) {
+    ssize_t n = ::pread(fd, to, std::min(size, chunk), static_cast<off_t>(at));
     if (n < 0)
-      sdk::throw_errno(what, errno);
+      sdk::throw_errno("cannot fill shared memory from " + path, errno);
     if (n == 0)
-      throw sdk::Error(what + ": the data ends early");
+      throw sdk::Error("damaged statefile: " + path + " ends early");
+    to += n;
+    at += static_cast<std::uint64_t>(n);
     size -= static_cast<std::uint64_t>(n);
   }
 }
@@ -61,13 +116,17 @@ Contents save_contents(int object_fd, std::uint64_t size,
   if (::mkdir(dir.c_str(), 0700) != 0 && errno != EEXIST)
     sdk::throw_errno("Checkpoint error: cannot make " + dir, errno);
   std::string path = statefile + "/" + c.file;
-  sdk::UniqueFd out(
-      ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600));
+  sdk::UniqueFd out = open_direct(path, O_WRONLY | O_CREAT | O_EXCL, 0600);
   if (out.get() < 0)
     sdk::throw_errno("Checkpoint error: cannot make " + path, errno);
-  for (const sdk::Range &r : c.ranges)
-    copy(object_fd, static_cast<off_t>(r.start), out.get(), r.size(),
-         "Checkpoint error: cannot save " + name);
+  if (!c.ranges.empty()) {
+    ObjectView view(object_fd, c.ranges.back().end, PROT_READ, name);
+    std::uint64_t at = 0;
+    for (const sdk::Range &r : c.ranges) {
+      write_all(out.get(), view.at(r.start), r.size(), at, path);
+      at += r.size();
+    }
+  }
   make_durable(out.get(), path, dir);
   return c;
 }
@@ -83,18 +142,22 @@ void check_contents(const Contents &contents, const std::string &statefile) {
 }
 
 void restore_contents(const Contents &contents, const std::string &statefile,
-                      int object_fd) {
+                      int object_fd, std::uint64_t object_size) {
   std::string path = statefile + "/" + contents.file;
-  sdk::UniqueFd in(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (contents.ranges.empty())
+    return;
+  if (contents.ranges.back().end > whole_pages(object_size))
+    throw sdk::Error("damaged statefile: " + path +
+                     " holds data past the object's end");
+  sdk::UniqueFd in = open_direct(path, O_RDONLY, 0);
   if (in.get() < 0)
     sdk::throw_errno("damaged statefile: cannot open " + path, errno);
-  off_t at = 0;
+  ObjectView view(object_fd, whole_pages(object_size), PROT_READ | PROT_WRITE,
+                  path);
+  std::uint64_t at = 0;
   for (const sdk::Range &r : contents.ranges) {
-    if (::lseek(object_fd, static_cast<off_t>(r.start), SEEK_SET) < 0)
-      sdk::throw_errno("cannot seek in shared memory", errno);
-    copy(in.get(), at, object_fd, r.size(),
-         "cannot fill shared memory from " + path);
-    at += static_cast<off_t>(r.size());
+    read_all(in.get(), view.at(r.start), r.size(), at, path);
+    at += r.size();
   }
 }
 

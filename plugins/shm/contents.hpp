@@ -17,8 +17,9 @@ Contents save_contents(int object_fd, std::uint64_t size,
 // Throws "damaged statefile" unless the saved data is all there.
 void check_contents(const Contents &contents, const std::string &statefile);
 
-// Writes saved data back into the object open (for writing) at `object_fd`.
+// Writes saved data back into the object open (for writing) at `object_fd`,
+// `object_size` bytes long.
 void restore_contents(const Contents &contents, const std::string &statefile,
-                      int object_fd);
+                      int object_fd, std::uint64_t object_size);
 
 } // namespace cpr::shm

@@ -122,7 +122,7 @@ void PosixShmHandler::restore(const sdk::Record &record,
       ::fchown(fd.get(), o.uid, o.gid) != 0 || ::fchmod(fd.get(), o.mode) != 0)
     sdk::throw_errno("cannot give " + o.path + " its size and owner back",
                      errno);
-  restore_contents(o.contents, ctx.statefile, fd.get());
+  restore_contents(o.contents, ctx.statefile, fd.get(), o.size);
 }
 
 void PosixShmHandler::restart_over(bool succeeded) const {

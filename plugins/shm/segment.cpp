@@ -154,7 +154,7 @@ void SegmentHandler::restore(const sdk::Record &record,
       ::fallocate(fd.get(), FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, 0,
                   static_cast<off_t>(whole_pages(s.size))) != 0)
     sdk::throw_errno("cannot clear " + describe(IpcKind::shm, s.perm), errno);
-  restore_contents(s.contents, ctx.statefile, fd.get());
+  restore_contents(s.contents, ctx.statefile, fd.get(), s.size);
   if ((s.perm.mode & SHM_LOCKED) && ::shmctl(s.perm.id, SHM_LOCK, nullptr) != 0)
     sdk::throw_errno("cannot lock " + describe(IpcKind::shm, s.perm), errno);
   if (s.perm.mode & SHM_DEST)
