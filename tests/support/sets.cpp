@@ -122,10 +122,12 @@ SetIdentity checkpoint_set_and_reap(const fs::path &sf, const std::string &ids,
 }
 
 void restart_set(const std::vector<fs::path> &statefiles,
-                 const SetIdentity &before) {
+                 const SetIdentity &before,
+                 const std::vector<std::string> &flags) {
   for (pid_t pid : pids_of(before))
     REQUIRE_FALSE(process_exists(pid));
   std::vector<std::string> args{"-r"};
+  args.insert(args.end(), flags.begin(), flags.end());
   for (const auto &sf : statefiles)
     args.push_back(sf.string());
   note(fmt::format("cpr {}", fmt::join(args, " ")));

@@ -46,7 +46,8 @@ SetIdentity checkpoint_set_and_reap(const fs::path &sf, const std::string &ids,
 // same PIDs, TIDs, parents (the test for those whose parent was outside the
 // set), groups, sessions, zombie or stopped state.
 void restart_set(const std::vector<fs::path> &statefiles,
-                 const SetIdentity &before);
+                 const SetIdentity &before,
+                 const std::vector<std::string> &flags = {});
 
 // The whole round trip of one process: `cpr -c dir/statefile -p PID` kills
 // the target, `cpr -r` brings it back as it was. Returns when the restart

@@ -175,6 +175,27 @@ TargetSpec pipe_data(std::string mode) {
   return make_target("pipe_data " + mode, {program.string()}, {mode});
 }
 
+TargetSpec sysv_counter(key_t key, bool marked) {
+  auto program = fs::path(CPR_TARGETS_BUILD_DIR) / "sysv_counter";
+  std::vector<std::string> args{fmt::format("{:x}", key)};
+  if (marked)
+    args.push_back("marked");
+  return make_target(marked ? "sysv_counter marked" : "sysv_counter",
+                     {program.string()}, args);
+}
+
+TargetSpec sysv_queue(key_t key) {
+  auto program = fs::path(CPR_TARGETS_BUILD_DIR) / "sysv_queue";
+  return make_target("sysv_queue", {program.string()},
+                     {fmt::format("{:x}", key)});
+}
+
+TargetSpec posix_shm(key_t key) {
+  auto program = fs::path(CPR_TARGETS_BUILD_DIR) / "posix_shm";
+  return make_target("posix_shm", {program.string()},
+                     {fmt::format("{:x}", key)});
+}
+
 TargetSpec share_group() {
   auto program = fs::path(CPR_TARGETS_BUILD_DIR) / "share_group";
   return make_target("share_group", {program.string()}, {});

@@ -73,6 +73,19 @@ TargetSpec devices();
 // a child reads after 2 s; "blocked": a writer and a reader blocked on pipes.
 TargetSpec pipe_data(std::string mode);
 
+// System V IPC and POSIX shared memory (issue 8), ~2-3 s each. `key` (hex on
+// the command line) is the first of the keys and names a run uses; nothing
+// they print depends on it. sysv_counter: a parent and child count in a
+// segment (key) under a semaphore (key + 1); "marked": the segment is marked
+// for removal while both are attached.
+TargetSpec sysv_counter(key_t key, bool marked = false);
+// 40 messages of types 1-3 in a queue (key); "queued", ~2 s, then reads
+// them back by type.
+TargetSpec sysv_queue(key_t key);
+// A parent and child count under a process-shared mutex in
+// /dev/shm/cpr-shm-KEY; the child posts /dev/shm/sem.cpr-sem-KEY when done.
+TargetSpec posix_shm(key_t key);
+
 // stdout of an uninterrupted run, computed once per test binary run. Throws
 // if that run fails or writes to stderr.
 const std::string &reference_output(const TargetSpec &target);
