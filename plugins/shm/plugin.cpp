@@ -18,6 +18,7 @@ public:
     std::vector<std::unique_ptr<sdk::ProcessHandler>> out;
     out.push_back(std::make_unique<AttachHandler>());
     out.push_back(std::make_unique<SemUserHandler>());
+    out.push_back(std::make_unique<QueueUserHandler>());
     return out;
   }
   std::vector<std::unique_ptr<sdk::SetHandler>> set_handlers() const override {

@@ -3,11 +3,13 @@
 #include <cpr/sdk/error.hpp>
 #include <cpr/sdk/payload.hpp>
 #include <cpr/sdk/procfs.hpp>
+#include <cpr/sdk/tracee.hpp>
 
 #include <algorithm>
 #include <cstring>
 #include <fmt/format.h>
 #include <sys/msg.h>
+#include <sys/syscall.h>
 
 #ifndef MSG_COPY
 #define MSG_COPY 040000
@@ -154,6 +156,53 @@ void QueueHandler::restore(const sdk::Record &record,
   }
   set_owner_and_limit(q);
   send_messages(q);
+}
+
+namespace {
+
+// A message type no message in the queue has.
+long unused_type(int id) {
+  msqid_ds ds = stat_queue(id);
+  MessageBuffer buf(largest_message());
+  long highest = 0;
+  for (std::size_t i = 0; i < ds.msg_qnum; ++i)
+    if (::msgrcv(id, buf.bytes.data(), buf.bytes.size() - sizeof(long),
+                 static_cast<long>(i), IPC_NOWAIT | MSG_COPY) >= 0)
+      highest = std::max(highest, buf.type());
+  return highest + 1;
+}
+
+} // namespace
+
+sdk::Saved QueueUserHandler::save(sdk::Tracee &process,
+                                  sdk::SaveContext &ctx) const {
+  std::vector<std::int32_t> queues;
+  for (int id : list_ids(IpcKind::msg)) {
+    msqid_ds ds = stat_queue(id);
+    if (ds.msg_lspid == process.pid() ||
+        (ds.msg_lrpid == process.pid() &&
+         !is_one_of(ds.msg_lspid, ctx.processes)))
+      queues.push_back(id);
+  }
+  return {
+      sdk::to_payload(queues),
+      fmt::format("last to use {} System V message queue(s)", queues.size())};
+}
+
+// An empty message fits in any queue that holds what it held.
+void QueueUserHandler::restore(sdk::Tracee &process, const sdk::Record &record,
+                               sdk::RestoreContext &) const {
+  for (std::int32_t id :
+       sdk::from_payload<std::vector<std::int32_t>>(record.payload)) {
+    long type = unused_type(id);
+    std::uint64_t buf = process.scratch(sizeof type);
+    process.write(buf, &type, sizeof type);
+    std::string what = fmt::format("use System V message queue id {}", id);
+    sdk::remote_call(process, what, SYS_msgsnd, static_cast<std::uint64_t>(id),
+                     buf, 0, IPC_NOWAIT);
+    sdk::remote_call(process, what, SYS_msgrcv, static_cast<std::uint64_t>(id),
+                     buf, 0, static_cast<std::uint64_t>(type), IPC_NOWAIT);
+  }
 }
 
 } // namespace cpr::shm

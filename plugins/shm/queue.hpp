@@ -2,6 +2,10 @@
 // sent or received its last message), or with IPC ALL one its owner has:
 // key, id, owner, mode, size limit, and every message with its type, in
 // order, read without taking it (MSG_COPY).
+//
+// shm.sysv-msg-user: which queues a process sent to or read from last; it
+// sends and takes back a message of its own on each at restart, so that
+// the next checkpoint finds the set's queues the same way.
 #pragma once
 
 #include "sysv.hpp"
@@ -23,6 +27,16 @@ public:
 
 private:
   mutable MadeObjects made_{IpcKind::msg};
+};
+
+class QueueUserHandler final : public sdk::ProcessHandler {
+public:
+  std::string kind() const override { return "shm.sysv-msg-user"; }
+  unsigned version() const override { return 1; }
+  int order() const override { return 20; }
+  sdk::Saved save(sdk::Tracee &process, sdk::SaveContext &ctx) const override;
+  void restore(sdk::Tracee &process, const sdk::Record &record,
+               sdk::RestoreContext &ctx) const override;
 };
 
 } // namespace cpr::shm

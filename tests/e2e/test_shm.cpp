@@ -279,6 +279,17 @@ TEST_CASE("A message queue's messages come back in order with their types",
   CHECK(back.id() == queued.id());
   CHECK(back.number("qnum") == queued.number("qnum"));
   CHECK(back.number("cbytes") == queued.number("cbytes"));
+  // Its last user is the process again, not cpr: a checkpoint of the
+  // restarted process (going on) finds the queue.
+  CommandResult again =
+      try_checkpoint_set(dir / "again", std::to_string(target.pid), {"-g"});
+  REQUIRE(again.status.success());
+  std::string info = run_cpr({"-i", (dir / "again").string()}).out;
+  INFO(info);
+  CHECK(info.find(fmt::format("System V message queue id {} (key {:#010x}), "
+                              "40 message(s)",
+                              queued.id(), static_cast<std::uint32_t>(key))) !=
+        std::string::npos);
   expect_finishes_within(target, reference, 15s);
   CHECK_FALSE(ipc_by_key(Ipc::msg, key));
 }
