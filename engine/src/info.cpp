@@ -45,7 +45,8 @@ void describe_process(const ProcessRecord &p, const Manifest &m,
   }
   for (std::uint64_t id : p.objects) {
     const ObjectRecord &o = m.object(id);
-    out << fmt::format("  {:<20}\t{}\n", o.kind + ":", o.summary);
+    if (!o.summary.empty()) // nothing of its kind in this process
+      out << fmt::format("  {:<20}\t{}\n", o.kind + ":", o.summary);
   }
 }
 

@@ -194,7 +194,7 @@ sdk::Saved LocksHandler::save(sdk::Tracee &process, sdk::SaveContext &) const {
   for (const HeldLock &l : rec.locks)
     names.push_back(fmt::format("{} (fd {})", describe(l), l.fd));
   return {sdk::to_payload(rec),
-          names.empty() ? "none" : fmt::format("{}", fmt::join(names, "; "))};
+          names.empty() ? "" : fmt::format("{}", fmt::join(names, "; "))};
 }
 
 void LocksHandler::restore(sdk::Tracee &process, const sdk::Record &record,

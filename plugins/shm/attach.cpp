@@ -123,7 +123,7 @@ sdk::Saved AttachHandler::save(sdk::Tracee &process, sdk::SaveContext &) const {
       check_same_ipc_namespace(process.pid());
       out.all.push_back(attachment_of(m, process.pid()));
     }
-  std::string summary = out.all.empty() ? "none" : "";
+  std::string summary;
   for (const Attachment &a : out.all)
     summary +=
         fmt::format("{}id {} at {:#x}{}", summary.empty() ? "" : ", ", a.id,

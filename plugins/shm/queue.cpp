@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <cstring>
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <sys/msg.h>
 #include <sys/syscall.h>
 
@@ -184,9 +185,11 @@ sdk::Saved QueueUserHandler::save(sdk::Tracee &process,
          !is_one_of(ds.msg_lspid, ctx.processes)))
       queues.push_back(id);
   }
-  return {
-      sdk::to_payload(queues),
-      fmt::format("last to use {} System V message queue(s)", queues.size())};
+  return {sdk::to_payload(queues),
+          queues.empty()
+              ? ""
+              : fmt::format("last to use System V message queue(s) {}",
+                            fmt::join(queues, ", "))};
 }
 
 // An empty message fits in any queue that holds what it held.

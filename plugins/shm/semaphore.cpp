@@ -151,9 +151,11 @@ sdk::Saved SemUserHandler::save(sdk::Tracee &process,
                            static_cast<std::uint16_t>(
                                ::semctl(id, static_cast<int>(i), GETVAL))});
   }
-  return {
-      sdk::to_payload(changes),
-      fmt::format("last to change {} System V semaphore(s)", changes.size())};
+  return {sdk::to_payload(changes),
+          changes.empty()
+              ? ""
+              : fmt::format("last to change {} System V semaphore(s)",
+                            changes.size())};
 }
 
 void SemUserHandler::restore(sdk::Tracee &process, const sdk::Record &record,

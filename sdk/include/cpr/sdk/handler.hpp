@@ -15,7 +15,8 @@
 namespace cpr::sdk {
 
 // What a handler produces at checkpoint: its archive, and one line that
-// `cpr -i` prints without loading the plugin.
+// `cpr -i` prints without loading the plugin (a process handler that found
+// nothing of its kind leaves it empty, and nothing is printed).
 struct Saved {
   std::string payload;
   std::string summary;
