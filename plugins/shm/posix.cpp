@@ -51,16 +51,19 @@ std::set<std::string> objects_of(const std::vector<pid_t> &processes) {
   return paths;
 }
 
-sdk::Saved save_object(const std::string &path, std::size_t n,
-                       const sdk::SaveContext &ctx) {
-  sdk::UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW));
+// Not a regular file (a directory or FIFO in /dev/shm): other handlers'.
+std::optional<sdk::Saved> save_object(const std::string &path, std::size_t n,
+                                      const sdk::SaveContext &ctx) {
   struct stat st {};
+  if (::lstat(path.c_str(), &st) == 0 && !S_ISREG(st.st_mode))
+    return std::nullopt; // never opened: a FIFO's open would wait
+  sdk::UniqueFd fd(
+      ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK));
   if (fd.get() < 0 || ::fstat(fd.get(), &st) != 0)
     sdk::throw_errno(
         "Checkpoint error: cannot read POSIX shared memory " + path, errno);
   if (!S_ISREG(st.st_mode))
-    throw sdk::Error("Checkpoint error: " + path +
-                     " is not a POSIX shared memory object");
+    return std::nullopt;
   PosixObject o{path,
                 st.st_mode & 07777,
                 st.st_uid,
@@ -68,8 +71,9 @@ sdk::Saved save_object(const std::string &path, std::size_t n,
                 static_cast<std::uint64_t>(st.st_size),
                 save_contents(fd.get(), static_cast<std::uint64_t>(st.st_size),
                               ctx.statefile, fmt::format("posix-{}", n))};
-  return {sdk::to_payload(o), fmt::format("{}, {} bytes, {} KiB saved", path,
-                                          o.size, o.contents.bytes() / 1024)};
+  return sdk::Saved{sdk::to_payload(o),
+                    fmt::format("{}, {} bytes, {} KiB saved", path, o.size,
+                                o.contents.bytes() / 1024)};
 }
 
 // The object under its name: made, or the one there emptied.
@@ -104,7 +108,8 @@ sdk::UniqueFd open_for_restore(const PosixObject &o,
 std::vector<sdk::Saved> PosixShmHandler::save(sdk::SaveContext &ctx) const {
   std::vector<sdk::Saved> out;
   for (const std::string &path : objects_of(ctx.processes))
-    out.push_back(save_object(path, out.size(), ctx));
+    if (auto saved = save_object(path, out.size(), ctx))
+      out.push_back(std::move(*saved));
   return out;
 }
 
