@@ -35,8 +35,11 @@ std::string Tmux::target(int window) const {
 }
 
 int Tmux::new_window() {
+  // "t:" is the session, so the window goes to the next free index; a bare
+  // "t" may be taken for a window (tmux also matches window names), and
+  // new-window then failed once with "create window failed: index 0 in use".
   CommandResult r =
-      tmux({"new-window", "-P", "-F", "#{window_index}", "-t", "t", "-c",
+      tmux({"new-window", "-P", "-F", "#{window_index}", "-t", "t:", "-c",
             cwd_.string(), "env PS1='ready> ' bash --norc --noprofile -i"});
   int window = std::stoi(r.out);
   if (!wait_for_text(window, "ready>"))
