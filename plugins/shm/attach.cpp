@@ -6,6 +6,7 @@
 #include <cpr/sdk/payload.hpp>
 #include <cpr/sdk/procfs.hpp>
 
+#include <algorithm>
 #include <fmt/format.h>
 #include <sstream>
 #include <sys/mman.h>
@@ -118,11 +119,18 @@ void attach(sdk::Tracee &t, const Attachment &a) {
 
 sdk::Saved AttachHandler::save(sdk::Tracee &process, sdk::SaveContext &) const {
   Attachments out;
+  auto is_segment = [](const sdk::Mapping &m) {
+    return m.path.rfind("/SYSV", 0) == 0;
+  };
+  // smaps (for the flags saying how it was attached) walks every page
+  // table in the freeze window: only for a process that has a segment.
+  auto maps = sdk::read_maps(process.pid());
+  if (std::none_of(maps.begin(), maps.end(), is_segment))
+    return {sdk::to_payload(out), ""};
+  check_same_ipc_namespace(process.pid());
   for (const sdk::Mapping &m : sdk::read_smaps(process.pid()))
-    if (m.path.rfind("/SYSV", 0) == 0) {
-      check_same_ipc_namespace(process.pid());
+    if (is_segment(m))
       out.all.push_back(attachment_of(m, process.pid()));
-    }
   std::string summary;
   for (const Attachment &a : out.all)
     summary +=

@@ -173,18 +173,25 @@ long unused_type(int id) {
   return highest + 1;
 }
 
+// Each queue to its last sender, or to its last reader if the sender is
+// not in the set.
+std::map<pid_t, std::vector<std::int32_t>>
+last_users(const std::vector<pid_t> &processes) {
+  std::map<pid_t, std::vector<std::int32_t>> by_pid;
+  for (int id : list_ids(IpcKind::msg)) {
+    msqid_ds ds = stat_queue(id);
+    bool sender_in_set = is_one_of(ds.msg_lspid, processes);
+    by_pid[sender_in_set ? ds.msg_lspid : ds.msg_lrpid].push_back(id);
+  }
+  return by_pid;
+}
+
 } // namespace
 
 sdk::Saved QueueUserHandler::save(sdk::Tracee &process,
                                   sdk::SaveContext &ctx) const {
-  std::vector<std::int32_t> queues;
-  for (int id : list_ids(IpcKind::msg)) {
-    msqid_ds ds = stat_queue(id);
-    if (ds.msg_lspid == process.pid() ||
-        (ds.msg_lrpid == process.pid() &&
-         !is_one_of(ds.msg_lspid, ctx.processes)))
-      queues.push_back(id);
-  }
+  const auto &queues = last_users_.of(
+      process.pid(), ctx, [&] { return last_users(ctx.processes); });
   return {sdk::to_payload(queues),
           queues.empty()
               ? ""

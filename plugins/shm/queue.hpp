@@ -37,6 +37,9 @@ public:
   sdk::Saved save(sdk::Tracee &process, sdk::SaveContext &ctx) const override;
   void restore(sdk::Tracee &process, const sdk::Record &record,
                sdk::RestoreContext &ctx) const override;
+
+private:
+  mutable ScanOnce<std::vector<std::int32_t>> last_users_;
 };
 
 } // namespace cpr::shm

@@ -59,6 +59,15 @@ struct SemaphoreSet {
   template <class A> void serialize(A &ar, unsigned) { ar &perm &values; }
 };
 
+// What a process of the set last changed: (id, semaphore, value).
+struct LastChange {
+  std::int32_t id = 0;
+  std::uint16_t semaphore = 0, value = 0;
+  template <class A> void serialize(A &ar, unsigned) {
+    ar &id &semaphore &value;
+  }
+};
+
 struct Message {
   std::int64_t type = 0;
   std::string text;

@@ -91,15 +91,6 @@ bool left_behind(const SemaphoreSet &s, const std::vector<pid_t> &set) {
   return true;
 }
 
-// What a process of the set last changed: (id, semaphore, value).
-struct LastChange {
-  std::int32_t id = 0;
-  std::uint16_t semaphore = 0, value = 0;
-  template <class A> void serialize(A &ar, unsigned) {
-    ar &id &semaphore &value;
-  }
-};
-
 } // namespace
 
 std::vector<sdk::Saved> SemaphoreHandler::save(sdk::SaveContext &ctx) const {
@@ -139,18 +130,26 @@ void SemaphoreHandler::restore(const sdk::Record &record,
         "cannot set the values of " + describe(IpcKind::sem, s.perm), errno);
 }
 
-sdk::Saved SemUserHandler::save(sdk::Tracee &process,
-                                sdk::SaveContext &) const {
-  std::vector<LastChange> changes;
+namespace {
+
+std::map<pid_t, std::vector<LastChange>> last_changes() {
+  std::map<pid_t, std::vector<LastChange>> by_pid;
   for (int id : list_ids(IpcKind::sem)) {
     semid_ds ds = stat_set(id);
     auto users = last_changed_by(id, ds.sem_nsems);
     for (unsigned i = 0; i < users.size(); ++i)
-      if (users[i] == process.pid())
-        changes.push_back({id, static_cast<std::uint16_t>(i),
-                           static_cast<std::uint16_t>(
-                               ::semctl(id, static_cast<int>(i), GETVAL))});
+      by_pid[users[i]].push_back({id, static_cast<std::uint16_t>(i),
+                                  static_cast<std::uint16_t>(::semctl(
+                                      id, static_cast<int>(i), GETVAL))});
   }
+  return by_pid;
+}
+
+} // namespace
+
+sdk::Saved SemUserHandler::save(sdk::Tracee &process,
+                                sdk::SaveContext &ctx) const {
+  const auto &changes = last_changes_.of(process.pid(), ctx, last_changes);
   return {sdk::to_payload(changes),
           changes.empty()
               ? ""

@@ -4,7 +4,10 @@
 
 #include "records.hpp"
 
+#include <cpr/sdk/handler.hpp>
+
 #include <functional>
+#include <map>
 #include <string>
 #include <sys/ipc.h>
 #include <sys/types.h>
@@ -48,6 +51,25 @@ void set_owner(IpcKind kind, const IpcPerm &saved,
                const std::function<int(ipc_perm &)> &set);
 
 void remove_object(IpcKind kind, int id) noexcept;
+
+// What one scan of every object of a kind says of each process: made once
+// per checkpoint, when the first process of the set asks, not once for each
+// process in the freeze window.
+template <class T> class ScanOnce {
+public:
+  template <class Scan>
+  const T &of(pid_t pid, const sdk::SaveContext &ctx, Scan scan) {
+    if (for_ != ctx.statefile) {
+      by_pid_ = scan();
+      for_ = ctx.statefile;
+    }
+    return by_pid_[pid];
+  }
+
+private:
+  std::string for_; // the statefile being made
+  std::map<pid_t, T> by_pid_;
+};
 
 // The objects one handler made in a restart: removed if it fails.
 class MadeObjects {
