@@ -28,6 +28,7 @@ namespace {
 enum Slot : int {
   counter_reference_slot,
   marked_reference_slot,
+  pieces_reference_slot,
   queue_reference_slot,
   posix_reference_slot,
   removed_slot,
@@ -39,14 +40,18 @@ enum Slot : int {
   fork_any_slot,
   all_ipc_slot,
   damaged_slot,
+  pieces_slot,
 };
 
-const std::string &counter_reference(bool marked, IpcGuard &guard) {
-  key_t key =
-      key_of_this_run(marked ? marked_reference_slot : counter_reference_slot);
+// variant: "", "marked" or "pieces" (see sysv_counter.c).
+const std::string &counter_reference(const std::string &variant,
+                                     IpcGuard &guard) {
+  key_t key = key_of_this_run(variant == "marked"   ? marked_reference_slot
+                              : variant == "pieces" ? pieces_reference_slot
+                                                    : counter_reference_slot);
   guard.key(Ipc::shm, key);
   guard.key(Ipc::sem, key + 1);
-  return reference_output(sysv_counter(key, marked));
+  return reference_output(sysv_counter(key, variant));
 }
 
 IpcRow required_row(Ipc kind, key_t key) {
@@ -98,14 +103,15 @@ struct CounterRun {
   SetIdentity before;
 };
 
-CounterRun checkpoint_counter(key_t key, bool marked, const TempDir &dir,
-                              IpcGuard &guard,
+CounterRun checkpoint_counter(key_t key, const std::string &variant,
+                              const TempDir &dir, IpcGuard &guard,
                               const std::vector<std::string> &flags = {}) {
   guard.key(Ipc::shm, key);
   guard.key(Ipc::sem, key + 1);
   CounterRun run;
   run.key = key;
-  run.parent = start_target(sysv_counter(key, marked), dir);
+  bool marked = variant == "marked";
+  run.parent = start_target(sysv_counter(key, variant), dir);
   run.members = {run.parent.pid, wait_for_children(run.parent.pid, 1).front()};
   let_it_run();
   run.shmid = attached_segment(run.parent.pid);
@@ -138,8 +144,14 @@ void expect_same_objects(const CounterRun &run) {
     CHECK(where_and_what(mappings_of(pid, "/SYSV")) == run.segments.at(pid));
   }
   CHECK(attached_segment(run.parent.pid) == run.shmid);
-  // Two attachments each: a mapping made otherwise would not count.
-  CHECK(required_row_by_id(Ipc::shm, run.shmid).number("nattch") == 4);
+  // One attachment per mapping (two each, more in pieces): a mapping made
+  // otherwise would not count.
+  std::size_t mappings = 0;
+  for (const auto &[pid, shapes] : run.segments)
+    mappings += shapes.size();
+  CHECK(mappings >= 4);
+  CHECK(required_row_by_id(Ipc::shm, run.shmid).number("nattch") ==
+        static_cast<long long>(mappings));
   CHECK(required_row(Ipc::sem, run.key + 1).id() == run.semid);
 }
 
@@ -149,11 +161,13 @@ void expect_counter_objects_gone(const CounterRun &run) {
   CHECK_FALSE(ipc_by_key(Ipc::sem, run.key + 1));
 }
 
-void check_sysv_counter(Slot slot, bool remove) {
+void check_sysv_counter(Slot slot, bool remove,
+                        const std::string &variant = "") {
   IpcGuard guard;
-  const std::string &reference = counter_reference(false, guard);
+  const std::string &reference = counter_reference(variant, guard);
   TempDir dir;
-  CounterRun run = checkpoint_counter(key_of_this_run(slot), false, dir, guard);
+  CounterRun run =
+      checkpoint_counter(key_of_this_run(slot), variant, dir, guard);
   if (remove) {
     remove_leftovers(run);
   } else {
@@ -229,6 +243,12 @@ TEST_CASE("System V shared memory and a semaphore carry two counting processes",
   check_sysv_counter(removed_slot, true);
 }
 
+TEST_CASE("A segment a process maps in pieces, one with a protection of "
+          "its own, comes back in the same pieces",
+          "[e2e][shm]") {
+  check_sysv_counter(pieces_slot, true, "pieces");
+}
+
 TEST_CASE("Leftover System V objects of the same key are taken over",
           "[e2e][shm]") {
   check_sysv_counter(left_over_slot, false);
@@ -237,10 +257,10 @@ TEST_CASE("Leftover System V objects of the same key are taken over",
 TEST_CASE("A segment marked for removal is still marked after restart",
           "[e2e][shm]") {
   IpcGuard guard;
-  const std::string &reference = counter_reference(true, guard);
+  const std::string &reference = counter_reference("marked", guard);
   TempDir dir;
   CounterRun run =
-      checkpoint_counter(key_of_this_run(marked_slot), true, dir, guard);
+      checkpoint_counter(key_of_this_run(marked_slot), "marked", dir, guard);
   // Marked and no longer attached, it went with the processes.
   CHECK_FALSE(ipc_by_id(Ipc::shm, run.shmid));
   CHECK(remove_ipc(Ipc::sem, run.semid));
@@ -295,12 +315,14 @@ TEST_CASE("A message queue's messages come back in order with their types",
 }
 
 TEST_CASE("POSIX shared memory, a process-shared mutex and a named semaphore "
-          "are shared again",
+          "are shared again, as are an object removed while mapped and one "
+          "only held open",
           "[e2e][shm]") {
   IpcGuard guard;
   key_t reference_key = key_of_this_run(posix_reference_slot);
   guard.file(fmt::format("/dev/shm/cpr-shm-{:x}", reference_key));
   guard.file(fmt::format("/dev/shm/sem.cpr-sem-{:x}", reference_key));
+  guard.file(fmt::format("/dev/shm/cpr-fd-{:x}", reference_key));
   const std::string &reference = reference_output(posix_shm(reference_key));
   TempDir dir;
   key_t key = key_of_this_run(posix_slot);
@@ -308,6 +330,8 @@ TEST_CASE("POSIX shared memory, a process-shared mutex and a named semaphore "
   fs::path semaphore = fmt::format("/dev/shm/sem.cpr-sem-{:x}", key);
   guard.file(object);
   guard.file(semaphore);
+  fs::path kept = fmt::format("/dev/shm/cpr-fd-{:x}", key);
+  guard.file(kept); // only open, never mapped
   RunningTarget parent = start_target(posix_shm(key), dir);
   std::vector<pid_t> members{parent.pid,
                              wait_for_children(parent.pid, 1).front()};
@@ -322,6 +346,7 @@ TEST_CASE("POSIX shared memory, a process-shared mutex and a named semaphore "
   // from the statefile.
   CHECK(fs::remove(object));
   CHECK(fs::remove(semaphore));
+  CHECK(fs::remove(kept));
   restart_set({dir / "statefile"}, before);
   for (pid_t pid : members) {
     INFO("mappings of " << pid << ":\n"
@@ -337,15 +362,16 @@ TEST_CASE("POSIX shared memory, a process-shared mutex and a named semaphore "
   expect_finishes_within(parent, reference, 15s);
   CHECK_FALSE(fs::exists(object));
   CHECK_FALSE(fs::exists(semaphore));
+  CHECK_FALSE(fs::exists(kept));
 }
 
 TEST_CASE("An id taken by another object fails the restart and leaves nothing",
           "[e2e][shm][errors]") {
   IpcGuard guard;
-  const std::string &reference = counter_reference(false, guard);
+  const std::string &reference = counter_reference("", guard);
   TempDir dir;
   CounterRun run =
-      checkpoint_counter(key_of_this_run(busy_slot), false, dir, guard);
+      checkpoint_counter(key_of_this_run(busy_slot), "", dir, guard);
   remove_leftovers(run);
   constexpr std::size_t other_size = 5 * 4096 + 123;
   int other = segment_with_id(run.shmid, other_size, guard);
@@ -371,10 +397,10 @@ TEST_CASE("An id taken by another object fails the restart and leaves nothing",
 TEST_CASE("With FORK ANY an id taken puts the set in a new IPC namespace",
           "[e2e][shm]") {
   IpcGuard guard;
-  const std::string &reference = counter_reference(false, guard);
+  const std::string &reference = counter_reference("", guard);
   TempDir dir;
   CounterRun run =
-      checkpoint_counter(key_of_this_run(fork_any_slot), false, dir, guard);
+      checkpoint_counter(key_of_this_run(fork_any_slot), "", dir, guard);
   remove_leftovers(run);
   constexpr std::size_t other_size = 3 * 4096;
   int other = segment_with_id(run.shmid, other_size, guard);
@@ -395,7 +421,7 @@ TEST_CASE("With FORK ANY an id taken puts the set in a new IPC namespace",
 TEST_CASE("A segment the set does not attach is saved only with --all-ipc",
           "[e2e][shm]") {
   IpcGuard guard;
-  const std::string &reference = counter_reference(false, guard);
+  const std::string &reference = counter_reference("", guard);
   constexpr std::size_t size = 2 * 4096 + 17;
   int apart = shmget(IPC_PRIVATE, size, IPC_CREAT | 0600);
   REQUIRE(apart >= 0);
@@ -412,13 +438,13 @@ TEST_CASE("A segment the set does not attach is saved only with --all-ipc",
 
   TempDir plain;
   CounterRun run =
-      checkpoint_counter(key_of_this_run(all_ipc_slot), false, plain, guard);
+      checkpoint_counter(key_of_this_run(all_ipc_slot), "", plain, guard);
   CHECK_FALSE(saves_it(plain / "statefile"));
   restart_set({plain / "statefile"}, run.before);
   expect_finishes_within(run.parent, reference, 15s);
 
   TempDir all;
-  run = checkpoint_counter(key_of_this_run(all_ipc_slot), false, all, guard,
+  run = checkpoint_counter(key_of_this_run(all_ipc_slot), "", all, guard,
                            {"--all-ipc"});
   CHECK(saves_it(all / "statefile"));
   remove_leftovers(run);
@@ -434,7 +460,7 @@ TEST_CASE("Shared memory data cut short in the statefile fails the restart",
   IpcGuard guard;
   TempDir dir;
   CounterRun run =
-      checkpoint_counter(key_of_this_run(damaged_slot), false, dir, guard);
+      checkpoint_counter(key_of_this_run(damaged_slot), "", dir, guard);
   remove_leftovers(run);
   fs::path data = dir / "statefile" / "ipc" / fmt::format("shm-{}", run.shmid);
   REQUIRE(fs::exists(data));

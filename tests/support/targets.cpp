@@ -175,12 +175,12 @@ TargetSpec pipe_data(std::string mode) {
   return make_target("pipe_data " + mode, {program.string()}, {mode});
 }
 
-TargetSpec sysv_counter(key_t key, bool marked) {
+TargetSpec sysv_counter(key_t key, const std::string &variant) {
   auto program = fs::path(CPR_TARGETS_BUILD_DIR) / "sysv_counter";
   std::vector<std::string> args{fmt::format("{:x}", key)};
-  if (marked)
-    args.push_back("marked");
-  return make_target(marked ? "sysv_counter marked" : "sysv_counter",
+  if (!variant.empty())
+    args.push_back(variant);
+  return make_target(fmt::format("sysv_counter {}", variant),
                      {program.string()}, args);
 }
 

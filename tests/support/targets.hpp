@@ -76,9 +76,10 @@ TargetSpec pipe_data(std::string mode);
 // System V IPC and POSIX shared memory (issue 8), ~2-3 s each. `key` (hex on
 // the command line) is the first of the keys and names a run uses; nothing
 // they print depends on it. sysv_counter: a parent and child count in a
-// segment (key) under a semaphore (key + 1); "marked": the segment is marked
-// for removal while both are attached.
-TargetSpec sysv_counter(key_t key, bool marked = false);
+// segment (key) under a semaphore (key + 1); variant "marked": the segment
+// is marked for removal while both are attached; "pieces": the child maps
+// pieces of it, one with a protection of its own.
+TargetSpec sysv_counter(key_t key, const std::string &variant = "");
 // 40 messages of types 1-3 in a queue (key); "queued", ~2 s, then reads
 // them back by type.
 TargetSpec sysv_queue(key_t key);

@@ -7,6 +7,11 @@
  * the same whoever made each one), and unlinks both names: a failure to
  * unlink, as when a name was not there any more, goes to stderr.
  *
+ * Both also count in a second object, removed (shm_unlink) as soon as it is
+ * mapped: shared memory without a name. The parent holds a third object
+ * (/dev/shm/cpr-fd-KEY) only open, never mapped, with a line written into
+ * it at the start and read back at the end.
+ *
  * Nothing printed depends on the key or the PIDs. */
 #define _DEFAULT_SOURCE
 #include <errno.h>
@@ -49,7 +54,7 @@ static uint64_t spread(long value) {
   return x ^ (x >> 29);
 }
 
-static void count(struct shared *s, int parent) {
+static void count(struct shared *s, long *tally, int parent) {
   for (int round = 0; round < ROUNDS; round++) {
     if (parent && round % LINE_EVERY == 0) {
       printf("parent round %d\n", round);
@@ -60,6 +65,7 @@ static void count(struct shared *s, int parent) {
     sleep_us(120);
     s->counter = value + 1;
     s->sum += spread(value + 1);
+    ++*tally;
     pthread_mutex_unlock(&s->lock);
     sleep_us(250);
   }
@@ -94,15 +100,42 @@ static int pattern_intact(const unsigned char *p) {
   return 1;
 }
 
+static long *nameless_tally(unsigned long key) {
+  char name[64];
+  snprintf(name, sizeof name, "/cpr-anon-%lx", key);
+  int fd = shm_open(name, O_CREAT | O_EXCL | O_RDWR, 0600);
+  if (fd < 0 || ftruncate(fd, PAGE) != 0)
+    die("shm_open (nameless)");
+  long *tally = mmap(NULL, PAGE, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+  if (tally == MAP_FAILED)
+    die("mmap (nameless)");
+  close(fd);
+  if (shm_unlink(name) != 0)
+    die("shm_unlink (nameless)");
+  return tally;
+}
+
+static const char kept_line[] = "written before, read after\n";
+
+static int open_kept(const char *name) {
+  int fd = shm_open(name, O_CREAT | O_EXCL | O_RDWR, 0600);
+  if (fd < 0 || pwrite(fd, kept_line, sizeof kept_line - 1, 0) < 0)
+    die("shm_open (kept open)");
+  return fd;
+}
+
 int main(int argc, char **argv) {
   if (argc < 2) {
     fprintf(stderr, "usage: posix_shm KEY\n");
     return 2;
   }
   unsigned long key = strtoul(argv[1], NULL, 16);
-  char shm_name[64], sem_name[64];
+  char shm_name[64], sem_name[64], kept_name[64];
   snprintf(shm_name, sizeof shm_name, "/cpr-shm-%lx", key);
   snprintf(sem_name, sizeof sem_name, "/cpr-sem-%lx", key);
+  snprintf(kept_name, sizeof kept_name, "/cpr-fd-%lx", key);
+  long *tally = nameless_tally(key);
+  int kept = open_kept(kept_name);
   unsigned char *base;
   struct shared *s = make_shared(shm_name, &base);
   sem_t *done = sem_open(sem_name, O_CREAT | O_EXCL, 0600, 0);
@@ -113,12 +146,12 @@ int main(int argc, char **argv) {
   if (child < 0)
     die("fork");
   if (child == 0) {
-    count(s, 0);
+    count(s, tally, 0);
     if (sem_post(done) != 0)
       die("sem_post");
     _exit(0);
   }
-  count(s, 1);
+  count(s, tally, 1);
   while (sem_wait(done) != 0)
     if (errno != EINTR)
       die("sem_wait");
@@ -130,6 +163,13 @@ int main(int argc, char **argv) {
   printf("counter %ld sum %016llx\n", s->counter, (unsigned long long)s->sum);
   printf("pattern intact: %s\n",
          pattern_intact(base + PATTERN_AT) ? "yes" : "no");
+  printf("nameless tally %ld\n", *tally);
+  char line[64] = {0};
+  if (pread(kept, line, sizeof line - 1, 0) < 0)
+    die("pread");
+  printf("kept open: %s", line);
+  if (shm_unlink(kept_name) != 0)
+    perror("shm_unlink (kept open)");
   int value = -1;
   sem_getvalue(done, &value);
   printf("semaphore %d\n", value);

@@ -1,6 +1,6 @@
-/* sysv_counter KEY [marked]: a parent and a forked child count in a System V
- * shared memory segment (key KEY, hex), each increment under a System V
- * semaphore (key KEY+1) used as a lock, with a sleep inside the critical
+/* sysv_counter KEY [marked|pieces]: a parent and a forked child count in a
+ * System V shared memory segment (key KEY, hex), each increment under a System
+ * V semaphore (key KEY+1) used as a lock, with a sleep inside the critical
  * section so that a checkpoint often finds one process holding the lock and
  * the other waiting for it (neither uses SEM_UNDO, whose adjustments nothing
  * outside a process can read). Lost updates or a lock that no longer excludes
@@ -11,7 +11,10 @@
  * the parent checks at the end, and the parent reads the counter a second
  * time through a read-only attachment (SHM_RDONLY) at another address. With
  * "marked", the parent marks the segment for removal (IPC_RMID) as soon as
- * both are attached: it stays usable until both detach.
+ * both are attached: it stays usable until both detach. With "pieces", the
+ * child unmaps the first page of its attachment and makes the last page of
+ * its read-only one inaccessible: its mappings of the segment are pieces
+ * with protections of their own (the output is the same).
  *
  * Nothing printed depends on the key, the ids or the PIDs. */
 #define _DEFAULT_SOURCE
@@ -21,6 +24,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ipc.h>
+#include <sys/mman.h>
 #include <sys/sem.h>
 #include <sys/shm.h>
 #include <sys/wait.h>
@@ -110,11 +114,12 @@ static void report(int shm, int sem, const struct shared *s,
 
 int main(int argc, char **argv) {
   if (argc < 2) {
-    fprintf(stderr, "usage: sysv_counter KEY [marked]\n");
+    fprintf(stderr, "usage: sysv_counter KEY [marked|pieces]\n");
     return 2;
   }
   key_t key = (key_t)strtoul(argv[1], NULL, 16);
   int marked = argc > 2 && strcmp(argv[2], "marked") == 0;
+  int pieces = argc > 2 && strcmp(argv[2], "pieces") == 0;
   int shm = shmget(key, SEGMENT_SIZE, IPC_CREAT | IPC_EXCL | 0600);
   if (shm < 0)
     die("shmget");
@@ -135,6 +140,9 @@ int main(int argc, char **argv) {
   if (child < 0)
     die("fork");
   if (child == 0) {
+    if (pieces && (munmap(base, PAGE) != 0 ||
+                   mprotect((void *)(view + 2 * PAGE), PAGE, PROT_NONE) != 0))
+      die("pieces");
     count(s, sem, 0);
     _exit(0);
   }
