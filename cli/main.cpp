@@ -5,6 +5,7 @@
 
 #include <ckpt.h>
 #include <cpr/engine/engine.hpp>
+#include <cpr/sdk/error.hpp>
 
 #include <cerrno>
 #include <csignal>
@@ -90,7 +91,7 @@ int describe(const std::vector<std::string> &statefiles) {
     return 0;
   } catch (const std::exception &e) {
     std::cout.flush();
-    std::fprintf(stderr, "cpr: %s\n", e.what());
+    std::fprintf(stderr, "cpr: %s\n", cpr::sdk::message_of(e).c_str());
     return 1;
   }
 }
@@ -110,6 +111,15 @@ int run(const cpr::cli::Options &opts) {
     return restart_statefiles(opts);
   case Mode::info:
     return describe(opts.statefiles);
+  case Mode::reseal:
+    try {
+      for (const std::string &s : opts.statefiles)
+        cpr::engine::reseal(s);
+      return 0;
+    } catch (const std::exception &e) {
+      std::fprintf(stderr, "cpr: %s\n", cpr::sdk::message_of(e).c_str());
+      return 1;
+    }
   case Mode::remove:
     for (const std::string &s : opts.statefiles)
       if (ckpt_remove(s.c_str()) != 0)
@@ -129,7 +139,7 @@ int main(int argc, char **argv) {
     std::fprintf(stderr, "cpr: %s\n%s", e.what(), cpr::cli::usage());
     return 2;
   } catch (const std::exception &e) {
-    std::fprintf(stderr, "cpr: %s\n", e.what());
+    std::fprintf(stderr, "cpr: %s\n", cpr::sdk::message_of(e).c_str());
     return 1;
   }
 }

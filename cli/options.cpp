@@ -18,6 +18,8 @@ public:
         set_mode(Mode::version);
       else if (a == "--fork-any")
         fork_any_ = true;
+      else if (a == "--reseal")
+        set_mode(Mode::reseal);
       else if (a == "--distribute")
         set_distribute();
       else if (a == "--outside-pipes")
@@ -86,7 +88,8 @@ private:
 
   void set_mode(Mode m) {
     if (mode_ && *mode_ != m)
-      throw UsageError("Invalid argument: choose one of -c, -r, -i, -D");
+      throw UsageError(
+          "Invalid argument: choose one of -c, -r, -i, -D, --reseal");
     mode_ = m;
   }
 
@@ -152,9 +155,9 @@ private:
     if (opts_.mode == Mode::checkpoint && opts_.checkpoint.ids.empty())
       throw UsageError("Invalid argument: -c needs -p with the processes to "
                        "checkpoint");
-    bool needs_statefiles = opts_.mode == Mode::restart ||
-                            opts_.mode == Mode::info ||
-                            opts_.mode == Mode::remove;
+    bool needs_statefiles =
+        opts_.mode == Mode::restart || opts_.mode == Mode::info ||
+        opts_.mode == Mode::remove || opts_.mode == Mode::reseal;
     if (needs_statefiles && opts_.statefiles.empty())
       throw UsageError("Invalid argument: name at least one statefile");
     return opts_;
@@ -182,6 +185,7 @@ const char *usage() {
          "       cpr -r [-j] [--fork-any] statefile...\n"
          "       cpr -i statefile...\n"
          "       cpr -D statefile...\n"
+         "       cpr --reseal statefile...\n"
          "\n"
          "  -c statefile  checkpoint the processes named by -p into statefile\n"
          "  -p ids        process IDs, comma separated (id or id:PID)\n"
@@ -210,6 +214,9 @@ const char *usage() {
          "ANY)\n"
          "  -i            show what the statefiles hold\n"
          "  -D            delete the statefiles\n"
+         "  --reseal      root only: seal statefiles made on another host "
+         "with\n"
+         "                this host's key, once their contents are trusted\n"
          "\n"
          "The attribute files /etc/cpr_proto, then $HOME/.cpr, set the\n"
          "policies (FILE, WILL, CDIR, RDIR, FORK) of the IRIX guide.\n";

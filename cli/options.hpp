@@ -15,7 +15,7 @@
 
 namespace cpr::cli {
 
-enum class Mode { checkpoint, restart, info, remove, help, version };
+enum class Mode { checkpoint, restart, info, remove, reseal, help, version };
 
 struct Options {
   Mode mode = Mode::help;

@@ -1,7 +1,9 @@
 // The attribute file: its grammar, which blocks apply, and their precedence
 // (see attributes.hpp).
 #include "attributes.hpp"
+
 #include "ids.hpp"
+#include "privilege.hpp"
 
 #include <cpr/sdk/error.hpp>
 #include <cpr/sdk/procfs.hpp>
@@ -344,7 +346,10 @@ std::optional<int> specificity(const AttributeBlock &b,
 }
 
 std::string home_directory() {
-  if (const char *home = std::getenv("HOME"); home && *home)
+  // Installed setuid, the caller's $HOME could name any directory for cpr
+  // to read: the password database says where the caller's home is.
+  const char *home = run_setuid() ? nullptr : std::getenv("HOME");
+  if (home && *home)
     return home;
   if (const passwd *pw = ::getpwuid(::getuid()); pw && pw->pw_dir)
     return pw->pw_dir;

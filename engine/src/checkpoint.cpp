@@ -1,10 +1,12 @@
 // cpr -c: freeze the set, collect every object through its handler, write
 // the statefile, then apply the WILL policy.
 #include "attributes.hpp"
+#include "credentials_bound.hpp"
 #include "fd_table.hpp"
 #include "frozen.hpp"
 #include "notify.hpp"
 #include "pages.hpp"
+#include "privilege.hpp"
 #include "proc.hpp"
 #include "process_state.hpp"
 #include "ptrace.hpp"
@@ -33,7 +35,7 @@ namespace {
 
 // Only root, or the owner of every process, may checkpoint them.
 std::pair<uid_t, gid_t> checkpoint_owner(const std::vector<pid_t> &pids) {
-  uid_t me = ::geteuid();
+  uid_t me = caller_uid();
   std::optional<std::pair<uid_t, gid_t>> owner;
   for (pid_t pid : pids) {
     if (!sdk::try_read_file(fmt::format("/proc/{}/status", pid)))
@@ -65,7 +67,9 @@ Header make_header(const CheckpointRequest &req, Will will,
   h.time = std::time(nullptr);
   h.owner_uid = owner;
   h.owner_gid = group;
-  h.made_by_uid = ::geteuid();
+  Rights maker = caller_rights();
+  h.made_by_uid = maker.uid;
+  h.made_by_groups.assign(maker.groups.begin(), maker.groups.end());
   utsname u{};
   ::uname(&u);
   h.host = u.nodename;
@@ -286,6 +290,8 @@ void checkpoint(const CheckpointRequest &req) {
     collect_process(*f, registry, ctx, pages, fds, manifest,
                     owner == share_group.end() ? 0 : owner->second);
   }
+  for (const ProcessRecord &p : manifest.processes)
+    check_within(p, caller_rights(), "you");
   manifest.header.terminal = note_terminals(manifest.processes);
   collect_set_objects(registry, ctx, manifest);
   for (ProcessRecord &z : set.zombies)
@@ -302,7 +308,7 @@ void checkpoint(const CheckpointRequest &req) {
   }
   pages.finish();
   writer.write_manifest(manifest);
-  writer.commit(owner, group);
+  writer.commit(owner, group, pages.digests());
   if (will != Will::cont) {
     notice.dismiss();
     for (auto &f : frozen)

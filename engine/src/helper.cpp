@@ -1,5 +1,6 @@
 #include "helper.hpp"
 
+#include "acting_as.hpp"
 #include "fd_table.hpp"
 #include "inherited_fds.hpp"
 #include "pages.hpp"
@@ -99,13 +100,16 @@ void set_up_self(const PlannedProcess &pp, const Registry &registry,
     top = std::max(top, ref.fd + 1);
   int high_err = ::fcntl(err, F_DUPFD_CLOEXEC, top);
   err = high_err;
-  install_fds(p, *pp.manifest, registry, ctx, top, opened_above);
-  if (pp.manifest->header.cdir == DirPolicy::replace &&
-      ::chdir(p.cwd.c_str()) != 0)
-    sdk::throw_errno(fmt::format("component unavailable: the working "
-                                 "directory {} of process {}",
-                                 p.cwd, p.pid),
-                     errno);
+  {
+    ActingAs as(p.creds);
+    install_fds(p, *pp.manifest, registry, ctx, top, opened_above);
+    if (pp.manifest->header.cdir == DirPolicy::replace &&
+        ::chdir(p.cwd.c_str()) != 0)
+      sdk::throw_errno(fmt::format("component unavailable: the working "
+                                   "directory {} of process {}",
+                                   p.cwd, p.pid),
+                       errno);
+  }
   ::umask(p.umask);
   ::personality(p.personality);
   ::prctl(PR_SET_NAME, p.comm.c_str());
@@ -247,7 +251,7 @@ void ProcessTree::run_inside(int index) {
     ::syscall(SYS_tgkill, ::syscall(SYS_getpid), ::syscall(SYS_gettid),
               SIGSTOP);
   } catch (const std::exception &e) {
-    std::string msg = e.what();
+    std::string msg = sdk::message_of(e);
     [[maybe_unused]] ssize_t w = ::write(err, msg.data(), msg.size());
   }
   ::_exit(1);
@@ -354,7 +358,7 @@ void ProcessTree::run_namespace_init(int talk, int ack) {
     ::prctl(PR_SET_NAME, "cpr-init");
     fork_roots();
   } catch (const std::exception &e) {
-    std::string msg = e.what();
+    std::string msg = sdk::message_of(e);
     [[maybe_unused]] ssize_t w = ::write(err_write_, msg.data(), msg.size());
     ::_exit(1);
   }

@@ -105,4 +105,6 @@ StatefileSummary summarize(const std::string &statefile) {
 
 void remove(const std::string &statefile) { remove_statefile(statefile); }
 
+void reseal(const std::string &statefile) { reseal_statefile(statefile); }
+
 } // namespace cpr::engine

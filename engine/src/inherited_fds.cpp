@@ -1,4 +1,5 @@
 #include "inherited_fds.hpp"
+#include "acting_as.hpp"
 #include "helper.hpp"
 
 #include <cpr/sdk/error.hpp>
@@ -37,7 +38,11 @@ void ProcessTree::open_before_fork() {
         continue;
       NoPages no_pages;
       sdk::RestoreContext ctx = restore_context(n.p.statefile, no_pages);
-      int fd = h.open({rec.kind, rec.version, rec.payload}, ctx);
+      int fd;
+      {
+        ActingAs as(n.p.record->creds);
+        fd = h.open({rec.kind, rec.version, rec.payload}, ctx);
+      }
       int parked = ::fcntl(fd, F_DUPFD_CLOEXEC, park_fds_from_);
       int err = errno;
       ::close(fd);
@@ -70,6 +75,7 @@ void ProcessTree::open_shared_files(int index) {
       const ObjectRecord &rec = pp.manifest->object(ref.object);
       NoPages no_pages;
       sdk::RestoreContext ctx = restore_context(pp.statefile, no_pages);
+      ActingAs as(pp.record->creds);
       int fd = registry_.fd_handler(rec.kind, rec.version)
                    .open({rec.kind, rec.version, rec.payload}, ctx);
       int parked = ::fcntl(fd, F_DUPFD_CLOEXEC, park_fds_from_);

@@ -46,8 +46,11 @@ struct Header {
   DirPolicy cdir = DirPolicy::replace;
   DirPolicy rdir = DirPolicy::replace;
   SavedTerminal terminal;
+  // The groups of who ran the checkpoint (real gid first): a restart gives
+  // no process a group its maker was not in.
+  std::vector<std::uint32_t> made_by_groups;
 
-  // Class version 1 added fork, cdir, rdir; 2 terminal.
+  // Class version 1 added fork, cdir, rdir; 2 terminal; 3 made_by_groups.
   template <class A> void serialize(A &ar, unsigned version) {
     ar &revision &cpr_version &time &owner_uid &owner_gid &made_by_uid;
     ar &host &kernel &arch &ids &will;
@@ -55,6 +58,8 @@ struct Header {
       ar &fork &cdir &rdir;
     if (version >= 2)
       ar &terminal;
+    if (version >= 3)
+      ar &made_by_groups;
   }
 };
 
@@ -216,6 +221,6 @@ struct Manifest {
 
 } // namespace cpr::engine
 
-BOOST_CLASS_VERSION(cpr::engine::Header, 2)
+BOOST_CLASS_VERSION(cpr::engine::Header, 3)
 BOOST_CLASS_VERSION(cpr::engine::ProcessRecord, 5)
 BOOST_CLASS_VERSION(cpr::engine::Manifest, 1)

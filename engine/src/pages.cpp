@@ -1,6 +1,8 @@
 #include "pages.hpp"
 
+#include "privilege.hpp"
 #include "remote.hpp"
+#include "safe_open.hpp"
 #include "statefile.hpp"
 
 #include <cpr/sdk/error.hpp>
@@ -134,8 +136,16 @@ void PageWriter::copy_chunk(pid_t pid, File &out, std::span<const iovec> remote,
                                  pid, remote.front().iov_base),
                      got < 0 ? errno : EFAULT);
   wait_for_write();
-  writing_ =
-      std::async(std::launch::async, write_all, out.fd, buffer, len, pid);
+  // The digest is taken on the other core while the device writes.
+  writing_ = std::async(std::launch::async, [&out, buffer, len, pid] {
+    std::future<void> hashing;
+    if (!bench_unsealed())
+      hashing =
+          std::async(std::launch::async, [&] { out.sha.update(buffer, len); });
+    write_all(out.fd, buffer, len, pid);
+    if (hashing.valid())
+      hashing.get();
+  });
   out.size += len;
 }
 
@@ -159,6 +169,14 @@ void PageWriter::finish() {
                        errno);
 }
 
+SealEntries PageWriter::digests() {
+  wait_for_write();
+  SealEntries entries;
+  for (auto &[pid, f] : files_)
+    entries[fmt::format("pages/{}.img", pid)] = {f.size, f.sha.final()};
+  return entries;
+}
+
 std::uint64_t PageWriter::bytes(pid_t pid) const {
   auto it = files_.find(pid);
   return it == files_.end() ? 0 : it->second.size;
@@ -171,46 +189,79 @@ std::uint64_t PageWriter::total_bytes() const {
   return total;
 }
 
-PageReader::PageReader(std::string statefile_dir)
-    : dir_(std::move(statefile_dir)), buffers_{make_buffer(), make_buffer()} {}
+PageReader::PageReader(std::string statefile, int dir_fd, SealEntries sealed)
+    : statefile_(std::move(statefile)), dir_fd_(dir_fd),
+      sealed_(std::move(sealed)), buffers_{make_buffer(), make_buffer()} {}
 
-PageReader::~PageReader() {
-  for (auto &[pid, f] : files_)
-    ::close(f.fd);
-}
+PageReader::~PageReader() = default;
 
 void PageReader::open(pid_t pid, std::uint64_t bytes) {
-  std::string path = pages_file(dir_, pid);
+  std::string name = fmt::format("pages/{}.img", pid);
+  auto sealed = sealed_.find(name);
   // O_DIRECT, as the pages were written: they are not in the page cache,
   // and big direct reads beat its read-ahead.
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_DIRECT);
-  if (fd < 0 && errno == EINVAL)
-    fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0)
+  sdk::UniqueFd fd = open_beneath(dir_fd_, name, O_RDONLY | O_DIRECT);
+  if (fd.get() < 0 && errno == EINVAL)
+    fd = open_beneath(dir_fd_, name, O_RDONLY);
+  if (fd.get() < 0 && errno == ENOENT)
     throw sdk::Error(
-        fmt::format("damaged statefile {}: {} is missing", dir_, path));
+        fmt::format("damaged statefile {}: {} is missing", statefile_, name));
+  if (fd.get() < 0 || sealed == sealed_.end())
+    throw sdk::Error(fmt::format("Permission denied: statefile {} was altered "
+                                 "after checkpoint ({})",
+                                 statefile_, name));
   struct stat st {};
-  ::fstat(fd, &st);
-  if (static_cast<std::uint64_t>(st.st_size) < bytes) {
-    ::close(fd);
+  ::fstat(fd.get(), &st);
+  auto size = static_cast<std::uint64_t>(st.st_size);
+  if (size < bytes || size < sealed->second.size)
     throw sdk::Error(
-        fmt::format("damaged statefile {}: {} is truncated", dir_, path));
-  }
-  files_[pid] = {fd, bytes};
+        fmt::format("damaged statefile {}: {} is truncated", statefile_, name));
+  File &f = files_[pid];
+  f.fd = std::move(fd);
+  f.size = bytes;
+  f.name = name;
+  f.sealed = sealed->second;
 }
 
-void PageReader::read_chunk(const File &f, char *buffer, const Chunk &c) const {
+void PageReader::read_chunk(File &f, char *buffer, const Chunk &c) {
   std::size_t done = 0;
   while (done < c.len) {
-    ssize_t n = ::pread(f.fd, buffer + done, c.len - done,
+    ssize_t n = ::pread(f.fd.get(), buffer + done, c.len - done,
                         static_cast<off_t>(c.offset + done));
     if (n < 0 && errno == EINTR)
       continue;
     if (n <= 0)
-      throw sdk::Error(fmt::format("damaged statefile {}: a pages file is "
-                                   "short",
-                                   dir_));
+      throw sdk::Error(
+          fmt::format("damaged statefile {}: {} is short", statefile_, f.name));
     done += static_cast<std::size_t>(n);
+  }
+  if (bench_unsealed())
+    return;
+  if (f.in_order && c.offset == f.hashed) {
+    f.sha.update(buffer, c.len);
+    f.hashed += c.len;
+  } else {
+    f.in_order = false;
+  }
+}
+
+void PageReader::verify() {
+  if (bench_unsealed())
+    return;
+  for (auto &[pid, f] : files_) {
+    Digest d{};
+    std::uint64_t size = f.hashed;
+    if (f.in_order && f.hashed == f.sealed.size) {
+      d = f.sha.final();
+    } else { // read out of order, or not all of it: read it again
+      ::lseek(f.fd.get(), 0, SEEK_SET);
+      sdk::UniqueFd plain = open_beneath(dir_fd_, f.name, O_RDONLY);
+      d = digest_of(plain.get() >= 0 ? plain.get() : f.fd.get(), size);
+    }
+    if (size != f.sealed.size || d != f.sealed.digest)
+      throw sdk::Error(fmt::format("Permission denied: statefile {} was "
+                                   "altered after checkpoint ({})",
+                                   statefile_, f.name));
   }
 }
 
@@ -218,7 +269,7 @@ void PageReader::restore(pid_t pid, std::uint64_t offset,
                          std::span<const sdk::Range> ranges) {
   Stopwatch watch(seconds_);
   auto alias = aliases_.find(pid);
-  const File &f = files_.at(alias == aliases_.end() ? pid : alias->second);
+  File &f = files_.at(alias == aliases_.end() ? pid : alias->second);
   std::vector<Chunk> chunks;
   for_each_chunk(
       ranges, buffer_size, [&](std::span<const iovec> remote, std::size_t len) {
@@ -228,7 +279,7 @@ void PageReader::restore(pid_t pid, std::uint64_t offset,
   if (!chunks.empty() && offset > f.size)
     throw sdk::Error(fmt::format("damaged statefile {}: pages of process {} "
                                  "are short",
-                                 dir_, pid));
+                                 statefile_, pid));
   std::future<void> reading;
   auto read_ahead = [&](std::size_t k) {
     reading = std::async(std::launch::async, [&, k] {
@@ -239,7 +290,7 @@ void PageReader::restore(pid_t pid, std::uint64_t offset,
   // The first read has nothing to overlap with: no thread for it.
   if (!chunks.empty())
     reading = std::async(std::launch::deferred, &PageReader::read_chunk, this,
-                         std::cref(f), buffers_[0].get(), std::cref(chunks[0]));
+                         std::ref(f), buffers_[0].get(), std::cref(chunks[0]));
   for (std::size_t k = 0; k < chunks.size(); ++k) {
     reading.get();
     if (k + 1 < chunks.size())

@@ -1,13 +1,16 @@
 // The pages/ files of a statefile: one raw file per process.
 #pragma once
 
+#include "seal.hpp"
+
 #include <cpr/sdk/pages.hpp>
+#include <cpr/sdk/unique_fd.hpp>
 
 #include <sys/uio.h>
 
 #include <cstdint>
-#include <future>
 #include <cstdlib>
+#include <future>
 #include <map>
 #include <memory>
 #include <string>
@@ -33,11 +36,14 @@ public:
   std::uint64_t bytes(pid_t pid) const;
   std::uint64_t total_bytes() const;
   double seconds() const { return seconds_; }
+  // The seal's entries of the pages files, once finished.
+  SealEntries digests();
 
 private:
   struct File {
     int fd = -1;
     std::uint64_t size = 0;
+    Sha256 sha; // of what is written, as it is written
   };
   File &file(pid_t pid);
   void copy_chunk(pid_t pid, File &out, std::span<const iovec> remote,
@@ -55,7 +61,9 @@ private:
 
 class PageReader final : public sdk::PageSource {
 public:
-  explicit PageReader(std::string statefile_dir);
+  // `dir_fd`: the statefile's directory; `sealed`: its pages files as the
+  // seal has them.
+  PageReader(std::string statefile, int dir_fd, SealEntries sealed);
   ~PageReader() override;
   // Throws "damaged statefile" unless the pages file holds `bytes`.
   void open(pid_t pid, std::uint64_t bytes);
@@ -63,22 +71,34 @@ public:
   void alias(pid_t live, pid_t saved) { aliases_[live] = saved; }
   void restore(pid_t pid, std::uint64_t offset,
                std::span<const sdk::Range> ranges) override;
+  // Throws "Permission denied: statefile NAME was altered after checkpoint
+  // (pages/PID.img)" unless every pages file opened is as sealed. Call
+  // before any restored process runs.
+  void verify();
   double seconds() const { return seconds_; }
   std::uint64_t total_bytes() const { return bytes_; }
 
 private:
   struct File {
-    int fd = -1;
+    sdk::UniqueFd fd;
     std::uint64_t size = 0;
+    std::string name;
+    SealEntry sealed;
+    // Hashed as it is read, while it is read from its start onwards.
+    Sha256 sha;
+    std::uint64_t hashed = 0;
+    bool in_order = true;
   };
   struct Chunk {
     std::vector<iovec> remote;
     std::size_t len;
     std::uint64_t offset;
   };
-  void read_chunk(const File &f, char *buffer, const Chunk &c) const;
+  void read_chunk(File &f, char *buffer, const Chunk &c);
 
-  std::string dir_;
+  std::string statefile_;
+  int dir_fd_;
+  SealEntries sealed_;
   std::map<pid_t, File> files_;
   std::map<pid_t, pid_t> aliases_;
   // One buffer is read from the file while the other fills the process.

@@ -1,5 +1,7 @@
 #include "registry.hpp"
 
+#include "privilege.hpp"
+
 #include <cpr/sdk/error.hpp>
 
 #include <boost/dll/import.hpp>
@@ -51,7 +53,10 @@ Registry::~Registry() {
 
 std::vector<std::string> Registry::search_path() {
   std::vector<std::string> dirs;
-  if (const char *env = std::getenv("CPR_PLUGIN_PATH")) {
+  // Only root's own cpr takes code from a path the environment names.
+  const char *env =
+      environment_trusted() ? std::getenv("CPR_PLUGIN_PATH") : nullptr;
+  if (env) {
     std::istringstream in(env);
     std::string dir;
     while (std::getline(in, dir, ':'))

@@ -14,8 +14,9 @@ namespace cpr::engine {
 class Registry {
 public:
   // Loads every plugin found on the search path: $CPR_PLUGIN_PATH (colon
-  // separated), then the plugin folder beside the engine library (the build
-  // tree's plugins/, an install's lib/cpr/plugins).
+  // separated; only when root runs cpr itself), then the plugin folder beside
+  // the engine library (the build tree's plugins/, an install's
+  // lib/cpr/plugins).
   static Registry load();
   static std::vector<std::string> search_path();
 

@@ -1,6 +1,8 @@
 // cpr -r: check everything, create every process with its PID, rebuild each
 // from outside under ptrace, and let them all run only when all are ready.
+#include "acting_as.hpp"
 #include "attributes.hpp"
+#include "credentials_bound.hpp"
 #include "helper.hpp"
 #include "ipc_namespace.hpp"
 #include "pages.hpp"
@@ -37,8 +39,17 @@ constexpr unsigned rseq_flag_unregister = 1;
 struct Loaded {
   std::string path;
   Manifest manifest;
+  sdk::UniqueFd dir;
   std::unique_ptr<PageReader> pages;
 };
+
+// Checked against its seal; its pages are checked as they are read.
+Loaded load(const std::string &path) {
+  OpenedStatefile sf = open_statefile(path, Verify::deferring_pages);
+  auto pages =
+      std::make_unique<PageReader>(path, sf.dir.get(), std::move(sf.pages));
+  return {path, std::move(sf.manifest), std::move(sf.dir), std::move(pages)};
+}
 
 // Whether a PID is free for a process of this restart; a PID named twice
 // is never free.
@@ -102,6 +113,21 @@ void make_set_objects(const std::vector<Loaded> &loaded,
     ipc.enter_new();
     for (const Loaded &l : loaded)
       make_set_objects(l, registry);
+  }
+}
+
+// No process gets more than the statefile's maker had, nor more than the
+// user restarting it has.
+void check_credentials(const Loaded &l) {
+  const Header &h = l.manifest.header;
+  Rights maker{h.made_by_uid,
+               {h.made_by_groups.begin(), h.made_by_groups.end()}};
+  if (maker.groups.empty())
+    maker.groups.push_back(h.owner_gid);
+  Rights caller = caller_rights();
+  for (const ProcessRecord &p : l.manifest.processes) {
+    check_within(p, maker, "its maker");
+    check_within(p, caller, "you");
   }
 }
 
@@ -216,6 +242,8 @@ void build(const PlannedProcess &pp, const Loaded &l, const Registry &registry,
   if (rseq.ptr)
     sdk::remote_call(main, "unregister cpr's rseq area", SYS_rseq, rseq.ptr,
                      rseq.len, rseq_flag_unregister, rseq.sig);
+  // Files it maps are opened with its rights, until it has them all.
+  act_as_owner(main, p);
   sdk::RestoreContext ctx{l.path, *l.pages, pids_of(l.manifest),
                           [&](pid_t saved) { return tree.live_pid(saved); }};
   for (std::uint64_t id : p.objects) {
@@ -271,14 +299,15 @@ Restarted restart(const RestartRequest &request) {
   } let_go{registry};
   std::vector<Loaded> loaded;
   for (const std::string &path : statefiles)
-    loaded.push_back(
-        {path, read_manifest(path), std::make_unique<PageReader>(path)});
+    loaded.push_back(load(path));
   std::vector<Fork> saved_fork;
   for (const Loaded &l : loaded)
     saved_fork.push_back(l.manifest.header.fork);
   const Fork fork = decide_fork(request.fork, saved_fork);
-  for (Loaded &l : loaded)
+  for (Loaded &l : loaded) {
     check_access(l.path, l.manifest.header, Access::restart);
+    check_credentials(l);
+  }
   make_set_objects(loaded, registry, fork, ipc);
   PidCheck pids(fork);
   for (Loaded &l : loaded)
@@ -309,6 +338,8 @@ Restarted restart(const RestartRequest &request) {
                                    pp.record->pid, e.what()));
     }
   }
+  for (const Loaded &l : loaded)
+    l.pages->verify();
   terminal.take_foreground();
   tree.release();
   let_go.succeeded = true;

@@ -1,10 +1,11 @@
 #include "statefile.hpp"
 
-#include <cpr/sdk/error.hpp>
+#include "manifest_io.hpp"
+#include "privilege.hpp"
+#include "safe_open.hpp"
+#include "seal.hpp"
 
-#include <boost/archive/binary_iarchive.hpp>
-#include <boost/archive/binary_oarchive.hpp>
-#include <boost/crc.hpp>
+#include <cpr/sdk/error.hpp>
 
 #include <algorithm>
 #include <cerrno>
@@ -15,6 +16,7 @@
 #include <fstream>
 #include <regex>
 #include <sstream>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -22,21 +24,6 @@ namespace cpr::engine {
 namespace fs = std::filesystem;
 
 namespace {
-
-constexpr char magic[8] = {'C', 'P', 'R', 'S', 'T', 'A', 'T', 'E'};
-
-struct Trailer {
-  char magic[8];
-  std::uint32_t revision;
-  std::uint32_t crc;
-  std::uint64_t length;
-};
-
-std::uint32_t crc_of(const std::string &bytes) {
-  boost::crc_32_type crc;
-  crc.process_bytes(bytes.data(), bytes.size());
-  return crc.checksum();
-}
 
 void write_all(int fd, const void *data, size_t len, const std::string &what) {
   const char *p = static_cast<const char *>(data);
@@ -84,9 +71,9 @@ bool looks_like_statefile(const std::string &path) {
   int fd = ::open((path + "/MANIFEST").c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0)
     return false;
-  char head[sizeof magic];
+  char head[8];
   bool ok = ::read(fd, head, sizeof head) == sizeof head &&
-            std::memcmp(head, magic, sizeof magic) == 0;
+            has_manifest_magic(head, sizeof head);
   ::close(fd);
   return ok;
 }
@@ -111,6 +98,50 @@ std::string parent_of(const std::string &path) {
   return parent.empty() ? "." : parent.string();
 }
 
+constexpr const char *work_marker = ".cpr-tmp.";
+
+// A checkpoint holds a lock on its work directory while it lives: one whose
+// lock is free was left by a cpr that died, and goes.
+void remove_dead_work_dirs(const std::string &parent) {
+  static const std::regex work_name(R"(\..+\.cpr-tmp\.[0-9]+)");
+  std::error_code ec;
+  for (const auto &entry : fs::directory_iterator(parent, ec)) {
+    std::string name = entry.path().filename().string();
+    if (!std::regex_match(name, work_name) || !entry.is_directory(ec) ||
+        entry.is_symlink(ec))
+      continue;
+    sdk::UniqueFd dir(::open(entry.path().c_str(),
+                             O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+    if (dir.get() < 0 || ::flock(dir.get(), LOCK_EX | LOCK_NB) != 0)
+      continue;
+    remove_outside_files(entry.path().string());
+    fs::remove_all(entry.path(), ec);
+  }
+}
+
+// The digest of every file of the statefile, but those already known (the
+// pages, hashed as they were written).
+SealEntries digests_of(const std::string &dir,
+                       const std::vector<std::string> &outside,
+                       SealEntries known) {
+  auto add = [&](const std::string &name, const std::string &path) {
+    if (known.count(name) || name == "SEAL")
+      return;
+    sdk::UniqueFd fd(::open(path.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC));
+    if (fd.get() < 0)
+      sdk::throw_errno("cannot seal " + path, errno);
+    SealEntry e;
+    e.digest = digest_of(fd.get(), e.size);
+    known[name] = e;
+  };
+  for (const auto &entry : fs::recursive_directory_iterator(dir))
+    if (entry.is_regular_file())
+      add(entry.path().lexically_relative(dir).string(), entry.path().string());
+  for (const std::string &file : outside)
+    add(file, file);
+  return known;
+}
+
 } // namespace
 
 StatefileWriter::StatefileWriter(std::string path, bool force)
@@ -128,10 +159,20 @@ StatefileWriter::StatefileWriter(std::string path, bool force)
   } else if (errno != ENOENT) {
     sdk::throw_errno("cannot create statefile " + path_, errno);
   }
+  // access() asks with the real uid: installed setuid, cpr writes only
+  // where its caller may.
+  if (!caller_is_root() && ::access(parent_of(path_).c_str(), W_OK | X_OK) != 0)
+    sdk::throw_errno("cannot create statefile " + path_, errno);
   std::string name = fs::path(path_).filename().string();
-  work_ = fmt::format("{}/.{}.cpr-tmp.{}", parent_of(path_), name, ::getpid());
+  remove_dead_work_dirs(parent_of(path_));
+  work_ = fmt::format("{}/.{}{}{}", parent_of(path_), name, work_marker,
+                      ::getpid());
   fs::remove_all(work_);
   if (::mkdir(work_.c_str(), 0700) != 0)
+    sdk::throw_errno("cannot create statefile " + path_, errno);
+  work_lock_ = sdk::UniqueFd(
+      ::open(work_.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+  if (work_lock_.get() < 0 || ::flock(work_lock_.get(), LOCK_EX) != 0)
     sdk::throw_errno("cannot create statefile " + path_, errno);
   if (::mkdir((work_ + "/pages").c_str(), 0700) != 0)
     sdk::throw_errno("cannot create statefile " + path_, errno);
@@ -156,23 +197,14 @@ void StatefileWriter::write_outside_list() {
 }
 
 void StatefileWriter::write_manifest(const Manifest &manifest) {
-  std::ostringstream out;
-  {
-    boost::archive::binary_oarchive archive(out);
-    archive << manifest;
-  }
-  std::string body = out.str();
-  Trailer head{};
-  std::memcpy(head.magic, magic, sizeof magic);
-  head.revision = format_revision;
-  head.crc = crc_of(body);
-  head.length = body.size();
-  std::string bytes(reinterpret_cast<const char *>(&head), sizeof head);
-  write_file(work_ + "/MANIFEST", bytes + body);
+  write_file(work_ + "/MANIFEST", manifest_bytes(manifest));
 }
 
-void StatefileWriter::commit(uid_t owner, gid_t group) {
+void StatefileWriter::commit(uid_t owner, gid_t group,
+                             const SealEntries &pages) {
   write_outside_list();
+  if (!bench_unsealed())
+    write_seal(work_, digests_of(work_, outside_, pages));
   for (const auto &entry : fs::recursive_directory_iterator(work_))
     if (::lchown(entry.path().c_str(), owner, group) != 0)
       sdk::throw_errno("cannot give " + entry.path().string() + " to its owner",
@@ -197,51 +229,131 @@ void StatefileWriter::commit(uid_t owner, gid_t group) {
   sync_path(parent_of(path_));
 }
 
+namespace {
+
+constexpr std::uint64_t max_manifest_size = 1ULL << 30;
+
+[[noreturn]] void altered(const std::string &path, const std::string &file) {
+  throw sdk::Error(fmt::format("Permission denied: statefile {} was altered "
+                               "after checkpoint ({})",
+                               path, file));
+}
+
+sdk::UniqueFd open_sealed(int dir, const std::string &name,
+                          const std::string &path, int flags = O_RDONLY) {
+  sdk::UniqueFd fd =
+      name.front() == '/'
+          ? sdk::UniqueFd(::open(name.c_str(),
+                                 flags | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC))
+          : open_beneath(dir, name, flags);
+  if (fd.get() >= 0) {
+    struct stat st {};
+    if (::fstat(fd.get(), &st) == 0 && S_ISREG(st.st_mode))
+      return fd;
+    altered(path, name);
+  }
+  if (errno == ENOENT)
+    throw sdk::Error(
+        fmt::format("damaged statefile {}: {} is missing", path, name));
+  if (errno == EACCES || errno == EPERM)
+    sdk::throw_errno(fmt::format("cannot open {} of statefile {}", name, path),
+                     errno);
+  altered(path, name); // a link, a FIFO, a device where a file was written
+}
+
+void check_digest(int fd, const std::string &name, const SealEntry &sealed,
+                  const std::string &path) {
+  std::uint64_t size = 0;
+  Digest d = digest_of(fd, size);
+  if (size < sealed.size)
+    throw sdk::Error(
+        fmt::format("damaged statefile {}: {} is truncated", path, name));
+  if (size != sealed.size || d != sealed.digest)
+    altered(path, name);
+}
+
+// Nothing in the statefile that cpr did not seal: no extra file, no link,
+// no FIFO.
+void check_listing(const std::string &path, const SealEntries &sealed) {
+  std::error_code ec;
+  fs::recursive_directory_iterator it(path, ec), end;
+  for (; !ec && it != end; it.increment(ec)) {
+    std::string name = it->path().lexically_relative(path).string();
+    auto type = it->symlink_status(ec).type();
+    if (type == fs::file_type::directory || name == "SEAL")
+      continue;
+    if (type != fs::file_type::regular || !sealed.count(name))
+      altered(path, name);
+  }
+  if (ec)
+    sdk::throw_errno("cannot read statefile " + path, ec.value());
+}
+
+OpenedStatefile unsealed_for_bench(OpenedStatefile sf) {
+  sdk::UniqueFd fd = open_sealed(sf.dir.get(), "MANIFEST", sf.path);
+  sf.manifest = parse_manifest(
+      read_bounded(fd.get(), max_manifest_size, sf.path, "MANIFEST"), sf.path);
+  for (const ProcessRecord &p : sf.manifest.processes)
+    sf.pages[fmt::format("pages/{}.img", p.pid)] = {p.pages_bytes, {}};
+  return sf;
+}
+
+} // namespace
+
+OpenedStatefile open_statefile(const std::string &path, Verify how) {
+  OpenedStatefile sf;
+  sf.path = path;
+  sf.dir = open_statefile_dir(path);
+  if (bench_unsealed())
+    return unsealed_for_bench(std::move(sf));
+  SealEntries sealed = read_seal(sf.dir.get(), path);
+  if (!sealed.count("MANIFEST"))
+    throw sdk::Error("damaged statefile " + path + ": it has no MANIFEST");
+  check_listing(path, sealed);
+  std::string manifest;
+  for (const auto &[name, entry] : sealed) {
+    bool pages = name.rfind("pages/", 0) == 0;
+    if (pages && how == Verify::deferring_pages) {
+      sf.pages[name] = entry;
+      continue;
+    }
+    sdk::UniqueFd fd = open_sealed(sf.dir.get(), name, path);
+    if (name == "MANIFEST") {
+      manifest = read_bounded(fd.get(), max_manifest_size, path, name);
+      ::lseek(fd.get(), 0, SEEK_SET);
+    }
+    check_digest(fd.get(), name, entry, path);
+  }
+  sf.manifest = parse_manifest(manifest, path);
+  return sf;
+}
+
 Manifest read_manifest(const std::string &path) {
-  struct stat st {};
-  if (::stat(path.c_str(), &st) != 0)
-    sdk::throw_errno("cannot open statefile " + path, errno);
-  if (!S_ISDIR(st.st_mode))
-    throw sdk::Error("cannot open statefile " + path + ": Not a directory");
-  std::string file = path + "/MANIFEST";
-  int fd = ::open(file.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) {
-    if (errno == ENOENT)
-      throw sdk::Error("damaged statefile " + path + ": it has no MANIFEST");
-    sdk::throw_errno("cannot open statefile " + path, errno);
+  return open_statefile(path, Verify::everything).manifest;
+}
+
+void reseal_statefile(const std::string &path) {
+  if (!caller_is_root())
+    throw sdk::Error("cannot reseal statefile " + path +
+                     ": Permission denied (only root may)");
+  sdk::UniqueFd dir = open_statefile_dir(path);
+  sdk::UniqueFd manifest = open_sealed(dir.get(), "MANIFEST", path);
+  parse_manifest(
+      read_bounded(manifest.get(), max_manifest_size, path, "MANIFEST"), path);
+  std::error_code ec;
+  for (fs::recursive_directory_iterator it(path, ec), end; !ec && it != end;
+       it.increment(ec)) {
+    auto type = it->symlink_status(ec).type();
+    if (type != fs::file_type::directory && type != fs::file_type::regular)
+      throw sdk::Error(
+          fmt::format("cannot reseal statefile {}: {} is not a regular file",
+                      path, it->path().lexically_relative(path).string()));
   }
-  std::string bytes;
-  char buf[1 << 16];
-  ssize_t n;
-  while ((n = ::read(fd, buf, sizeof buf)) > 0)
-    bytes.append(buf, static_cast<size_t>(n));
-  ::close(fd);
-  Trailer head{};
-  if (bytes.size() < sizeof head)
-    throw sdk::Error("damaged statefile " + path + ": MANIFEST is truncated");
-  std::memcpy(&head, bytes.data(), sizeof head);
-  if (std::memcmp(head.magic, magic, sizeof magic) != 0)
-    throw sdk::Error("damaged statefile " + path + ": not a cpr MANIFEST");
-  if (head.revision > format_revision)
-    throw sdk::Error(fmt::format(
-        "Checkpoint error: statefile {} has format revision {}, newer than "
-        "this cpr reads ({})",
-        path, head.revision, format_revision));
-  std::string body = bytes.substr(sizeof head);
-  if (body.size() != head.length)
-    throw sdk::Error("damaged statefile " + path + ": MANIFEST is truncated");
-  if (crc_of(body) != head.crc)
-    throw sdk::Error("damaged statefile " + path +
-                     ": MANIFEST checksum mismatch");
-  try {
-    std::istringstream in(body);
-    boost::archive::binary_iarchive archive(in);
-    Manifest manifest;
-    archive >> manifest;
-    return manifest;
-  } catch (const std::exception &e) {
-    throw sdk::Error("damaged statefile " + path + ": " + e.what());
-  }
+  std::vector<std::string> outside;
+  std::ifstream list(path + "/" + outside_list);
+  for (std::string file; std::getline(list, file);)
+    outside.push_back(file);
+  write_seal(path, digests_of(path, outside, {}));
 }
 
 std::string pages_file(const std::string &dir, pid_t pid) {
@@ -249,7 +361,7 @@ std::string pages_file(const std::string &dir, pid_t pid) {
 }
 
 void check_access(const std::string &path, const Header &header, Access what) {
-  uid_t me = ::geteuid();
+  uid_t me = caller_uid();
   if (me == 0)
     return;
   bool owner = header.owner_uid == me;
@@ -275,7 +387,7 @@ void remove_statefile(const std::string &path) {
                      ": Invalid argument (not a "
                      "statefile)");
   }
-  uid_t me = ::geteuid();
+  uid_t me = caller_uid();
   if (me != 0 && st.st_uid != me)
     throw sdk::Error("cannot delete statefile " + path +
                      ": Permission denied (only its owner or root may)");
@@ -284,13 +396,6 @@ void remove_statefile(const std::string &path) {
   fs::remove_all(path, ec);
   if (ec)
     throw sdk::Error("cannot delete statefile " + path + ": " + ec.message());
-}
-
-const ObjectRecord &Manifest::object(std::uint64_t id) const {
-  for (const ObjectRecord &o : objects)
-    if (o.id == id)
-      return o;
-  throw sdk::Error(fmt::format("damaged statefile: object {} is missing", id));
 }
 
 } // namespace cpr::engine

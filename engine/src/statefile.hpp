@@ -3,6 +3,9 @@
 #pragma once
 
 #include "manifest.hpp"
+#include "seal.hpp"
+
+#include <cpr/sdk/unique_fd.hpp>
 
 #include <string>
 #include <sys/types.h>
@@ -24,20 +27,38 @@ public:
   // own_outside): listed in it, removed if the checkpoint fails.
   void own_outside(const std::string &path) { outside_.push_back(path); }
   void write_manifest(const Manifest &manifest);
-  // Makes it durable and puts it at its path, owned by uid:gid.
-  void commit(uid_t owner, gid_t group);
+  // Seals it (`pages`: the pages files' digests, taken as they were
+  // written), makes it durable and puts it at its path, owned by uid:gid.
+  void commit(uid_t owner, gid_t group, const SealEntries &pages = {});
 
 private:
   void write_outside_list();
 
   std::string path_, work_;
+  sdk::UniqueFd work_lock_; // held while this cpr lives
   std::vector<std::string> outside_;
   bool force_, committed_ = false;
 };
 
-// Reads and verifies the MANIFEST; a truncated or altered one is refused
-// with "damaged statefile".
-Manifest read_manifest(const std::string &path);
+// A statefile checked against its seal, with its MANIFEST read. A file
+// changed since the checkpoint is refused with "Permission denied:
+// statefile NAME was altered after checkpoint (FILE)", a missing or short
+// one as "damaged statefile".
+struct OpenedStatefile {
+  std::string path;
+  sdk::UniqueFd dir;
+  Manifest manifest;
+  // The pages files, when their check is left to the PageReader, which
+  // checks them as it reads them.
+  SealEntries pages;
+};
+enum class Verify { everything, deferring_pages };
+OpenedStatefile open_statefile(const std::string &path, Verify how);
+Manifest read_manifest(const std::string &path); // everything checked
+
+// cpr --reseal: root seals a statefile with this host's key (one made on
+// another host, once inspected). Its MANIFEST must still be readable.
+void reseal_statefile(const std::string &path);
 
 std::string pages_file(const std::string &dir, pid_t pid);
 

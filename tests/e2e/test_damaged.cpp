@@ -14,6 +14,7 @@ namespace {
 struct Damage {
   std::string name;
   std::function<void(const fs::path &statefile, pid_t pid)> apply;
+  std::string error = "damaged statefile";
 };
 
 fs::path pages_of(const fs::path &statefile, pid_t pid) {
@@ -37,7 +38,11 @@ const std::vector<Damage> damages{
     {"truncated MANIFEST",
      [](const fs::path &sf, pid_t) { halve(sf / "MANIFEST"); }},
     {"altered MANIFEST",
-     [](const fs::path &sf, pid_t) { flip_middle_byte(sf / "MANIFEST"); }},
+     [](const fs::path &sf, pid_t) { flip_middle_byte(sf / "MANIFEST"); },
+     "was altered after checkpoint (MANIFEST)"},
+    {"altered pages",
+     [](const fs::path &sf, pid_t pid) { flip_middle_byte(pages_of(sf, pid)); },
+     "was altered after checkpoint (pages/"},
     {"missing pages file",
      [](const fs::path &sf, pid_t pid) { fs::remove(pages_of(sf, pid)); }},
     {"short pages file",
@@ -62,7 +67,7 @@ TEST_CASE("Damaged statefiles are refused", "[e2e][errors][damaged]") {
     auto copy = dir / ("damaged-" + std::to_string(&damage - damages.data()));
     fs::copy(sf, copy, fs::copy_options::recursive);
     damage.apply(copy, before.pid);
-    expect_cpr_error(run_cpr({"-r", copy.string()}), "damaged statefile");
+    expect_cpr_error(run_cpr({"-r", copy.string()}), damage.error);
     expect_no_process_left(before.pid);
     fs::remove_all(copy);
   }

@@ -2,6 +2,8 @@
 // IRIX's library did) and ckpt_errmsg().
 #pragma once
 
+#include <cpr/sdk/error.hpp>
+
 #include <cerrno>
 #include <exception>
 #include <string>
@@ -24,7 +26,7 @@ template <class T, class Body> T guarded(T failed, Body body) {
   try {
     return body();
   } catch (const std::exception &e) {
-    report_failure(e.what());
+    report_failure(sdk::message_of(e));
     return failed;
   }
 }

@@ -106,10 +106,11 @@ void tell_parent(pid_t parent, ChildReport *at, const ChildReport &report) {
     engine::checkpoint(req);
     report.state = ChildReport::done;
   } catch (const std::exception &e) {
-    std::fprintf(stderr, "cpr: %s\n", e.what());
+    std::string message = sdk::message_of(e);
+    std::fprintf(stderr, "cpr: %s\n", message.c_str());
     report.state = ChildReport::failed;
-    report.error = errno_for(e.what());
-    std::snprintf(report.message, sizeof report.message, "%s", e.what());
+    report.error = errno_for(message);
+    std::snprintf(report.message, sizeof report.message, "%s", message.c_str());
   }
   tell_parent(parent, at, report);
   ::_exit(report.state == ChildReport::done ? 0 : 1);

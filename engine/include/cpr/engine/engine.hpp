@@ -80,5 +80,7 @@ struct StatefileSummary {
 };
 StatefileSummary summarize(const std::string &statefile);
 void remove(const std::string &statefile);
+// Root seals a statefile with this host's key (cpr --reseal).
+void reseal(const std::string &statefile);
 
 } // namespace cpr::engine

@@ -1,6 +1,7 @@
 // The exception types that cross the plugin boundary.
 #pragma once
 
+#include <exception>
 #include <stdexcept>
 #include <string>
 
@@ -26,5 +27,10 @@ public:
 
 // Error with strerror(errno) appended: "<what>: <strerror>".
 [[noreturn]] void throw_errno(const std::string &what, int err);
+
+// What a user is told of any exception: an Error's own words; for one from
+// the C++ library, no raw text ("std::bad_alloc", "vector::reserve"), but
+// the guide's words for what happened.
+std::string message_of(const std::exception &e);
 
 } // namespace cpr::sdk

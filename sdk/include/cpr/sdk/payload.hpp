@@ -30,9 +30,9 @@ template <class T> T from_payload(const std::string &bytes) {
     T value;
     archive >> value;
     return value;
-  } catch (const boost::archive::archive_exception &e) {
-    throw Error(std::string("damaged statefile: a record cannot be read (") +
-                e.what() + ")");
+  } catch (const std::exception &) {
+    // Boost's words ("input stream error") say nothing to a user.
+    throw Error("damaged statefile: a record cannot be read (malformed)");
   }
 }
 
