@@ -48,10 +48,20 @@ bool writable(std::uint32_t flags) {
   return (flags & O_ACCMODE) == O_WRONLY || (flags & O_ACCMODE) == O_RDWR;
 }
 
+// The saved path named a regular file, not a link: a link, FIFO or device
+// put in its place is refused (and a FIFO does not block the open).
 int open_or_throw(const std::string &path, int flags) {
-  int fd = ::open(path.c_str(), flags);
+  int fd = ::open(path.c_str(), flags | O_NOFOLLOW | O_NONBLOCK);
   if (fd < 0)
     sdk::throw_errno("component unavailable: cannot reopen " + path, errno);
+  struct stat st {};
+  if (::fstat(fd, &st) != 0 || (!S_ISREG(st.st_mode) && !(flags & O_PATH))) {
+    ::close(fd);
+    throw sdk::Error("component unavailable: cannot reopen " + path +
+                     ": it is no longer a regular file");
+  }
+  if (!(flags & (O_NONBLOCK | O_PATH)))
+    ::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL) & ~O_NONBLOCK);
   return fd;
 }
 

@@ -67,14 +67,21 @@ std::string copy_path(const std::string &saved, const std::string &statefile) {
 
 void put_back(const std::string &from, const std::string &to,
               std::uint32_t mode) {
-  Fd in(::open(from.c_str(), O_RDONLY | O_CLOEXEC));
+  Fd in(::open(from.c_str(), O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC));
   if (in.get() < 0)
     sdk::throw_errno(
         "damaged statefile: the saved copy of " + to + " is missing", errno);
-  Fd out(::open(to.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
+  // Never through a link, never into a FIFO or a device put in its place.
+  Fd out(::open(to.c_str(),
+                O_WRONLY | O_CREAT | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC,
                 mode & 07777));
+  struct stat st {};
   if (out.get() < 0)
     sdk::throw_errno("component unavailable: cannot replace " + to, errno);
+  if (::fstat(out.get(), &st) != 0 || !S_ISREG(st.st_mode) ||
+      ::ftruncate(out.get(), 0) != 0)
+    throw sdk::Error("component unavailable: cannot replace " + to +
+                     ": it is no longer a regular file");
   copy_all(in.get(), out.get(), to);
 }
 

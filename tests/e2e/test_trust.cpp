@@ -181,3 +181,30 @@ TEST_CASE("Another host's statefile is trusted once root reseals it",
   REQUIRE(r.status.success());
   expect_finishes_with(target, reference);
 }
+
+TEST_CASE("A FIFO or a link put where an open file was is refused",
+          "[e2e][trust]") {
+  auto spec = heap_avx();
+  const std::string &reference = reference_output(spec);
+  TempDir dir;
+  RunningTarget target = start_target(spec, dir);
+  let_it_run();
+  auto sf = dir / "statefile";
+  ProcessIdentity before = checkpoint_and_reap(sf, target.pid);
+
+  fs::path out = dir / "stdout.txt", aside = dir / "aside.txt";
+  fs::rename(out, aside);
+  REQUIRE(::mkfifo(out.c_str(), 0600) == 0);
+  // Opened without waiting for a reader: refused at once, no hang.
+  expect_cpr_error(run_cpr({"-r", sf.string()}), "component unavailable");
+  expect_no_process_left(before.pid);
+  fs::remove(out);
+  fs::create_symlink(aside, out);
+  expect_cpr_error(run_cpr({"-r", sf.string()}), "component unavailable");
+  expect_no_process_left(before.pid);
+
+  fs::remove(out);
+  fs::rename(aside, out);
+  restart(sf, before);
+  expect_finishes_with(target, reference);
+}
