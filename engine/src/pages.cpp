@@ -235,6 +235,9 @@ void PageReader::read_chunk(File &f, char *buffer, const Chunk &c) {
           fmt::format("damaged statefile {}: {} is short", statefile_, f.name));
     done += static_cast<std::size_t>(n);
   }
+}
+
+void PageReader::hash_chunk(File &f, const char *buffer, const Chunk &c) {
   if (bench_unsealed())
     return;
   if (f.in_order && c.offset == f.hashed) {
@@ -291,23 +294,38 @@ void PageReader::restore(pid_t pid, std::uint64_t offset,
   if (!chunks.empty())
     reading = std::async(std::launch::deferred, &PageReader::read_chunk, this,
                          std::ref(f), buffers_[0].get(), std::cref(chunks[0]));
+  // Chunk k is hashed on one core while it fills the process on the other,
+  // and chunk k+1 is read meanwhile; its buffer was chunk k-1's, so that
+  // one's hash must be done first.
+  std::future<void> hashing;
+  auto settle = [&] {
+    for (std::future<void> *f : {&reading, &hashing})
+      if (f->valid())
+        f->wait();
+  };
   for (std::size_t k = 0; k < chunks.size(); ++k) {
     reading.get();
+    if (hashing.valid())
+      hashing.get();
     if (k + 1 < chunks.size())
       read_ahead(k + 1);
     const Chunk &c = chunks[k];
-    iovec local{buffers_[k % 2].get(), c.len};
+    const char *buffer = buffers_[k % 2].get();
+    hashing = std::async(std::launch::async,
+                         [&, buffer] { hash_chunk(f, buffer, c); });
+    iovec local{const_cast<char *>(buffer), c.len};
     ssize_t put = ::process_vm_writev(pid, &local, 1, c.remote.data(),
                                       c.remote.size(), 0);
     if (put != static_cast<ssize_t>(c.len)) {
       int err = put < 0 ? errno : EFAULT;
-      if (reading.valid())
-        reading.wait();
+      settle();
       sdk::throw_errno(fmt::format("cannot fill the memory of process {}", pid),
                        err);
     }
     bytes_ += c.len;
   }
+  if (hashing.valid())
+    hashing.get();
 }
 
 } // namespace cpr::engine

@@ -95,6 +95,8 @@ private:
     std::uint64_t offset;
   };
   void read_chunk(File &f, char *buffer, const Chunk &c);
+  // Adds the chunk to the file's digest, if it comes next.
+  void hash_chunk(File &f, const char *buffer, const Chunk &c);
 
   std::string statefile_;
   int dir_fd_;
