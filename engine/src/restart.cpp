@@ -166,7 +166,7 @@ std::unique_ptr<RemoteProcess> clone_thread(RemoteProcess &main, pid_t tid,
     throw sdk::Error(
         fmt::format("unavailable PID: thread {} came back as {}", tid, got));
   pid_t live = tree.live_tid(saved_pid, tid);
-  ptrace::seize(live);
+  ptrace::seize(live, PTRACE_O_EXITKILL); // a restart cpr abandons dies
   ptrace::interrupt(live);
   ptrace::wait_stop(live);
   auto t = std::make_unique<RemoteProcess>(live, main.syscall_insn(),
