@@ -170,12 +170,20 @@ TEST_CASE("cpr -c killed before it kills leaves the process running",
     auto sf = dir / fmt::format("sf{}", i);
     std::string pid = std::to_string(target.pid);
     run_cpr_killed({"-c", sf.string(), "-p", pid}, moment(takes));
+    // It may be dying of cpr's SIGKILL still: wait until it runs or ended.
+    auto settled = [&] {
+      return has_exited(target.pid) ||
+             (thread_ids(target.pid).size() == threads &&
+              proc_status_field(target.pid, "TracerPid") == "0");
+    };
+    CHECK(wait_until(settled, 5s));
     if (!has_exited(target.pid)) {
       expect_untouched(target.pid, threads);
       continue;
     }
     // cpr got as far as killing it: the statefile is whole.
     CHECK(wait_exit(target.pid, 10s).killed_by(SIGKILL));
+    REQUIRE(fs::exists(sf / "MANIFEST"));
     CommandResult result = run_cpr({"-r", sf.string()});
     INFO(result.describe());
     REQUIRE(result.status.success());
