@@ -160,9 +160,14 @@ RemoteProcess &FrozenProcess::remote(pid_t tid) {
     std::size_t xstate = ptrace::get_xstate(tid).size();
     frame_slot_ = (sigframe_size(xstate) + 63) / 64 * 64;
     std::size_t frame_pages = (threads_.size() * frame_slot_ + page - 1) / page;
-    work_area_ = t.remote->map_safe_work_area(
-        frame_pages, [&](sdk::Range area) { return frame_of(t, area); },
-        stop_signal_, t.sigmask);
+    try {
+      work_area_ = t.remote->map_safe_work_area(
+          frame_pages, [&](sdk::Range area) { return frame_of(t, area); },
+          stop_signal_, t.sigmask);
+    } catch (...) {
+      t.remote.reset(); // the thread is as it was
+      throw;
+    }
   } else {
     t.remote = std::make_unique<RemoteProcess>(tid, work_area_.start, t.regs);
     t.remote->use_work_area(work_area_);
