@@ -92,11 +92,13 @@ void collect_process(FrozenProcess &frozen, const Registry &registry,
   collect_identity(frozen.pid(), p);
   p.stopped = frozen.was_stopped();
   p.shares_mm_with = shares_mm_with;
+  frozen.prepare();
   RemoteProcess &t = frozen.remote(frozen.pid());
   collect_from_inside(t, p);
   collect_posix_timers(t, p);
   for (pid_t tid : frozen.tids())
-    p.threads.push_back(collect_thread(frozen.remote(tid), tid));
+    p.threads.push_back(
+        collect_thread(frozen.remote(tid), tid, frozen.sigmask(tid)));
   p.shared_pending = ptrace::peek_pending(frozen.pid(), true);
   fds.collect(p);
   for (const sdk::ProcessHandler *h : registry.process_handlers()) {

@@ -1,7 +1,9 @@
 #include "frozen.hpp"
 
 #include "proc.hpp"
+#include "process_state.hpp"
 #include "ptrace.hpp"
+#include "sigframe.hpp"
 
 #include <cpr/sdk/error.hpp>
 
@@ -63,18 +65,19 @@ bool FrozenProcess::seize_new_threads() {
                     [&](const Thread &t) { return t.tid == tid; }))
       continue;
     try {
-      ptrace::seize(tid);
+      // Syscall stops tell themselves apart (used when no stop signal is).
+      ptrace::seize(tid, PTRACE_O_TRACESYSGOOD);
     } catch (const sdk::Error &) {
       int err = errno;
       if (err == ESRCH && proc::stat(pid_))
         continue; // the thread ended meanwhile
       explain_seize_failure(pid_, tid, err);
     }
-    Thread t{tid, {}, {}, nullptr};
-    threads_.push_back(std::move(t));
+    threads_.push_back(Thread{tid, {}, 0, {}, nullptr});
     ptrace::interrupt(tid);
     threads_.back().caught = wait_until_frozen(tid);
     threads_.back().regs = ptrace::get_regs(tid);
+    threads_.back().sigmask = ptrace::get_sigmask(tid);
     found = true;
   }
   return found;
@@ -108,16 +111,84 @@ FrozenProcess::Thread &FrozenProcess::thread(pid_t tid) {
   throw sdk::Error(fmt::format("internal error: thread {} is not frozen", tid));
 }
 
+namespace {
+constexpr std::uint64_t page = 4096;
+std::uint64_t bit(int sig) { return 1ULL << (sig - 1); }
+} // namespace
+
+// A signal that stops the thread under cpr and is dropped without it: one
+// of the default-ignored signals the process does not catch, if possible
+// one no thread blocks (a blocked one may be waited for). 0 if none.
+int FrozenProcess::choose_stop_signal() const {
+  std::uint64_t caught =
+      std::stoull("0" + proc::status_field(pid_, "SigCgt"), nullptr, 16);
+  std::uint64_t blocked = 0;
+  for (const Thread &t : threads_)
+    blocked |= t.sigmask;
+  int usable = 0;
+  for (int sig : {SIGURG, SIGWINCH, SIGCHLD}) {
+    if (caught & bit(sig))
+      continue;
+    if (!(blocked & bit(sig)))
+      return sig;
+    usable = usable ? usable : sig;
+  }
+  return usable;
+}
+
+std::pair<std::uint64_t, std::vector<std::uint8_t>>
+FrozenProcess::frame_of(const Thread &t, sdk::Range area) const {
+  auto index = static_cast<std::uint64_t>(&t - threads_.data());
+  std::uint64_t at = area.start + work_area_pages * page + index * frame_slot_;
+  return {at, build_sigframe(at, restartable(t.regs), t.sigmask,
+                             ptrace::get_xstate(t.tid))};
+}
+
+void FrozenProcess::prepare() {
+  for (const Thread &t : threads_)
+    remote(t.tid);
+}
+
 RemoteProcess &FrozenProcess::remote(pid_t tid) {
   Thread &t = thread(tid);
-  if (!t.remote) {
+  if (t.remote)
+    return *t.remote;
+  if (work_area_.size() == 0) {
     t.remote =
         std::make_unique<RemoteProcess>(tid, find_syscall_insn(pid_), t.regs);
-    if (work_area_.size() == 0)
-      work_area_ = install_work_area(*t.remote, {});
-    else
-      t.remote->use_work_area(work_area_);
+    stop_signal_ = choose_stop_signal();
+    std::size_t xstate = ptrace::get_xstate(tid).size();
+    frame_slot_ = (sigframe_size(xstate) + 63) / 64 * 64;
+    std::size_t frame_pages = (threads_.size() * frame_slot_ + page - 1) / page;
+    try {
+      work_area_ = t.remote->map_safe_work_area(
+          frame_pages, [&](sdk::Range area) { return frame_of(t, area); },
+          stop_signal_, t.sigmask);
+    } catch (...) {
+      t.remote.reset(); // the thread is as it was
+      throw;
+    }
+  } else {
+    t.remote = std::make_unique<RemoteProcess>(tid, work_area_.start, t.regs);
+    t.remote->use_work_area(work_area_);
+    auto [at, bytes] = frame_of(t, work_area_);
+    t.remote->write(at, bytes.data(), bytes.size());
+    t.remote->use_frame(at, stop_signal_);
   }
+  // Signals held back while freezing go back to the kernel's queue at once
+  // (blocked while held): should cpr die, the thread still gets them.
+  std::erase_if(t.caught, [&](const std::vector<std::uint8_t> &info) {
+    siginfo_t si{};
+    std::memcpy(&si, info.data(), std::min(info.size(), sizeof si));
+    if (si.si_signo == stop_signal_)
+      return false;
+    std::uint64_t buf = t.remote->scratch(sizeof si);
+    t.remote->write(buf, info.data(), info.size());
+    return t.remote->syscall_all_blocked(
+               SYS_rt_tgsigqueueinfo, static_cast<std::uint64_t>(pid_),
+               static_cast<std::uint64_t>(tid),
+               static_cast<std::uint64_t>(si.si_signo), buf) == 0;
+  });
   return *t.remote;
 }
 
@@ -129,41 +200,66 @@ std::vector<std::vector<std::uint8_t>> FrozenProcess::in_flight(pid_t tid) {
   return t.caught;
 }
 
-void FrozenProcess::put_back(Thread &t) {
+// Signals that came while cpr held the thread are queued again, every
+// signal blocked meanwhile so that none is taken by a call still to come.
+void FrozenProcess::queue_held_back(Thread &t) {
   auto held = in_flight(t.tid);
-  if (!held.empty()) {
-    // Everything is blocked while the held signals are queued again, so none
-    // is taken (and lost) by a remote call still to come.
-    std::uint64_t mask = ptrace::get_sigmask(t.tid);
-    ptrace::set_sigmask(t.tid, ~0ULL);
-    RemoteProcess &r = remote(t.tid);
-    std::uint64_t buf = r.scratch(sizeof(siginfo_t));
-    for (const auto &info : held) {
-      siginfo_t si{};
-      std::memcpy(&si, info.data(), sizeof si);
-      r.write(buf, info.data(), info.size());
-      sdk::remote_call(r, "queue a held-back signal", SYS_rt_tgsigqueueinfo,
-                       static_cast<std::uint64_t>(pid_),
-                       static_cast<std::uint64_t>(t.tid),
-                       static_cast<std::uint64_t>(si.si_signo), buf);
-    }
-    ptrace::set_sigmask(t.tid, mask);
+  if (held.empty())
+    return;
+  RemoteProcess &r = remote(t.tid);
+  std::uint64_t buf = r.scratch(sizeof(siginfo_t));
+  for (const auto &info : held) {
+    siginfo_t si{};
+    std::memcpy(&si, info.data(), std::min(info.size(), sizeof si));
+    r.write(buf, info.data(), info.size());
+    long got = r.syscall_all_blocked(
+        SYS_rt_tgsigqueueinfo, static_cast<std::uint64_t>(pid_),
+        static_cast<std::uint64_t>(t.tid),
+        static_cast<std::uint64_t>(si.si_signo), buf);
+    if (got < 0)
+      sdk::throw_errno("cannot queue a held-back signal again",
+                       static_cast<int>(-got));
   }
+  t.caught.clear();
 }
 
+// The thread that unmaps the work area: one not inside an interrupted
+// system call if there is one (it goes back the shortest way).
+FrozenProcess::Thread *FrozenProcess::unmapping_thread() {
+  Thread *found = nullptr;
+  for (Thread &t : threads_) {
+    if (!t.remote)
+      continue;
+    if (!found)
+      found = &t;
+    auto rax = static_cast<long>(t.regs.rax);
+    if (static_cast<long>(t.regs.orig_rax) < 0 || rax > -512 || rax < -516)
+      return &t;
+  }
+  return found;
+}
+
+// Every thread gets its registers and mask back while the others still
+// rest in the work area; one of them unmaps it last.
 void FrozenProcess::resume() {
   released_ = true;
   for (Thread &t : threads_)
-    put_back(t);
-  if (work_area_.size()) {
-    remote(threads_.front().tid).unmap(work_area_);
-    work_area_ = {};
-  }
+    queue_held_back(t);
+  Thread *last = work_area_.size() ? unmapping_thread() : nullptr;
   for (Thread &t : threads_) {
-    ptrace::set_regs(t.tid, t.regs);
+    if (&t == last)
+      continue;
+    if (t.remote)
+      t.remote->restore(t.regs, t.sigmask);
+    else
+      ptrace::set_regs(t.tid, t.regs);
+  }
+  if (last)
+    last->remote->unmap_and_restore(work_area_, last->regs, last->sigmask);
+  work_area_ = {};
+  for (Thread &t : threads_)
     // A process that was stopped stays stopped.
     ptrace::detach(t.tid, was_stopped_ && t.tid == pid_ ? SIGSTOP : 0);
-  }
 }
 
 void FrozenProcess::kill() {

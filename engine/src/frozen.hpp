@@ -8,6 +8,7 @@
 #include <memory>
 #include <sys/types.h>
 #include <sys/user.h>
+#include <utility>
 #include <vector>
 
 namespace cpr::engine {
@@ -26,31 +27,43 @@ public:
   bool was_stopped() const { return was_stopped_; }
   std::vector<pid_t> tids() const;
   // Ready for remote calls in thread `tid`; all threads of the process share
-  // one scratch area mapped in it.
+  // one work area mapped in it, where each has a frame that puts it back as
+  // it was should cpr die (sigframe.hpp).
   RemoteProcess &remote(pid_t tid);
+  // remote() for every thread: each is kill-safe from then on.
+  void prepare();
+  // The thread's own signal mask (while held, cpr blocks signals).
+  std::uint64_t sigmask(pid_t tid) { return thread(tid).sigmask; }
   // Signals a thread was about to take when it stopped, or that came while
   // it was held (siginfo_t each); they are pending in the statefile.
   std::vector<std::vector<std::uint8_t>> in_flight(pid_t tid);
 
-  void resume();  // WILL CONT: as it was, running again
-  void kill();    // WILL EXIT / KILL
+  void resume(); // WILL CONT: as it was, running again
+  void kill();   // WILL EXIT / KILL
 
 private:
   struct Thread {
     pid_t tid;
     user_regs_struct regs{};
+    std::uint64_t sigmask = 0;
     std::vector<std::vector<std::uint8_t>> caught;
     std::unique_ptr<RemoteProcess> remote;
   };
   bool seize_new_threads();
   Thread &thread(pid_t tid);
-  void put_back(Thread &t);
+  int choose_stop_signal() const;
+  std::pair<std::uint64_t, std::vector<std::uint8_t>>
+  frame_of(const Thread &t, sdk::Range area) const;
+  void queue_held_back(Thread &t);
+  Thread *unmapping_thread();
   void release_quietly();
 
   pid_t pid_;
   bool was_stopped_ = false;
   std::vector<Thread> threads_;
   sdk::Range work_area_{};
+  int stop_signal_ = 0;
+  std::size_t frame_slot_ = 0;
   bool released_ = false;
 };
 

@@ -19,6 +19,7 @@
 #include <sys/mman.h>
 #include <sys/personality.h>
 #include <sys/prctl.h>
+#include <sys/ptrace.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -153,7 +154,7 @@ pid_t clone_with_pid(pid_t pid) {
 ProcessTree::ProcessTree(std::vector<PlannedProcess> plan,
                          const Registry &registry, bool new_pid_namespace,
                          const JobTerminal &terminal)
-    : registry_(registry), terminal_(terminal),
+    : registry_(registry), terminal_(terminal), cpr_pid_(::getpid()),
       in_namespace_(new_pid_namespace) {
   plan_tree(std::move(plan));
   find_shared_files();
@@ -218,6 +219,8 @@ void ProcessTree::run_inside(int index) {
   int err = err_write_;
   try {
     ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (::getppid() != expected_parent(index))
+      ::_exit(1); // the parent died before PDEATHSIG was set
     if (p.zombie) {
       ::prctl(PR_SET_NAME, p.comm.c_str());
       die_as(p.exit_status);
@@ -257,6 +260,16 @@ void ProcessTree::run_inside(int index) {
   ::_exit(1);
 }
 
+// As the process sees its parent's PID, in its own PID namespace.
+pid_t ProcessTree::expected_parent(int index) const {
+  const Node &n = nodes_[index];
+  if (n.parent >= 0)
+    return nodes_[n.parent].p.record->pid;
+  if (n.standin)
+    return n.standin;
+  return in_namespace_ ? 1 : cpr_pid_;
+}
+
 ProcessTree *ProcessTree::building_ = nullptr;
 
 void ProcessTree::run_shared_child(void *index) {
@@ -276,7 +289,9 @@ void ProcessTree::start(int index) {
   else if (n.standin)
     n.live = forked_root(n);
   pid_t pid = n.live;
-  ptrace::seize(pid);
+  // Should cpr die before the release, the kernel kills it (PDEATHSIG does
+  // not last: a change of credentials clears it).
+  ptrace::seize(pid, PTRACE_O_EXITKILL);
   [[maybe_unused]] ssize_t w = ::write(n.go_write, "g", 1);
   for (;;) {
     int status = 0;

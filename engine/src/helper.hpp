@@ -85,6 +85,7 @@ private:
   void close_opened_by_cpr();
   void open_shared_files(int index);
   [[noreturn]] void run_inside(int index);
+  pid_t expected_parent(int index) const;
   // Entry of a child cloned into its parent's address space.
   static void run_shared_child(void *index);
   static ProcessTree *building_;
@@ -101,6 +102,7 @@ private:
   std::vector<int> opened_by_cpr_;
   const Registry &registry_;
   const JobTerminal &terminal_;
+  pid_t cpr_pid_;
   int job_terminal_fd_ = -1; // parked above every fd of the set
   std::vector<pid_t> standins_;
   int standin_read_ = -1, standin_write_ = -1;

@@ -73,8 +73,19 @@ void reissue_restart_block_call(user_regs_struct &r) {
   r.rip -= 2;
 }
 
-// A thread stopped inside an interrupted system call resumes by calling it
-// again, as the kernel itself would have done on its way back to user mode.
+template <class T> std::vector<std::uint8_t> bytes_of(const T &v) {
+  const auto *p = reinterpret_cast<const std::uint8_t *>(&v);
+  return {p, p + sizeof v};
+}
+
+template <class T> T from_bytes(const std::vector<std::uint8_t> &b) {
+  T v{};
+  std::memcpy(&v, b.data(), std::min(sizeof v, b.size()));
+  return v;
+}
+
+} // namespace
+
 user_regs_struct restartable(user_regs_struct r) {
   if (static_cast<long>(r.orig_rax) >= 0) {
     switch (static_cast<long>(r.rax)) {
@@ -92,19 +103,6 @@ user_regs_struct restartable(user_regs_struct r) {
   r.orig_rax = ~0ULL;
   return r;
 }
-
-template <class T> std::vector<std::uint8_t> bytes_of(const T &v) {
-  const auto *p = reinterpret_cast<const std::uint8_t *>(&v);
-  return {p, p + sizeof v};
-}
-
-template <class T> T from_bytes(const std::vector<std::uint8_t> &b) {
-  T v{};
-  std::memcpy(&v, b.data(), std::min(sizeof v, b.size()));
-  return v;
-}
-
-} // namespace
 
 void collect_identity(pid_t pid, ProcessRecord &p) {
   auto st = proc::stat(pid);
@@ -214,12 +212,12 @@ void restore_itimers(RemoteProcess &t, const ProcessRecord &p) {
   }
 }
 
-ThreadState collect_thread(RemoteProcess &t, pid_t tid) {
+ThreadState collect_thread(RemoteProcess &t, pid_t tid, std::uint64_t sigmask) {
   ThreadState th;
   th.tid = tid;
   th.regs = bytes_of(restartable(t.base_registers()));
   th.xstate = ptrace::get_xstate(tid);
-  th.sigmask = ptrace::get_sigmask(tid);
+  th.sigmask = sigmask;
   auto rseq = ptrace::get_rseq(tid);
   th.rseq_ptr = rseq.ptr;
   th.rseq_len = rseq.len;

@@ -11,7 +11,11 @@ namespace cpr::engine {
 void collect_identity(pid_t pid, ProcessRecord &p);
 // With remote calls, from inside the frozen process.
 void collect_from_inside(RemoteProcess &t, ProcessRecord &p);
-ThreadState collect_thread(RemoteProcess &t, pid_t tid);
+// `sigmask`: the thread's own, from before any remote call.
+ThreadState collect_thread(RemoteProcess &t, pid_t tid, std::uint64_t sigmask);
+// A thread stopped inside an interrupted system call, as it resumes: the
+// call made again (rip - 2, its number in rax), as the kernel would.
+user_regs_struct restartable(user_regs_struct r);
 void collect_posix_timers(RemoteProcess &t, ProcessRecord &p);
 
 // At restart, once memory is rebuilt, in this order.

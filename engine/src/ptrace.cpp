@@ -29,8 +29,8 @@ void *as_ptr(unsigned long v) { return reinterpret_cast<void *>(v); }
 
 } // namespace
 
-void seize(pid_t tid) {
-  call("seize", PTRACE_SEIZE, tid, nullptr, nullptr);
+void seize(pid_t tid, unsigned options) {
+  call("seize", PTRACE_SEIZE, tid, nullptr, as_ptr(options));
 }
 void interrupt(pid_t tid) {
   call("interrupt", PTRACE_INTERRUPT, tid, nullptr, nullptr);
@@ -43,6 +43,9 @@ void single_step(pid_t tid) {
 }
 void cont(pid_t tid, int signal) {
   call("cont", PTRACE_CONT, tid, nullptr, as_ptr(signal));
+}
+void syscall(pid_t tid) {
+  call("syscall", PTRACE_SYSCALL, tid, nullptr, nullptr);
 }
 
 int wait_stop(pid_t tid) {

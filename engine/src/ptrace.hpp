@@ -8,12 +8,14 @@
 
 namespace cpr::engine::ptrace {
 
-void seize(pid_t tid);
+void seize(pid_t tid, unsigned options = 0);
 void interrupt(pid_t tid);
 void detach(pid_t tid, int signal = 0);
 // Resumes for one instruction (data: a signal to deliver, or 0).
 void single_step(pid_t tid);
 void cont(pid_t tid, int signal = 0);
+// Resumes until the next system call entry or exit.
+void syscall(pid_t tid);
 
 // waitpid(__WALL) for one ptrace-stop; throws if the thread exited.
 int wait_stop(pid_t tid);

@@ -13,14 +13,15 @@
 #include <sstream>
 #include <string>
 #include <sys/mman.h>
+#include <sys/ptrace.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
 #include <sys/wait.h>
 #include <unistd.h>
 #include <utility>
 
-extern "C" const unsigned char cpr_remote_code[], cpr_batch_loop[],
-    cpr_remote_code_end[];
+extern "C" const unsigned char cpr_remote_code[], cpr_trailer[],
+    cpr_clone_gadget[], cpr_batch_loop[], cpr_remote_code_end[];
 
 namespace cpr::engine {
 
@@ -36,6 +37,16 @@ bool faulted_on_insn(const std::vector<std::uint8_t> &raw) {
                info.si_signo == SIGILL;
   return fault && info.si_code > 0 && info.si_code < SI_KERNEL;
 }
+std::uint64_t offset_of(const unsigned char *code) {
+  return static_cast<std::uint64_t>(code - cpr_remote_code);
+}
+constexpr int syscall_stop = SIGTRAP | 0x80; // PTRACE_O_TRACESYSGOOD
+// Inside a system call the stop interrupted: the kernel restarts it when
+// the thread leaves a signal-delivery or event stop, not a syscall stop.
+bool interrupted_call(const user_regs_struct &r) {
+  auto rax = static_cast<long>(r.rax);
+  return static_cast<long>(r.orig_rax) >= 0 && rax <= -512 && rax >= -516;
+}
 } // namespace
 
 RemoteProcess::RemoteProcess(pid_t pid, std::uint64_t insn,
@@ -47,21 +58,41 @@ RemoteProcess::~RemoteProcess() {
     ::close(mem_fd_);
 }
 
-long RemoteProcess::syscall(long nr, std::uint64_t a1, std::uint64_t a2,
-                            std::uint64_t a3, std::uint64_t a4,
-                            std::uint64_t a5, std::uint64_t a6) {
+user_regs_struct
+RemoteProcess::call_registers(std::uint64_t rip, long nr,
+                              const std::uint64_t (&args)[6]) const {
   user_regs_struct regs = base_;
-  regs.rip = insn_;
+  regs.rip = rip;
   regs.rax = static_cast<std::uint64_t>(nr);
   // orig_rax = -1 keeps the kernel from "restarting" a syscall the thread
   // was stopped in, on top of ours.
   regs.orig_rax = ~0ULL;
-  regs.rdi = a1;
-  regs.rsi = a2;
-  regs.rdx = a3;
-  regs.r10 = a4;
-  regs.r8 = a5;
-  regs.r9 = a6;
+  regs.rdi = args[0];
+  regs.rsi = args[1];
+  regs.rdx = args[2];
+  regs.r10 = args[3];
+  regs.r8 = args[4];
+  regs.r9 = args[5];
+  // The batch loop ends in the stop with a signal, else on int3.
+  regs.r14 = frame_ ? static_cast<std::uint64_t>(stop_signal_) : 0;
+  if (frame_)
+    regs.rsp = frame_ + 8; // rt_sigreturn reads the frame at %rsp - 8
+  return regs;
+}
+
+long RemoteProcess::syscall(long nr, std::uint64_t a1, std::uint64_t a2,
+                            std::uint64_t a3, std::uint64_t a4,
+                            std::uint64_t a5, std::uint64_t a6) {
+  const std::uint64_t args[6] = {a1, a2, a3, a4, a5, a6};
+  if (!frame_)
+    return single_step_call(call_registers(insn_, nr, args));
+  user_regs_struct regs = call_registers(work_area_.start, nr, args);
+  if (stop_signal_)
+    return static_cast<long>(run_to_stop(regs).rbx);
+  return static_cast<long>(run_to_syscall_exit(regs, ~0ULL).rax);
+}
+
+long RemoteProcess::single_step_call(user_regs_struct regs) {
   for (;;) {
     ptrace::set_regs(pid_, regs);
     ptrace::single_step(pid_);
@@ -72,26 +103,152 @@ long RemoteProcess::syscall(long nr, std::uint64_t a1, std::uint64_t a2,
     // Stopped before the instruction ran: a signal arrived (keep it for
     // later) or a job-control trap. Either way, try again.
     bool signal_stop = (status >> 16) == 0 && WSTOPSIG(status) != SIGTRAP;
-    if (!signal_stop)
-      continue;
-    std::vector<std::uint8_t> info = ptrace::get_siginfo(pid_);
-    if (faulted_on_insn(info))
-      throw sdk::Error(fmt::format("cannot run a system call in process {}: "
-                                   "{} at its syscall instruction {:#x}",
-                                   pid_, ::strsignal(WSTOPSIG(status)), insn_));
-    deferred_.push_back(std::move(info));
+    if (signal_stop)
+      hold_back(status, "its syscall instruction");
   }
+}
+
+// Keeps a signal that came meanwhile for later; fails on a fault of cpr's
+// own instructions, which would come back on every try.
+void RemoteProcess::hold_back(int status, const char *where) {
+  std::vector<std::uint8_t> info = ptrace::get_siginfo(pid_);
+  if (faulted_on_insn(info))
+    throw sdk::Error(fmt::format("cannot run a system call in process {}: "
+                                 "{} at {}",
+                                 pid_, ::strsignal(WSTOPSIG(status)), where));
+  deferred_.push_back(std::move(info));
+}
+
+// Until the stop signal the thread sends itself, just before the trailer.
+user_regs_struct RemoteProcess::run_to_stop(user_regs_struct regs) {
+  ptrace::set_regs(pid_, regs);
+  if (!masked_) // after the registers: a thread let go runs the trailer
+    ptrace::set_sigmask(pid_, ~(1ULL << (stop_signal_ - 1)));
+  masked_ = true;
+  const std::uint64_t trailer = work_area_.start + offset_of(cpr_trailer);
+  for (;;) {
+    ptrace::cont(pid_, 0);
+    int status = ptrace::wait_stop(pid_);
+    if ((status >> 16) != 0)
+      continue; // a job-control stop: go on
+    if (WSTOPSIG(status) == stop_signal_) {
+      siginfo_t si{};
+      std::vector<std::uint8_t> raw = ptrace::get_siginfo(pid_);
+      std::memcpy(&si, raw.data(), std::min(raw.size(), sizeof si));
+      user_regs_struct after = ptrace::get_regs(pid_);
+      if (after.rip == trailer && si.si_code == SI_TKILL &&
+          static_cast<std::uint64_t>(si.si_pid) == after.rdi) {
+        at_syscall_exit_ = false;
+        return after;
+      }
+    }
+    hold_back(status, "cpr's code");
+  }
+}
+
+// Through the entry and exit stops of the call (at the exit stop, the
+// thread rests before the trailer).
+user_regs_struct
+RemoteProcess::run_to_syscall_exit(const user_regs_struct &regs,
+                                   std::uint64_t mask) {
+  user_regs_struct call = regs;
+  call.r14 = 0; // no stop signal: tgkill(..., 0) checks and sends nothing
+  ptrace::set_regs(pid_, call);
+  ptrace::set_sigmask(pid_, mask);
+  for (int stops = 0;;) {
+    ptrace::syscall(pid_);
+    int status = ptrace::wait_stop(pid_);
+    if ((status >> 16) != 0)
+      continue;
+    if (WSTOPSIG(status) != syscall_stop)
+      hold_back(status, "cpr's code");
+    else if (++stops == 2) {
+      at_syscall_exit_ = true;
+      return ptrace::get_regs(pid_);
+    }
+  }
+}
+
+long RemoteProcess::first_call(long nr, const std::uint64_t (&args)[6]) {
+  std::uint64_t mask = stop_signal_ ? ~(1ULL << (stop_signal_ - 1)) : ~0ULL;
+  user_regs_struct after =
+      run_to_syscall_exit(call_registers(insn_, nr, args), mask);
+  masked_ = true;
+  return static_cast<long>(after.rax);
+}
+
+long RemoteProcess::syscall_all_blocked(long nr, std::uint64_t a1,
+                                        std::uint64_t a2, std::uint64_t a3,
+                                        std::uint64_t a4) {
+  const std::uint64_t args[6] = {a1, a2, a3, a4, 0, 0};
+  user_regs_struct regs = call_registers(work_area_.start, nr, args);
+  long result = static_cast<long>(run_to_syscall_exit(regs, ~0ULL).rax);
+  if (stop_signal_)
+    ptrace::set_sigmask(pid_, ~(1ULL << (stop_signal_ - 1)));
+  return result;
+}
+
+void RemoteProcess::use_frame(std::uint64_t frame, int stop_signal) {
+  frame_ = frame;
+  stop_signal_ = stop_signal;
+}
+
+void RemoteProcess::unmap_and_restore(sdk::Range area,
+                                      const user_regs_struct &regs,
+                                      std::uint64_t sigmask) {
+  const std::uint64_t args[6] = {area.start, area.size()};
+  user_regs_struct call = call_registers(work_area_.start, SYS_munmap, args);
+  long result = static_cast<long>(run_to_syscall_exit(call, ~0ULL).rax);
+  restore(regs, sigmask);
+  work_area_ = scratch_ = {};
+  std::erase_if(reserved_, [&](const sdk::Range &r) {
+    return r.start == area.start && r.end == area.end;
+  });
+  if (result < 0)
+    sdk::throw_errno(
+        fmt::format("cannot unmap cpr's work area in process {}", pid_),
+        static_cast<int>(-result));
+}
+
+void RemoteProcess::restore(const user_regs_struct &regs,
+                            std::uint64_t sigmask) {
+  if (at_syscall_exit_ && interrupted_call(regs))
+    back_to_event_stop();
+  // The mask first: a thread let go in between still runs the trailer.
+  ptrace::set_sigmask(pid_, sigmask);
+  ptrace::set_regs(pid_, regs);
+  frame_ = 0;
+  masked_ = false;
+}
+
+// From a syscall stop into an event stop, without running user code: the
+// kernel restarts an interrupted call only on leaving a stop of that kind.
+void RemoteProcess::back_to_event_stop() {
+  ptrace::interrupt(pid_);
+  for (;;) {
+    ptrace::cont(pid_, 0);
+    int status = ptrace::wait_stop(pid_);
+    if ((status >> 16) == PTRACE_EVENT_STOP) {
+      at_syscall_exit_ = false;
+      return;
+    }
+    hold_back(status, "its way back from a system call");
+  }
+}
+
+std::uint64_t RemoteProcess::clone_gadget() const {
+  return work_area_.start + offset_of(cpr_clone_gadget);
 }
 
 void RemoteProcess::use_work_area(sdk::Range area) {
   work_area_ = area;
   insn_ = area.start;
-  scratch_ = {area.start + 2 * page, area.end};
+  scratch_ = {area.start + 2 * page, area.start + work_area_pages * page};
 }
 
 std::vector<long> RemoteProcess::syscalls(const std::vector<Call> &calls) {
   std::vector<long> results;
-  if (work_area_.size() == 0) {
+  if (work_area_.size() == 0 || (frame_ && !stop_signal_)) {
     for (const Call &c : calls)
       results.push_back(syscall(c.nr, c.args[0], c.args[1], c.args[2],
                                 c.args[3], c.args[4], c.args[5]));
@@ -121,14 +278,16 @@ std::vector<long> RemoteProcess::syscalls(const std::vector<Call> &calls) {
 }
 
 void RemoteProcess::run_batch(std::size_t count) {
-  std::uint64_t loop = work_area_.start + (cpr_batch_loop - cpr_remote_code);
-  std::uint64_t end =
-      work_area_.start + (cpr_remote_code_end - cpr_remote_code);
-  user_regs_struct regs = base_;
-  regs.rip = loop;
-  regs.orig_rax = ~0ULL;
+  const std::uint64_t none[6] = {};
+  user_regs_struct regs =
+      call_registers(work_area_.start + offset_of(cpr_batch_loop), 0, none);
   regs.rbx = work_area_.start + page;
-  regs.r12 = count;
+  regs.r15 = count;
+  if (frame_) {
+    run_to_stop(regs);
+    return;
+  }
+  const std::uint64_t end = work_area_.start + offset_of(cpr_remote_code_end);
   ptrace::set_regs(pid_, regs);
   for (;;) {
     ptrace::cont(pid_, 0);
@@ -137,12 +296,7 @@ void RemoteProcess::run_batch(std::size_t count) {
       continue; // a job-control stop: go on
     if (WSTOPSIG(status) == SIGTRAP && ptrace::get_regs(pid_).rip == end)
       return;
-    std::vector<std::uint8_t> info = ptrace::get_siginfo(pid_);
-    if (faulted_on_insn(info))
-      throw sdk::Error(fmt::format("cannot run system calls in process {}: "
-                                   "{} in cpr's code",
-                                   pid_, ::strsignal(WSTOPSIG(status))));
-    deferred_.push_back(std::move(info));
+    hold_back(status, "cpr's code");
   }
 }
 
@@ -178,12 +332,11 @@ void RemoteProcess::write(std::uint64_t addr, const void *buf,
                      n < 0 ? errno : EFAULT);
 }
 
-sdk::Range RemoteProcess::map_private_area(const std::vector<sdk::Range> &avoid,
-                                           std::size_t pages) {
+std::uint64_t RemoteProcess::free_spot(const std::vector<sdk::Range> &avoid,
+                                       std::uint64_t size) const {
   std::vector<sdk::Range> taken = avoid;
   for (const sdk::Mapping &m : sdk::read_maps(pid_))
     taken.push_back(m.range);
-  std::uint64_t size = pages * page;
   // A wide margin keeps the area from merging with, or sitting in the
   // guard gap of, any mapping of the process.
   auto where = sdk::find_gap(taken, size, 1 << 20);
@@ -191,12 +344,67 @@ sdk::Range RemoteProcess::map_private_area(const std::vector<sdk::Range> &avoid,
     throw sdk::Error("Resource temporarily unavailable: no free address "
                      "range in process " +
                      std::to_string(pid_));
-  sdk::remote_call(*this, "map a work area", SYS_mmap, *where, size,
+  return *where;
+}
+
+sdk::Range RemoteProcess::map_private_area(const std::vector<sdk::Range> &avoid,
+                                           std::size_t pages) {
+  std::uint64_t size = pages * page;
+  std::uint64_t where = free_spot(avoid, size);
+  sdk::remote_call(*this, "map a work area", SYS_mmap, where, size,
                    PROT_READ | PROT_WRITE,
                    MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE,
                    static_cast<std::uint64_t>(-1), 0);
-  reserved_.push_back({*where, *where + size});
+  reserved_.push_back({where, where + size});
   return reserved_.back();
+}
+
+// The one call that cannot be made safe: until the frame is written and the
+// registers point at the trailer, a thread let go would run on in the vDSO
+// with cpr's registers. Everything else is done through /proc/PID/mem (which
+// writes read-only pages) and the area's own code.
+sdk::Range RemoteProcess::map_safe_work_area(std::size_t frame_pages,
+                                             const FrameMaker &frame_of,
+                                             int stop_signal,
+                                             std::uint64_t own_mask) {
+  std::uint64_t size = (work_area_pages + frame_pages) * page;
+  std::uint64_t where = free_spot({}, size);
+  stop_signal_ = stop_signal;
+  const std::uint64_t args[6] = {where,
+                                 size,
+                                 PROT_READ | PROT_EXEC,
+                                 MAP_PRIVATE | MAP_ANONYMOUS |
+                                     MAP_FIXED_NOREPLACE,
+                                 static_cast<std::uint64_t>(-1),
+                                 0};
+  long got = first_call(SYS_mmap, args);
+  if (got != static_cast<long>(where)) {
+    back_to_event_stop();
+    ptrace::set_sigmask(pid_, own_mask);
+    ptrace::set_regs(pid_, base_);
+    masked_ = false;
+    stop_signal_ = 0;
+    sdk::throw_errno(fmt::format("cannot map a work area in process {}", pid_),
+                     got < 0 ? static_cast<int>(-got) : EEXIST);
+  }
+  sdk::Range area{where, where + size};
+  write(area.start, cpr_remote_code,
+        static_cast<std::size_t>(cpr_remote_code_end - cpr_remote_code));
+  auto [frame, bytes] = frame_of(area);
+  write(frame, bytes.data(), bytes.size());
+  reserved_.push_back(area);
+  use_work_area(area);
+  use_frame(frame, stop_signal);
+  user_regs_struct rest = base_;
+  rest.rip = area.start + offset_of(cpr_trailer);
+  rest.rsp = frame + 8;
+  rest.rax = 0;
+  rest.orig_rax = ~0ULL;
+  ptrace::set_regs(pid_, rest);
+  sdk::remote_call(*this, "make cpr's table and scratch writable", SYS_mprotect,
+                   area.start + page, (work_area_pages - 1) * page,
+                   PROT_READ | PROT_WRITE);
+  return area;
 }
 
 void RemoteProcess::unmap(sdk::Range area) {

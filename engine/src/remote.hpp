@@ -1,12 +1,17 @@
 // Remote system calls: a stopped thread executes one `syscall` instruction
-// with registers the engine chose, under PTRACE_SINGLESTEP.
+// with registers the engine chose. At restart it single-steps over it; at
+// checkpoint (use_frame) the call runs in the work area's code, which ends
+// in a stop that is harmless without a tracer and then in rt_sigreturn from
+// a frame holding the thread's own state (remote_code.S, sigframe.hpp).
 #pragma once
 
 #include <cpr/sdk/tracee.hpp>
 
 #include <cstdint>
+#include <functional>
 #include <sched.h>
 #include <sys/user.h>
+#include <utility>
 #include <vector>
 
 namespace cpr::engine {
@@ -30,6 +35,8 @@ public:
 
   const user_regs_struct &base_registers() const { return base_; }
   std::uint64_t syscall_insn() const { return insn_; }
+  // Where a thread cloned remotely waits: `syscall` and a spin.
+  std::uint64_t clone_gadget() const;
   sdk::Range scratch_area() const { return scratch_; }
   void use_syscall_insn(std::uint64_t insn) { insn_ = insn; }
   void use_scratch(sdk::Range area) { scratch_ = area; }
@@ -55,11 +62,50 @@ public:
   sdk::Range work_area() const { return work_area_; }
   void use_work_area(sdk::Range area);
 
+  // Kill-safe calls: the thread's frame is at `frame` in the work area;
+  // `stop_signal` (one the process does not catch, or 0: stop at syscall
+  // exits instead) ends every call; while the thread is held, everything
+  // else is blocked. A thread whose tracer dies between calls goes back to
+  // the frame's state (see remote_code.S).
+  void use_frame(std::uint64_t frame, int stop_signal);
+  // Puts the thread's own registers and signal mask back (in a stop the
+  // kernel restarts an interrupted call from), once no remote call is left.
+  void restore(const user_regs_struct &regs, std::uint64_t sigmask);
+  // One call with every signal blocked, through syscall stops.
+  long syscall_all_blocked(long nr, std::uint64_t a1, std::uint64_t a2,
+                           std::uint64_t a3, std::uint64_t a4);
+  // The last remote call: unmaps the work area, then leaves the thread in a
+  // stop with `regs` and `sigmask`, ready to be detached.
+  void unmap_and_restore(sdk::Range area, const user_regs_struct &regs,
+                         std::uint64_t sigmask);
+  // A work area with `frame_pages` more pages for frames, mapped by one
+  // call through the syscall instruction; `frame_of(area)` is this thread's
+  // frame (its address and bytes), written before the thread leaves that
+  // call. From then on the thread rests in the area, kill-safe (use_frame
+  // with `stop_signal`). `own_mask`: the thread's signal mask.
+  using FrameMaker =
+      std::function<std::pair<std::uint64_t, std::vector<std::uint8_t>>(
+          sdk::Range)>;
+  sdk::Range map_safe_work_area(std::size_t frame_pages,
+                                const FrameMaker &frame_of, int stop_signal,
+                                std::uint64_t own_mask);
+
   // Signals that reached the thread while it ran remote calls. They were
   // held back; whoever releases the thread queues them again.
   std::vector<std::vector<std::uint8_t>> take_deferred_signals();
 
 private:
+  std::uint64_t free_spot(const std::vector<sdk::Range> &avoid,
+                          std::uint64_t size) const;
+  long first_call(long nr, const std::uint64_t (&args)[6]);
+  void back_to_event_stop();
+  user_regs_struct call_registers(std::uint64_t rip, long nr,
+                                  const std::uint64_t (&args)[6]) const;
+  long single_step_call(user_regs_struct regs);
+  user_regs_struct run_to_stop(user_regs_struct regs);
+  user_regs_struct run_to_syscall_exit(const user_regs_struct &regs,
+                                       std::uint64_t mask);
+  void hold_back(int status, const char *what);
   void run_batch(std::size_t count);
   pid_t pid_;
   std::uint64_t insn_;
@@ -69,6 +115,11 @@ private:
   std::vector<sdk::Range> reserved_;
   std::vector<std::vector<std::uint8_t>> deferred_;
   int mem_fd_ = -1;
+  std::uint64_t frame_ = 0;
+  int stop_signal_ = 0;
+  pid_t tgid_ = 0;
+  bool masked_ = false;
+  bool at_syscall_exit_ = false;
 };
 
 // Runs the calling thread on the CPU the tracee last ran on, while it lives
@@ -88,13 +139,13 @@ private:
 };
 
 // A work area: page 0 holds cpr's code (remote_code.S), page 1 the table of
-// a batch of calls, the rest is scratch memory.
+// a batch of calls, pages 2 and 3 are scratch memory; at checkpoint the
+// threads' frames follow.
 inline constexpr std::size_t work_area_pages = 4;
 // Maps a work area at a spot far from `avoid` and from everything the
 // tracee has, fills in its code, and makes `t` use it.
 sdk::Range install_work_area(RemoteProcess &t,
                              const std::vector<sdk::Range> &avoid);
-
 // For a worker thread started while its creator was pinned.
 void allow_any_cpu();
 

@@ -28,6 +28,7 @@
 #include <sched.h>
 #include <set>
 #include <sys/mman.h>
+#include <sys/ptrace.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -180,13 +181,18 @@ std::unique_ptr<RemoteProcess> clone_thread(RemoteProcess &main, pid_t tid,
   args.set_tid_size = 1;
   main.write(buf, &args, sizeof args);
   main.write(args.set_tid, &tid, sizeof tid);
-  long got = sdk::remote_call(main, fmt::format("create thread {}", tid),
-                              SYS_clone3, buf, sizeof args);
+  // The new thread starts after the `syscall`: on the gadget's spin.
+  main.use_syscall_insn(main.clone_gadget());
+  long got = main.syscall(SYS_clone3, buf, sizeof args, 0, 0, 0, 0);
+  main.use_syscall_insn(main.work_area().start);
+  if (got < 0)
+    sdk::throw_errno(fmt::format("cannot create thread {}", tid),
+                     static_cast<int>(-got));
   if (got != tid)
     throw sdk::Error(
         fmt::format("unavailable PID: thread {} came back as {}", tid, got));
   pid_t live = tree.live_tid(saved_pid, tid);
-  ptrace::seize(live);
+  ptrace::seize(live, PTRACE_O_EXITKILL); // a restart cpr abandons dies
   ptrace::interrupt(live);
   ptrace::wait_stop(live);
   auto t = std::make_unique<RemoteProcess>(live, main.syscall_insn(),

@@ -84,6 +84,8 @@ void ProcessTree::fork_roots() {
 void ProcessTree::run_standin(pid_t standin, const std::vector<int> &roots) {
   try {
     ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (::getppid() != (in_namespace_ ? 1 : cpr_pid_))
+      ::_exit(1); // cpr died before PDEATHSIG was set
     ::prctl(PR_SET_NAME, "cpr-standin");
     ::close(standin_write_);
     if (::setsid() < 0)

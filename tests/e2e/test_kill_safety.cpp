@@ -1,0 +1,219 @@
+// cpr killed at any moment harms nothing (issue 14): SIGKILL of `cpr -c`
+// leaves every process running as if nothing happened, SIGKILL of `cpr -r`
+// leaves no process behind. Each case measures how long the command takes
+// here first, then kills it at random moments over that time.
+#include <catch2/catch.hpp>
+
+#include "support/scenario.hpp"
+
+#include <fmt/format.h>
+#include <signal.h>
+#include <sys/wait.h>
+
+#include <chrono>
+#include <fstream>
+#include <thread>
+
+using namespace cpr_test;
+
+namespace {
+
+constexpr int kills = 20;
+const std::vector<std::string> heap_mib{"256"};
+
+TargetSpec steady() {
+  auto program = fs::path(CPR_TARGETS_BUILD_DIR) / "steady";
+  return {"steady", {program.string(), heap_mib[0]}};
+}
+
+void ask_to_stop(const fs::path &cwd) { std::ofstream(cwd / "stop") << "\n"; }
+
+// Its output when nothing happens to it: told to stop from the start.
+std::string reference() {
+  static std::string out;
+  if (out.empty()) {
+    TempDir dir;
+    ask_to_stop(dir.path());
+    RunningTarget run = start_target(steady(), dir);
+    REQUIRE(wait_exit(run.pid, 30s).success());
+    out = read_file(run.out);
+  }
+  return out;
+}
+
+RunningTarget start_ready(const TempDir &dir) {
+  RunningTarget target = start_target(steady(), dir);
+  auto ready = [&] {
+    return file_size_or_zero(target.out) > 0 &&
+           read_file(target.out) == "ready\n";
+  };
+  REQUIRE(wait_until(ready, 20s));
+  return target;
+}
+
+std::vector<std::string> cpr_argv(const std::vector<std::string> &args) {
+  std::vector<std::string> argv{cpr_binary().string()};
+  argv.insert(argv.end(), args.begin(), args.end());
+  return argv;
+}
+
+milliseconds timed(const std::vector<std::string> &args) {
+  auto start = std::chrono::steady_clock::now();
+  CommandResult result = run_cpr(args);
+  INFO(result.describe());
+  REQUIRE(result.status.success());
+  return std::chrono::duration_cast<milliseconds>(
+      std::chrono::steady_clock::now() - start);
+}
+
+// A moment in [0, span], to the microsecond.
+std::chrono::microseconds moment(milliseconds span) {
+  return std::chrono::duration_cast<std::chrono::microseconds>(
+             random_delay(0ms, span)) +
+         std::chrono::microseconds(random_delay(0ms, 999ms).count());
+}
+
+// cpr with `args`, SIGKILLed at `when` unless it ended before; true if it
+// finished by itself.
+bool run_cpr_killed(const std::vector<std::string> &args,
+                    std::chrono::microseconds when) {
+  note(fmt::format("cpr {} killed after {} us", fmt::join(args, " "),
+                   when.count()));
+  Spawned cpr = spawn(cpr_argv(args), {});
+  std::this_thread::sleep_for(when);
+  bool finished = has_exited(cpr.pid);
+  ::kill(cpr.pid, SIGKILL);
+  wait_exit(cpr.pid, 30s);
+  return finished;
+}
+
+// Every thread runs on, traced by nobody, not stopped.
+void expect_untouched(pid_t pid, std::size_t thread_count) {
+  REQUIRE_FALSE(has_exited(pid));
+  auto tids = thread_ids(pid);
+  CHECK(tids.size() == thread_count);
+  for (pid_t tid : tids) {
+    auto untraced = [&] { return proc_status_field(tid, "TracerPid") == "0"; };
+    CHECK(wait_until(untraced, 2s));
+    auto st = process_stat(tid);
+    REQUIRE(st);
+    CHECK(st->state != 'T');
+    CHECK(st->state != 't');
+  }
+}
+
+void expect_stops_with_reference(const RunningTarget &target,
+                                 const TempDir &dir) {
+  ask_to_stop(dir.path());
+  expect_finishes_with(target, reference());
+}
+
+// None of `pids` exists any more, zombies included; a restart that got as
+// far as letting its process go is killed here. Returns whether it had.
+bool expect_nothing_left(const std::vector<pid_t> &pids) {
+  pid_t pid = pids.front();
+  bool completed = false;
+  auto gone = [&] {
+    int status;
+    (void)waitpid(pid, &status, WNOHANG); // a zombie reparented to the test
+    for (pid_t p : pids)
+      if (process_exists(p))
+        return false;
+    return true;
+  };
+  if (!wait_until(gone, 3s) && proc_status_field(pid, "TracerPid") == "0" &&
+      process_name(pid) == "steady") {
+    completed = true; // released before cpr died: it is the restarted one
+    ::kill(pid, SIGKILL);
+  }
+  CHECK(wait_until(gone, 10s));
+  return completed;
+}
+
+} // namespace
+
+TEST_CASE("cpr -c -g killed at any moment leaves the process running",
+          "[e2e][kill_safety]") {
+  reference();
+  TempDir dir;
+  RunningTarget target = start_ready(dir);
+  std::size_t threads = thread_ids(target.pid).size();
+  std::string pid = std::to_string(target.pid);
+  milliseconds takes =
+      timed({"-c", (dir / "measured").string(), "-p", pid, "-g"});
+  note(fmt::format("an uninterrupted checkpoint took {} ms", takes.count()));
+  for (int i = 0; i < kills; ++i) {
+    auto sf = dir / fmt::format("sf{}", i);
+    run_cpr_killed({"-c", sf.string(), "-p", pid, "-g"}, moment(takes));
+    expect_untouched(target.pid, threads);
+  }
+  expect_stops_with_reference(target, dir);
+}
+
+TEST_CASE("cpr -c killed before it kills leaves the process running",
+          "[e2e][kill_safety]") {
+  reference();
+  TempDir dir;
+  milliseconds takes;
+  {
+    TempDir scratch;
+    RunningTarget measured = start_ready(scratch);
+    auto pid = std::to_string(measured.pid);
+    takes = timed({"-c", (scratch / "sf").string(), "-p", pid});
+    wait_exit(measured.pid, 10s);
+  }
+  note(fmt::format("an uninterrupted checkpoint took {} ms", takes.count()));
+  RunningTarget target = start_ready(dir);
+  std::size_t threads = thread_ids(target.pid).size();
+  int restarted = 0;
+  for (int i = 0; i < kills; ++i) {
+    auto sf = dir / fmt::format("sf{}", i);
+    std::string pid = std::to_string(target.pid);
+    run_cpr_killed({"-c", sf.string(), "-p", pid}, moment(takes));
+    // It may be dying of cpr's SIGKILL still: wait until it runs or ended.
+    auto settled = [&] {
+      return has_exited(target.pid) ||
+             (thread_ids(target.pid).size() == threads &&
+              proc_status_field(target.pid, "TracerPid") == "0");
+    };
+    CHECK(wait_until(settled, 5s));
+    if (!has_exited(target.pid)) {
+      expect_untouched(target.pid, threads);
+      continue;
+    }
+    // cpr got as far as killing it: the statefile is whole.
+    CHECK(wait_exit(target.pid, 10s).killed_by(SIGKILL));
+    REQUIRE(fs::exists(sf / "MANIFEST"));
+    CommandResult result = run_cpr({"-r", sf.string()});
+    INFO(result.describe());
+    REQUIRE(result.status.success());
+    REQUIRE(is_child_of_this(target.pid));
+    ++restarted;
+  }
+  note(fmt::format("restarted {} times", restarted));
+  expect_stops_with_reference(target, dir);
+}
+
+TEST_CASE("cpr -r killed at any moment leaves no process behind",
+          "[e2e][kill_safety]") {
+  reference();
+  TempDir dir;
+  RunningTarget target = start_ready(dir);
+  std::vector<pid_t> saved = thread_ids(target.pid);
+  auto sf = dir / "sf";
+  checkpoint_and_reap(sf, target.pid);
+  milliseconds takes = timed({"-r", sf.string()});
+  note(fmt::format("an uninterrupted restart took {} ms", takes.count()));
+  REQUIRE(expect_nothing_left(saved));
+  int completed = 0;
+  for (int i = 0; i < kills; ++i) {
+    run_cpr_killed({"-r", sf.string()}, moment(takes));
+    completed += expect_nothing_left(saved);
+  }
+  note(fmt::format("{} restarts were let go before cpr died", completed));
+  CommandResult result = run_cpr({"-r", sf.string()});
+  INFO(result.describe());
+  REQUIRE(result.status.success());
+  REQUIRE(is_child_of_this(target.pid));
+  expect_stops_with_reference(target, dir);
+}
