@@ -260,7 +260,7 @@ void checkpoint(const CheckpointRequest &req) {
   auto [owner, group] = checkpoint_owner(named);
   Registry registry = Registry::load();
   StatefileWriter writer(req.statefile, req.force);
-  PageWriter pages(writer.work_dir());
+  PageWriter pages(writer.work_dir(), writer.seal_key());
   sdk::SaveContext ctx{writer.work_dir(), pages, {}, {}, {}, {}};
   ctx.disposition = [policies](const std::string &path) {
     return policies.disposition(path);

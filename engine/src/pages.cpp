@@ -74,8 +74,9 @@ Buffer make_buffer() {
   return Buffer(static_cast<char *>(p));
 }
 
-PageWriter::PageWriter(std::string statefile_dir)
-    : dir_(std::move(statefile_dir)), buffers_{make_buffer(), make_buffer()} {}
+PageWriter::PageWriter(std::string statefile_dir, SealKey key)
+    : dir_(std::move(statefile_dir)),
+      key_(std::move(key)), buffers_{make_buffer(), make_buffer()} {}
 
 PageWriter::~PageWriter() {
   try {
@@ -100,6 +101,8 @@ PageWriter::File &PageWriter::file(pid_t pid) {
       f.fd = ::open(path.c_str(), flags, 0600);
     if (f.fd < 0)
       sdk::throw_errno("cannot write " + path, errno);
+    if (!bench_unsealed())
+      f.mac = key_.mac_for(fmt::format("pages/{}.img", pid));
   }
   return f;
 }
@@ -141,7 +144,7 @@ void PageWriter::copy_chunk(pid_t pid, File &out, std::span<const iovec> remote,
     std::future<void> hashing;
     if (!bench_unsealed())
       hashing =
-          std::async(std::launch::async, [&] { out.sha.update(buffer, len); });
+          std::async(std::launch::async, [&] { out.mac.update(buffer, len); });
     write_all(out.fd, buffer, len, pid);
     if (hashing.valid())
       hashing.get();
@@ -172,8 +175,10 @@ void PageWriter::finish() {
 SealEntries PageWriter::digests() {
   wait_for_write();
   SealEntries entries;
+  if (bench_unsealed())
+    return entries;
   for (auto &[pid, f] : files_)
-    entries[fmt::format("pages/{}.img", pid)] = {f.size, f.sha.final()};
+    entries[fmt::format("pages/{}.img", pid)] = {f.size, f.mac.final()};
   return entries;
 }
 
@@ -189,8 +194,9 @@ std::uint64_t PageWriter::total_bytes() const {
   return total;
 }
 
-PageReader::PageReader(std::string statefile, int dir_fd, SealEntries sealed)
-    : statefile_(std::move(statefile)), dir_fd_(dir_fd),
+PageReader::PageReader(std::string statefile, int dir_fd, SealKey key,
+                       SealEntries sealed)
+    : statefile_(std::move(statefile)), dir_fd_(dir_fd), key_(std::move(key)),
       sealed_(std::move(sealed)), buffers_{make_buffer(), make_buffer()} {}
 
 PageReader::~PageReader() = default;
@@ -221,6 +227,8 @@ void PageReader::open(pid_t pid, std::uint64_t bytes) {
   f.size = bytes;
   f.name = name;
   f.sealed = sealed->second;
+  if (!bench_unsealed())
+    f.mac = key_.mac_for(name);
 }
 
 void PageReader::read_chunk(File &f, char *buffer, const Chunk &c) {
@@ -241,7 +249,7 @@ void PageReader::hash_chunk(File &f, const char *buffer, const Chunk &c) {
   if (bench_unsealed())
     return;
   if (f.in_order && c.offset == f.hashed) {
-    f.sha.update(buffer, c.len);
+    f.mac.update(buffer, c.len);
     f.hashed += c.len;
   } else {
     f.in_order = false;
@@ -255,11 +263,11 @@ void PageReader::verify() {
     Digest d{};
     std::uint64_t size = f.hashed;
     if (f.in_order && f.hashed == f.sealed.size) {
-      d = f.sha.final();
+      d = f.mac.final();
     } else { // read out of order, or not all of it: read it again
-      ::lseek(f.fd.get(), 0, SEEK_SET);
       sdk::UniqueFd plain = open_beneath(dir_fd_, f.name, O_RDONLY);
-      d = digest_of(plain.get() >= 0 ? plain.get() : f.fd.get(), size);
+      if (plain.get() >= 0)
+        d = digest_of(plain.get(), key_.mac_for(f.name), size);
     }
     if (size != f.sealed.size || d != f.sealed.digest)
       throw sdk::Error(fmt::format("Permission denied: statefile {} was "

@@ -28,7 +28,8 @@ Buffer make_buffer();
 
 class PageWriter final : public sdk::PageSink {
 public:
-  explicit PageWriter(std::string statefile_dir);
+  // `key`: what the statefile is sealed with.
+  PageWriter(std::string statefile_dir, SealKey key);
   ~PageWriter() override;
   std::uint64_t save(pid_t pid, std::span<const sdk::Range> ranges) override;
   // Makes every pages file durable.
@@ -43,7 +44,7 @@ private:
   struct File {
     int fd = -1;
     std::uint64_t size = 0;
-    Sha256 sha; // of what is written, as it is written
+    FileMac mac; // of what is written, as it is written
   };
   File &file(pid_t pid);
   void copy_chunk(pid_t pid, File &out, std::span<const iovec> remote,
@@ -51,6 +52,7 @@ private:
   void wait_for_write();
 
   std::string dir_;
+  SealKey key_;
   std::map<pid_t, File> files_;
   // Two buffers: one fills from the process while the other is written.
   Buffer buffers_[2];
@@ -63,7 +65,8 @@ class PageReader final : public sdk::PageSource {
 public:
   // `dir_fd`: the statefile's directory; `sealed`: its pages files as the
   // seal has them.
-  PageReader(std::string statefile, int dir_fd, SealEntries sealed);
+  PageReader(std::string statefile, int dir_fd, SealKey key,
+             SealEntries sealed);
   ~PageReader() override;
   // Throws "damaged statefile" unless the pages file holds `bytes`.
   void open(pid_t pid, std::uint64_t bytes);
@@ -85,7 +88,7 @@ private:
     std::string name;
     SealEntry sealed;
     // Hashed as it is read, while it is read from its start onwards.
-    Sha256 sha;
+    FileMac mac;
     std::uint64_t hashed = 0;
     bool in_order = true;
   };
@@ -100,6 +103,7 @@ private:
 
   std::string statefile_;
   int dir_fd_;
+  SealKey key_;
   SealEntries sealed_;
   std::map<pid_t, File> files_;
   std::map<pid_t, pid_t> aliases_;

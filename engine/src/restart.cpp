@@ -47,8 +47,8 @@ struct Loaded {
 // Checked against its seal; its pages are checked as they are read.
 Loaded load(const std::string &path) {
   OpenedStatefile sf = open_statefile(path, Verify::deferring_pages);
-  auto pages =
-      std::make_unique<PageReader>(path, sf.dir.get(), std::move(sf.pages));
+  auto pages = std::make_unique<PageReader>(path, sf.dir.get(), sf.key,
+                                            std::move(sf.pages));
   return {path, std::move(sf.manifest), std::move(sf.dir), std::move(pages)};
 }
 

@@ -23,34 +23,44 @@
 namespace cpr::engine {
 namespace fs = std::filesystem;
 
-struct Sha256::Context {
-  EVP_MD_CTX *md = EVP_MD_CTX_new();
-  ~Context() { EVP_MD_CTX_free(md); }
+struct FileMac::Context {
+  EVP_CIPHER_CTX *cipher = EVP_CIPHER_CTX_new();
+  ~Context() { EVP_CIPHER_CTX_free(cipher); }
 };
 
-Sha256::Sha256() : ctx_(std::make_unique<Context>()) {
-  if (!ctx_->md || EVP_DigestInit_ex(ctx_->md, EVP_sha256(), nullptr) != 1)
-    throw sdk::Error("internal error: SHA-256 is not available");
-}
-Sha256::~Sha256() = default;
-Sha256::Sha256(Sha256 &&) noexcept = default;
-Sha256 &Sha256::operator=(Sha256 &&) noexcept = default;
+FileMac::FileMac() = default;
+FileMac::~FileMac() = default;
+FileMac::FileMac(FileMac &&) noexcept = default;
+FileMac &FileMac::operator=(FileMac &&) noexcept = default;
 
-void Sha256::update(const void *data, std::size_t len) {
-  EVP_DigestUpdate(ctx_->md, data, len);
+void FileMac::update(const void *data, std::size_t len) {
+  if (!ctx_)
+    throw sdk::Error("internal error: a file tag without a key");
+  const auto *p = static_cast<const unsigned char *>(data);
+  while (len > 0) { // the length is an int
+    int n = static_cast<int>(std::min<std::size_t>(len, 1 << 30));
+    int out = 0;
+    EVP_EncryptUpdate(ctx_->cipher, nullptr, &out, p, n);
+    p += n;
+    len -= static_cast<std::size_t>(n);
+  }
 }
 
-Digest Sha256::final() {
-  Digest d{};
-  unsigned len = 0;
-  EVP_DigestFinal_ex(ctx_->md, d.data(), &len);
-  return d;
+Digest FileMac::final() {
+  Digest tag{};
+  if (!ctx_)
+    throw sdk::Error("internal error: a file tag without a key");
+  int out = 0;
+  EVP_EncryptFinal_ex(ctx_->cipher, nullptr, &out);
+  EVP_CIPHER_CTX_ctrl(ctx_->cipher, EVP_CTRL_GCM_GET_TAG,
+                      static_cast<int>(tag.size()), tag.data());
+  return tag;
 }
 
 namespace {
 
 constexpr std::size_t key_size = 32;
-constexpr const char *seal_magic = "CPRSEAL 1";
+constexpr const char *seal_magic = "CPRSEAL 2";
 constexpr std::uint64_t max_seal_size = 16 << 20;
 
 [[noreturn]] void altered(const std::string &name, const std::string &file) {
@@ -144,15 +154,20 @@ const std::vector<std::uint8_t> &host_key() {
   return key;
 }
 
-std::string mac_of(const std::string &text) {
+std::array<std::uint8_t, 32> hmac(const std::string &text) {
   const auto &key = host_key();
-  std::uint8_t out[EVP_MAX_MD_SIZE];
+  std::array<std::uint8_t, 32> out{};
   unsigned len = 0;
   if (!HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()),
             reinterpret_cast<const unsigned char *>(text.data()), text.size(),
-            out, &len))
+            out.data(), &len))
     throw sdk::Error("internal error: HMAC-SHA256 is not available");
-  return hex(out, len);
+  return out;
+}
+
+std::string mac_of(const std::string &text) {
+  auto mac = hmac(text);
+  return hex(mac.data(), mac.size());
 }
 
 bool same_mac(const std::string &a, const std::string &b) {
@@ -160,13 +175,17 @@ bool same_mac(const std::string &a, const std::string &b) {
          CRYPTO_memcmp(a.data(), b.data(), a.size()) == 0;
 }
 
-// "DIGEST SIZE NAME" a line.
-SealEntries parse_entries(const std::string &text, const std::string &name) {
+// "NONCE N", then "TAG SIZE NAME" a line.
+Seal parse_seal(const std::string &text, const std::string &name) {
+  Seal seal;
   std::istringstream in(text);
   std::string line;
   if (!std::getline(in, line) || line != seal_magic)
     altered(name, "SEAL");
-  SealEntries entries;
+  if (!std::getline(in, line) || line.rfind("NONCE ", 0) != 0)
+    altered(name, "SEAL");
+  seal.key = SealKey(line.substr(6));
+  SealEntries &entries = seal.entries;
   while (std::getline(in, line)) {
     std::size_t a = line.find(' '), b = line.find(' ', a + 1);
     if (a == std::string::npos || b == std::string::npos)
@@ -180,7 +199,7 @@ SealEntries parse_entries(const std::string &text, const std::string &name) {
       altered(name, "SEAL");
     entries[line.substr(b + 1)] = e;
   }
-  return entries;
+  return seal;
 }
 
 } // namespace
@@ -192,8 +211,30 @@ std::string host_key_path() {
   return "/var/lib/cpr/key";
 }
 
-void write_seal(const std::string &dir, const SealEntries &entries) {
+SealKey SealKey::fresh() {
+  std::uint8_t nonce[16];
+  if (::getrandom(nonce, sizeof nonce, 0) != static_cast<ssize_t>(sizeof nonce))
+    sdk::throw_errno("cannot draw a nonce for the seal", errno);
+  return SealKey(hex(nonce, sizeof nonce));
+}
+
+FileMac SealKey::mac_for(const std::string &name) const {
+  auto key = hmac(std::string("cpr file key\0", 13) + nonce_ + '\0' + name);
+  FileMac mac;
+  mac.ctx_ = std::make_unique<FileMac::Context>();
+  // The key is this file's alone, so one fixed IV is never reused.
+  const unsigned char iv[12] = {};
+  if (!mac.ctx_->cipher ||
+      EVP_EncryptInit_ex(mac.ctx_->cipher, EVP_aes_128_gcm(), nullptr,
+                         key.data(), iv) != 1)
+    throw sdk::Error("internal error: AES-128-GCM is not available");
+  return mac;
+}
+
+void write_seal(const std::string &dir, const SealKey &key,
+                const SealEntries &entries) {
   std::string text = std::string(seal_magic) + "\n";
+  text += "NONCE " + key.nonce() + "\n";
   for (const auto &[name, e] : entries) {
     if (name.find('\n') != std::string::npos)
       throw sdk::Error("Checkpoint error: a file of the statefile has a "
@@ -214,7 +255,7 @@ void write_seal(const std::string &dir, const SealEntries &entries) {
     sdk::throw_errno("cannot write " + path, errno);
 }
 
-SealEntries read_seal(int dir_fd, const std::string &name) {
+Seal read_seal(int dir_fd, const std::string &name) {
   sdk::UniqueFd fd = open_beneath(dir_fd, "SEAL", O_RDONLY);
   if (fd.get() < 0) {
     if (errno == ENOENT)
@@ -234,11 +275,10 @@ SealEntries read_seal(int dir_fd, const std::string &name) {
         "Permission denied: statefile {} was altered after checkpoint (SEAL), "
         "or was sealed on another host (see cpr --reseal)",
         name));
-  return parse_entries(body, name);
+  return parse_seal(body, name);
 }
 
-Digest digest_of(int fd, std::uint64_t &size) {
-  Sha256 sha;
+Digest digest_of(int fd, FileMac mac, std::uint64_t &size) {
   std::vector<char> buf(1 << 20);
   size = 0;
   for (;;) {
@@ -249,10 +289,10 @@ Digest digest_of(int fd, std::uint64_t &size) {
       sdk::throw_errno("cannot read a file of the statefile", errno);
     if (n == 0)
       break;
-    sha.update(buf.data(), static_cast<std::size_t>(n));
+    mac.update(buf.data(), static_cast<std::size_t>(n));
     size += static_cast<std::uint64_t>(n);
   }
-  return sha.final();
+  return mac.final();
 }
 
 } // namespace cpr::engine

@@ -121,7 +121,7 @@ void remove_dead_work_dirs(const std::string &parent) {
 
 // The digest of every file of the statefile, but those already known (the
 // pages, hashed as they were written).
-SealEntries digests_of(const std::string &dir,
+SealEntries digests_of(const std::string &dir, const SealKey &key,
                        const std::vector<std::string> &outside,
                        SealEntries known) {
   auto add = [&](const std::string &name, const std::string &path) {
@@ -131,7 +131,7 @@ SealEntries digests_of(const std::string &dir,
     if (fd.get() < 0)
       sdk::throw_errno("cannot seal " + path, errno);
     SealEntry e;
-    e.digest = digest_of(fd.get(), e.size);
+    e.digest = digest_of(fd.get(), key.mac_for(name), e.size);
     known[name] = e;
   };
   for (const auto &entry : fs::recursive_directory_iterator(dir))
@@ -145,7 +145,7 @@ SealEntries digests_of(const std::string &dir,
 } // namespace
 
 StatefileWriter::StatefileWriter(std::string path, bool force)
-    : path_(std::move(path)), force_(force) {
+    : path_(std::move(path)), key_(SealKey::fresh()), force_(force) {
   while (path_.size() > 1 && path_.back() == '/')
     path_.pop_back();
   struct stat st {};
@@ -204,7 +204,7 @@ void StatefileWriter::commit(uid_t owner, gid_t group,
                              const SealEntries &pages) {
   write_outside_list();
   if (!bench_unsealed())
-    write_seal(work_, digests_of(work_, outside_, pages));
+    write_seal(work_, key_, digests_of(work_, key_, outside_, pages));
   for (const auto &entry : fs::recursive_directory_iterator(work_))
     if (::lchown(entry.path().c_str(), owner, group) != 0)
       sdk::throw_errno("cannot give " + entry.path().string() + " to its owner",
@@ -262,9 +262,9 @@ sdk::UniqueFd open_sealed(int dir, const std::string &name,
 }
 
 void check_digest(int fd, const std::string &name, const SealEntry &sealed,
-                  const std::string &path) {
+                  const SealKey &key, const std::string &path) {
   std::uint64_t size = 0;
-  Digest d = digest_of(fd, size);
+  Digest d = digest_of(fd, key.mac_for(name), size);
   if (size < sealed.size)
     throw sdk::Error(
         fmt::format("damaged statefile {}: {} is truncated", path, name));
@@ -306,7 +306,9 @@ OpenedStatefile open_statefile(const std::string &path, Verify how) {
   sf.dir = open_statefile_dir(path);
   if (bench_unsealed())
     return unsealed_for_bench(std::move(sf));
-  SealEntries sealed = read_seal(sf.dir.get(), path);
+  Seal seal = read_seal(sf.dir.get(), path);
+  const SealEntries &sealed = seal.entries;
+  sf.key = seal.key;
   if (!sealed.count("MANIFEST"))
     throw sdk::Error("damaged statefile " + path + ": it has no MANIFEST");
   check_listing(path, sealed);
@@ -322,7 +324,7 @@ OpenedStatefile open_statefile(const std::string &path, Verify how) {
       manifest = read_bounded(fd.get(), max_manifest_size, path, name);
       ::lseek(fd.get(), 0, SEEK_SET);
     }
-    check_digest(fd.get(), name, entry, path);
+    check_digest(fd.get(), name, entry, seal.key, path);
   }
   sf.manifest = parse_manifest(manifest, path);
   return sf;
@@ -353,7 +355,8 @@ void reseal_statefile(const std::string &path) {
   std::ifstream list(path + "/" + outside_list);
   for (std::string file; std::getline(list, file);)
     outside.push_back(file);
-  write_seal(path, digests_of(path, outside, {}));
+  SealKey key = SealKey::fresh();
+  write_seal(path, key, digests_of(path, key, outside, {}));
 }
 
 std::string pages_file(const std::string &dir, pid_t pid) {

@@ -23,6 +23,8 @@ public:
   StatefileWriter &operator=(const StatefileWriter &) = delete;
 
   const std::string &work_dir() const { return work_; }
+  // What its files are tagged with (PageWriter tags the pages).
+  const SealKey &seal_key() const { return key_; }
   // A file of the statefile's outside its directory (SaveContext::
   // own_outside): listed in it, removed if the checkpoint fails.
   void own_outside(const std::string &path) { outside_.push_back(path); }
@@ -35,6 +37,7 @@ private:
   void write_outside_list();
 
   std::string path_, work_;
+  SealKey key_;
   sdk::UniqueFd work_lock_; // held while this cpr lives
   std::vector<std::string> outside_;
   bool force_, committed_ = false;
@@ -49,8 +52,9 @@ struct OpenedStatefile {
   sdk::UniqueFd dir;
   Manifest manifest;
   // The pages files, when their check is left to the PageReader, which
-  // checks them as it reads them.
+  // checks them as it reads them, with this key.
   SealEntries pages;
+  SealKey key;
 };
 enum class Verify { everything, deferring_pages };
 OpenedStatefile open_statefile(const std::string &path, Verify how);
