@@ -83,7 +83,7 @@ int open_substitute(const RegularFile &rec, const std::string &copy) {
                      errno);
   std::string self = fmt::format("/proc/self/fd/{}", scratch);
   try {
-    put_back(copy, self, 0600);
+    copy_into(copy, scratch, rec.path);
   } catch (...) {
     ::close(scratch);
     throw;

@@ -65,12 +65,16 @@ std::string copy_path(const std::string &saved, const std::string &statefile) {
   return saved.starts_with("/") ? saved : statefile + "/" + saved;
 }
 
-void put_back(const std::string &from, const std::string &to,
-              std::uint32_t mode) {
+void copy_into(const std::string &from, int out, const std::string &to) {
   Fd in(::open(from.c_str(), O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC));
   if (in.get() < 0)
     sdk::throw_errno(
         "damaged statefile: the saved copy of " + to + " is missing", errno);
+  copy_all(in.get(), out, to);
+}
+
+void put_back(const std::string &from, const std::string &to,
+              std::uint32_t mode) {
   // Never through a link, never into a FIFO or a device put in its place.
   Fd out(::open(to.c_str(),
                 O_WRONLY | O_CREAT | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC,
@@ -82,7 +86,7 @@ void put_back(const std::string &from, const std::string &to,
       ::ftruncate(out.get(), 0) != 0)
     throw sdk::Error("component unavailable: cannot replace " + to +
                      ": it is no longer a regular file");
-  copy_all(in.get(), out.get(), to);
+  copy_into(from, out.get(), to);
 }
 
 } // namespace cpr::files

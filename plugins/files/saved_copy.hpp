@@ -22,5 +22,7 @@ std::string copy_path(const std::string &saved, const std::string &statefile);
 // is gone, with the mode it had).
 void put_back(const std::string &from, const std::string &to,
               std::uint32_t mode);
+// Writes the contents of `from` into `out`, the file `to` names.
+void copy_into(const std::string &from, int out, const std::string &to);
 
 } // namespace cpr::files
