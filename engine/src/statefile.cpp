@@ -87,8 +87,15 @@ void remove_outside_files(const std::string &statefile,
                           const std::vector<std::string> &kept = {}) {
   std::ifstream list(statefile + "/" + outside_list);
   static const std::regex made_by_cpr(R"(.*\.ckpt\.pid[0-9]+)");
+  // The list is the statefile owner's to edit: a setuid cpr removes only
+  // what its caller owns.
+  auto callers = [](const std::string &file) {
+    struct stat st {};
+    return caller_is_root() ||
+           (::lstat(file.c_str(), &st) == 0 && st.st_uid == caller_uid());
+  };
   for (std::string file; std::getline(list, file);)
-    if (std::regex_match(file, made_by_cpr) &&
+    if (std::regex_match(file, made_by_cpr) && callers(file) &&
         std::find(kept.begin(), kept.end(), file) == kept.end())
       ::unlink(file.c_str());
 }
@@ -211,6 +218,9 @@ void StatefileWriter::commit(uid_t owner, gid_t group,
                        errno);
   if (::chown(work_.c_str(), owner, group) != 0)
     sdk::throw_errno("cannot give " + work_ + " to its owner", errno);
+  for (const std::string &file : outside_) // cpr -D by the owner removes them
+    if (::lchown(file.c_str(), owner, group) != 0)
+      sdk::throw_errno("cannot give " + file + " to its owner", errno);
   sync_path(work_ + "/pages");
   sync_path(work_);
   if (::renameat2(AT_FDCWD, work_.c_str(), AT_FDCWD, path_.c_str(),
