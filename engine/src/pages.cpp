@@ -264,7 +264,10 @@ void PageReader::verify() {
     std::uint64_t size = f.hashed;
     if (f.in_order && f.hashed == f.sealed.size) {
       d = f.mac.final();
-    } else { // read out of order, or not all of it: read it again
+    } else {
+      // Read out of order, or not all of it: read again. (Nothing reads
+      // pages so today; what the process got could then differ from what
+      // is checked, but pages are only ever the owner's own memory.)
       sdk::UniqueFd plain = open_beneath(dir_fd_, f.name, O_RDONLY);
       if (plain.get() >= 0)
         d = digest_of(plain.get(), key_.mac_for(f.name), size);

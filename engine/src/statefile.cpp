@@ -271,15 +271,30 @@ sdk::UniqueFd open_sealed(int dir, const std::string &name,
   altered(path, name); // a link, a FIFO, a device where a file was written
 }
 
-void check_digest(int fd, const std::string &name, const SealEntry &sealed,
-                  const SealKey &key, const std::string &path) {
-  std::uint64_t size = 0;
-  Digest d = digest_of(fd, key.mac_for(name), size);
+void compare(std::uint64_t size, const Digest &d, const std::string &name,
+             const SealEntry &sealed, const std::string &path) {
   if (size < sealed.size)
     throw sdk::Error(
         fmt::format("damaged statefile {}: {} is truncated", path, name));
   if (size != sealed.size || d != sealed.digest)
     altered(path, name);
+}
+
+void check_digest(int fd, const std::string &name, const SealEntry &sealed,
+                  const SealKey &key, const std::string &path) {
+  std::uint64_t size = 0;
+  Digest d = digest_of(fd, key.mac_for(name), size);
+  compare(size, d, name, sealed, path);
+}
+
+// What was read is what is checked: the file is its owner's to rewrite
+// between two reads.
+void check_bytes(const std::string &bytes, const std::string &name,
+                 const SealEntry &sealed, const SealKey &key,
+                 const std::string &path) {
+  FileMac mac = key.mac_for(name);
+  mac.update(bytes.data(), bytes.size());
+  compare(bytes.size(), mac.final(), name, sealed, path);
 }
 
 // Nothing in the statefile that cpr did not seal: no extra file, no link,
@@ -332,9 +347,10 @@ OpenedStatefile open_statefile(const std::string &path, Verify how) {
     sdk::UniqueFd fd = open_sealed(sf.dir.get(), name, path);
     if (name == "MANIFEST") {
       manifest = read_bounded(fd.get(), max_manifest_size, path, name);
-      ::lseek(fd.get(), 0, SEEK_SET);
+      check_bytes(manifest, name, entry, seal.key, path);
+    } else {
+      check_digest(fd.get(), name, entry, seal.key, path);
     }
-    check_digest(fd.get(), name, entry, seal.key, path);
   }
   sf.manifest = parse_manifest(manifest, path);
   return sf;
