@@ -1,9 +1,11 @@
 #include "acting_as.hpp"
 
+#include "credentials_bound.hpp"
+#include "process_state.hpp"
+
 #include <cpr/sdk/error.hpp>
 #include <cpr/sdk/tracee.hpp>
 
-#include <fmt/format.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -22,10 +24,7 @@ ActingAs::ActingAs(const Credentials &c) {
   if (c.uids.size() != 4 || c.gids.size() != 4 || ::geteuid() != 0 ||
       (c.uids[3] == 0 && c.gids[3] == 0))
     return;
-  int n = ::getgroups(0, nullptr);
-  groups_.resize(static_cast<std::size_t>(std::max(n, 0)));
-  n = ::getgroups(static_cast<int>(groups_.size()), groups_.data());
-  groups_.resize(static_cast<std::size_t>(std::max(n, 0)));
+  groups_ = own_groups();
   fsuid_ = static_cast<uid_t>(::syscall(SYS_setfsuid, -1));
   fsgid_ = static_cast<gid_t>(::syscall(SYS_setfsgid, -1));
   switched_ = true;
@@ -45,15 +44,8 @@ ActingAs::~ActingAs() {
 }
 
 void act_as_owner(RemoteProcess &t, const ProcessRecord &p) {
-  const Credentials &c = p.creds;
-  if (c.uids.size() != 4 || c.gids.size() != 4)
-    throw sdk::Error(fmt::format("damaged statefile: process {} has no "
-                                 "credentials",
-                                 p.pid));
-  std::uint64_t buf = t.scratch(sizeof(std::uint32_t) * (c.groups.size() + 1));
-  if (!c.groups.empty())
-    t.write(buf, c.groups.data(), c.groups.size() * sizeof(std::uint32_t));
-  sdk::remote_call(t, "take its groups", SYS_setgroups, c.groups.size(), buf);
+  const Credentials &c = saved_credentials(p);
+  restore_groups(t, c);
   sdk::remote_call(t, "take its fsgid", SYS_setfsgid, c.gids[3]);
   sdk::remote_call(t, "take its fsuid", SYS_setfsuid, c.uids[3]);
 }

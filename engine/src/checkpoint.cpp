@@ -86,10 +86,12 @@ Header make_header(const CheckpointRequest &req, Will will,
 void collect_process(FrozenProcess &frozen, const Registry &registry,
                      sdk::SaveContext &ctx, PageWriter &pages,
                      FdTableCollector &fds, Manifest &manifest,
-                     pid_t shares_mm_with) {
+                     pid_t shares_mm_with, const Rights &caller) {
   CpuPin pin(frozen.pid(), false);
   ProcessRecord p;
   collect_identity(frozen.pid(), p);
+  // Before anything else is read of it, let alone its pages.
+  check_within(p, caller, "you");
   p.stopped = frozen.was_stopped();
   p.shares_mm_with = shares_mm_with;
   frozen.prepare();
@@ -287,13 +289,12 @@ void checkpoint(const CheckpointRequest &req) {
   for (auto &f : set.processes)
     ctx.processes.push_back(f->pid());
   FdTableCollector fds(registry, ctx, manifest);
+  const Rights caller = caller_rights();
   for (auto &f : set.processes) {
     auto owner = share_group.find(f->pid());
     collect_process(*f, registry, ctx, pages, fds, manifest,
-                    owner == share_group.end() ? 0 : owner->second);
+                    owner == share_group.end() ? 0 : owner->second, caller);
   }
-  for (const ProcessRecord &p : manifest.processes)
-    check_within(p, caller_rights(), "you");
   manifest.header.terminal = note_terminals(manifest.processes);
   collect_set_objects(registry, ctx, manifest);
   for (ProcessRecord &z : set.zombies)

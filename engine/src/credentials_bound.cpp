@@ -8,13 +8,18 @@
 
 namespace cpr::engine {
 
+std::vector<gid_t> own_groups() {
+  int n = ::getgroups(0, nullptr);
+  std::vector<gid_t> groups(static_cast<std::size_t>(std::max(n, 0)));
+  n = ::getgroups(static_cast<int>(groups.size()), groups.data());
+  groups.resize(static_cast<std::size_t>(std::max(n, 0)));
+  return groups;
+}
+
 Rights caller_rights() {
   Rights r{::getuid(), {::getgid()}};
-  int n = ::getgroups(0, nullptr);
-  std::vector<gid_t> more(static_cast<std::size_t>(std::max(n, 0)));
-  n = ::getgroups(static_cast<int>(more.size()), more.data());
-  if (n > 0)
-    r.groups.insert(r.groups.end(), more.begin(), more.begin() + n);
+  std::vector<gid_t> more = own_groups();
+  r.groups.insert(r.groups.end(), more.begin(), more.end());
   return r;
 }
 

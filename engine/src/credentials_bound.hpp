@@ -19,6 +19,8 @@ struct Rights {
 
 // The caller's own: the real uid, the real gid and supplementary groups.
 Rights caller_rights();
+// This process's supplementary groups.
+std::vector<gid_t> own_groups();
 
 // Throws "Permission denied: process N ... " unless every uid of the
 // process is `user`'s, every gid one of its groups, and it holds no

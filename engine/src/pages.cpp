@@ -213,9 +213,7 @@ void PageReader::open(pid_t pid, std::uint64_t bytes) {
     throw sdk::Error(
         fmt::format("damaged statefile {}: {} is missing", statefile_, name));
   if (fd.get() < 0 || sealed == sealed_.end())
-    throw sdk::Error(fmt::format("Permission denied: statefile {} was altered "
-                                 "after checkpoint ({})",
-                                 statefile_, name));
+    statefile_altered(statefile_, name);
   struct stat st {};
   ::fstat(fd.get(), &st);
   auto size = static_cast<std::uint64_t>(st.st_size);
@@ -273,9 +271,7 @@ void PageReader::verify() {
         d = digest_of(plain.get(), key_.mac_for(f.name), size);
     }
     if (size != f.sealed.size || d != f.sealed.digest)
-      throw sdk::Error(fmt::format("Permission denied: statefile {} was "
-                                   "altered after checkpoint ({})",
-                                   statefile_, f.name));
+      statefile_altered(statefile_, f.name);
   }
 }
 

@@ -328,21 +328,31 @@ void queue_restart_signal(RemoteProcess &t, const ProcessRecord &p) {
                    static_cast<std::uint64_t>(SIGRESTART), buf);
 }
 
-void restore_credentials(RemoteProcess &t, const ProcessRecord &p) {
+const Credentials &saved_credentials(const ProcessRecord &p) {
   const Credentials &c = p.creds;
   if (c.uids.size() != 4 || c.gids.size() != 4)
     throw sdk::Error(fmt::format("damaged statefile: process {} has no "
                                  "credentials",
                                  p.pid));
+  return c;
+}
+
+void restore_groups(RemoteProcess &t, const Credentials &c) {
   std::uint64_t buf = t.scratch(sizeof(std::uint32_t) * (c.groups.size() + 1));
+  if (!c.groups.empty())
+    t.write(buf, c.groups.data(), c.groups.size() * sizeof(std::uint32_t));
+  sdk::remote_call(t, "restore its groups", SYS_setgroups, c.groups.size(),
+                   buf);
+}
+
+void restore_credentials(RemoteProcess &t, const ProcessRecord &p) {
+  const Credentials &c = saved_credentials(p);
   auto call = [&](const char *what, long nr, std::uint64_t a = 0,
                   std::uint64_t b = 0, std::uint64_t d = 0) {
     return sdk::remote_call(t, what, nr, a, b, d);
   };
   call("keep its capabilities", SYS_prctl, PR_SET_KEEPCAPS, 1);
-  if (!c.groups.empty())
-    t.write(buf, c.groups.data(), c.groups.size() * sizeof(std::uint32_t));
-  call("restore its groups", SYS_setgroups, c.groups.size(), buf);
+  restore_groups(t, c);
   call("restore its gids", SYS_setresgid, c.gids[0], c.gids[1], c.gids[2]);
   call("restore its fsgid", SYS_setfsgid, c.gids[3]);
   call("restore its uids", SYS_setresuid, c.uids[0], c.uids[1], c.uids[2]);

@@ -32,6 +32,9 @@ void queue_pending_signals(RemoteProcess &t, const ProcessRecord &p,
 // last, its handler frame is on top and runs first.
 void queue_restart_signal(RemoteProcess &t, const ProcessRecord &p);
 void restore_credentials(RemoteProcess &t, const ProcessRecord &p);
+// Its credentials, or "damaged statefile" if it has none.
+const Credentials &saved_credentials(const ProcessRecord &p);
+void restore_groups(RemoteProcess &t, const Credentials &c);
 // `live`: the PID the process has now, as cpr sees it.
 void restore_scheduling(const ProcessRecord &p, pid_t live);
 void restore_registers(pid_t tid, const ThreadState &thread);

@@ -63,12 +63,6 @@ constexpr std::size_t key_size = 32;
 constexpr const char *seal_magic = "CPRSEAL 2";
 constexpr std::uint64_t max_seal_size = 16 << 20;
 
-[[noreturn]] void altered(const std::string &name, const std::string &file) {
-  throw sdk::Error(fmt::format("Permission denied: statefile {} was altered "
-                               "after checkpoint ({})",
-                               name, file));
-}
-
 std::string hex(const std::uint8_t *p, std::size_t n) {
   std::string s;
   for (std::size_t i = 0; i < n; ++i)
@@ -181,28 +175,34 @@ Seal parse_seal(const std::string &text, const std::string &name) {
   std::istringstream in(text);
   std::string line;
   if (!std::getline(in, line) || line != seal_magic)
-    altered(name, "SEAL");
+    statefile_altered(name, "SEAL");
   if (!std::getline(in, line) || line.rfind("NONCE ", 0) != 0)
-    altered(name, "SEAL");
+    statefile_altered(name, "SEAL");
   seal.key = SealKey(line.substr(6));
   SealEntries &entries = seal.entries;
   while (std::getline(in, line)) {
     std::size_t a = line.find(' '), b = line.find(' ', a + 1);
     if (a == std::string::npos || b == std::string::npos)
-      altered(name, "SEAL");
+      statefile_altered(name, "SEAL");
     SealEntry e;
     char *end = nullptr;
     std::string size = line.substr(a + 1, b - a - 1);
     e.size = std::strtoull(size.c_str(), &end, 10);
     if (!unhex(line.substr(0, a), e.digest.data(), e.digest.size()) ||
         size.empty() || *end != '\0')
-      altered(name, "SEAL");
+      statefile_altered(name, "SEAL");
     entries[line.substr(b + 1)] = e;
   }
   return seal;
 }
 
 } // namespace
+
+void statefile_altered(const std::string &name, const std::string &file) {
+  throw sdk::Error(fmt::format("Permission denied: statefile {} was altered "
+                               "after checkpoint ({})",
+                               name, file));
+}
 
 std::string host_key_path() {
   if (environment_trusted())
@@ -262,12 +262,12 @@ Seal read_seal(int dir_fd, const std::string &name) {
       throw sdk::Error(fmt::format("Permission denied: statefile {} is not "
                                    "sealed (SEAL is missing)",
                                    name));
-    altered(name, "SEAL");
+    statefile_altered(name, "SEAL");
   }
   std::string text = read_bounded(fd.get(), max_seal_size, name, "SEAL");
   std::size_t mac_at = text.rfind("MAC ");
   if (mac_at == std::string::npos || text.back() != '\n')
-    altered(name, "SEAL");
+    statefile_altered(name, "SEAL");
   std::string body = text.substr(0, mac_at);
   std::string mac = text.substr(mac_at + 4, text.size() - mac_at - 5);
   if (!same_mac(mac, mac_of(body)))

@@ -55,6 +55,10 @@ struct SealEntry {
 // it owns outside (--distribute).
 using SealEntries = std::map<std::string, SealEntry>;
 
+// "Permission denied: statefile NAME was altered after checkpoint (FILE)".
+[[noreturn]] void statefile_altered(const std::string &name,
+                                    const std::string &file);
+
 // The host key: /var/lib/cpr/key (root may name another with CPR_KEY_FILE,
 // as the tests do to play another host), made on first use.
 std::string host_key_path();

@@ -243,12 +243,6 @@ namespace {
 
 constexpr std::uint64_t max_manifest_size = 1ULL << 30;
 
-[[noreturn]] void altered(const std::string &path, const std::string &file) {
-  throw sdk::Error(fmt::format("Permission denied: statefile {} was altered "
-                               "after checkpoint ({})",
-                               path, file));
-}
-
 sdk::UniqueFd open_sealed(int dir, const std::string &name,
                           const std::string &path, int flags = O_RDONLY) {
   sdk::UniqueFd fd =
@@ -260,7 +254,7 @@ sdk::UniqueFd open_sealed(int dir, const std::string &name,
     struct stat st {};
     if (::fstat(fd.get(), &st) == 0 && S_ISREG(st.st_mode))
       return fd;
-    altered(path, name);
+    statefile_altered(path, name);
   }
   if (errno == ENOENT)
     throw sdk::Error(
@@ -268,7 +262,8 @@ sdk::UniqueFd open_sealed(int dir, const std::string &name,
   if (errno == EACCES || errno == EPERM)
     sdk::throw_errno(fmt::format("cannot open {} of statefile {}", name, path),
                      errno);
-  altered(path, name); // a link, a FIFO, a device where a file was written
+  statefile_altered(path,
+                    name); // a link, a FIFO, a device where a file was written
 }
 
 void compare(std::uint64_t size, const Digest &d, const std::string &name,
@@ -277,7 +272,7 @@ void compare(std::uint64_t size, const Digest &d, const std::string &name,
     throw sdk::Error(
         fmt::format("damaged statefile {}: {} is truncated", path, name));
   if (size != sealed.size || d != sealed.digest)
-    altered(path, name);
+    statefile_altered(path, name);
 }
 
 void check_digest(int fd, const std::string &name, const SealEntry &sealed,
@@ -308,7 +303,7 @@ void check_listing(const std::string &path, const SealEntries &sealed) {
     if (type == fs::file_type::directory || name == "SEAL")
       continue;
     if (type != fs::file_type::regular || !sealed.count(name))
-      altered(path, name);
+      statefile_altered(path, name);
   }
   if (ec)
     sdk::throw_errno("cannot read statefile " + path, ec.value());
