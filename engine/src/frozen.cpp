@@ -157,8 +157,7 @@ RemoteProcess &FrozenProcess::remote(pid_t tid) {
     t.remote =
         std::make_unique<RemoteProcess>(tid, find_syscall_insn(pid_), t.regs);
     stop_signal_ = choose_stop_signal();
-    std::size_t xstate = ptrace::get_xstate(tid).size();
-    frame_slot_ = (sigframe_size(xstate) + 63) / 64 * 64;
+    frame_slot_ = (sigframe_size(ptrace::get_xstate(tid)) + 63) / 64 * 64;
     std::size_t frame_pages = (threads_.size() * frame_slot_ + page - 1) / page;
     try {
       work_area_ = t.remote->map_safe_work_area(

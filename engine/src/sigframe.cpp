@@ -2,6 +2,8 @@
 
 #include <cpr/sdk/error.hpp>
 
+#include <algorithm>
+#include <cpuid.h>
 #include <cstring>
 
 namespace cpr::engine {
@@ -63,19 +65,57 @@ Sigcontext sigcontext_of(const user_regs_struct &r, std::uint64_t fpstate) {
   return sc;
 }
 
+constexpr std::size_t xsave_header_at = 512, legacy_and_header = 576;
+constexpr int cpuid_xstate_leaf = 0xd;
+constexpr unsigned xfd_capable = 1u << 2; // CPUID(0xd, i).ecx
+
+// What the kernel takes from a frame is at most the thread's own
+// fpstate->user_size: without permission for a dynamic feature (AMX tile
+// data, turned on by arch_prctl) that is less than the regset, which holds
+// every feature. An image that states more is restored as legacy state
+// only, the upper halves of YMM lost: the dynamic features not in use are
+// left out.
+std::vector<std::uint8_t> trimmed_to_use(std::vector<std::uint8_t> xstate) {
+  std::uint64_t xcr0 = 0, in_use = 0;
+  std::memcpy(&xcr0, xstate.data() + sw_bytes_at, sizeof xcr0);
+  std::memcpy(&in_use, xstate.data() + xsave_header_at, sizeof in_use);
+  std::size_t size = legacy_and_header;
+  bool trimmed = false;
+  for (unsigned i = 2; i < 64; ++i) {
+    if (!(xcr0 & (1ULL << i)))
+      continue;
+    unsigned eax = 0, ebx = 0, ecx = 0, edx = 0;
+    __cpuid_count(cpuid_xstate_leaf, i, eax, ebx, ecx, edx);
+    if ((ecx & xfd_capable) && !(in_use & (1ULL << i))) {
+      xcr0 &= ~(1ULL << i);
+      trimmed = true;
+      continue;
+    }
+    size = std::max<std::size_t>(size, std::size_t{ebx} + eax);
+  }
+  if (trimmed && size < xstate.size()) {
+    xstate.resize(size);
+    std::memcpy(xstate.data() + sw_bytes_at, &xcr0, sizeof xcr0);
+  }
+  return xstate;
+}
+
 } // namespace
 
-std::size_t sigframe_size(std::size_t xstate_size) {
-  return fpstate_at + xstate_size + magic2_size;
+std::size_t sigframe_size(const std::vector<std::uint8_t> &xstate) {
+  return fpstate_at + trimmed_to_use(xstate).size() + magic2_size;
 }
 
 std::vector<std::uint8_t>
 build_sigframe(std::uint64_t at, const user_regs_struct &regs,
-               std::uint64_t sigmask, const std::vector<std::uint8_t> &xstate) {
-  if (at % 64 != 0 || xstate.size() < sw_bytes_at + sizeof(FpxSwBytes))
+               std::uint64_t sigmask, const std::vector<std::uint8_t> &regset,
+               std::uint64_t pretcode) {
+  if (at % 64 != 0 || regset.size() < legacy_and_header)
     throw sdk::Error("internal error: a signal frame without XSAVE state");
-  std::vector<std::uint8_t> out(sigframe_size(xstate.size()));
+  std::vector<std::uint8_t> xstate = trimmed_to_use(regset);
+  std::vector<std::uint8_t> out(fpstate_at + xstate.size() + magic2_size);
   RtSigframe frame{};
+  frame.pretcode = pretcode;
   frame.uc.flags = uc_fp_xstate | uc_sigcontext_ss | uc_strict_restore_ss;
   frame.uc.stack.flags = keep_altstack;
   frame.uc.mcontext = sigcontext_of(regs, at + fpstate_at);

@@ -12,15 +12,17 @@
 
 namespace cpr::engine {
 
-// Bytes a frame takes for an XSAVE image of `xstate_size` bytes.
-std::size_t sigframe_size(std::size_t xstate_size);
+// Bytes a frame takes for `xstate`, the NT_X86_XSTATE regset.
+std::size_t sigframe_size(const std::vector<std::uint8_t> &xstate);
 
 // The frame to place at `at` (64-byte aligned); a thread resumes from it
 // with rt_sigreturn and %rsp = at + 8. `regs` are the registers to resume
 // with (already in their restartable form), `xstate` the NT_X86_XSTATE
-// regset. The alternate signal stack is left as it is.
+// regset. The alternate signal stack is left as it is. `pretcode`, the
+// frame's first word, is where a `ret` with the stack pointer at `at` goes.
 std::vector<std::uint8_t>
 build_sigframe(std::uint64_t at, const user_regs_struct &regs,
-               std::uint64_t sigmask, const std::vector<std::uint8_t> &xstate);
+               std::uint64_t sigmask, const std::vector<std::uint8_t> &xstate,
+               std::uint64_t pretcode = 0);
 
 } // namespace cpr::engine
