@@ -287,6 +287,10 @@ void checkpoint(const CheckpointRequest &req) {
   set.order_as_tree();
   auto share_group = set.share_groups();
   for (auto &f : set.processes)
+    for (auto [member, owner] : share_group)
+      if (f->pid() == member || f->pid() == owner)
+        f->shares_address_space();
+  for (auto &f : set.processes)
     ctx.processes.push_back(f->pid());
   FdTableCollector fds(registry, ctx, manifest);
   const Rights caller = caller_rights();

@@ -1,11 +1,14 @@
 #include "frozen.hpp"
 
+#include "gadgets.hpp"
+#include "privilege.hpp"
 #include "proc.hpp"
 #include "process_state.hpp"
 #include "ptrace.hpp"
 #include "sigframe.hpp"
 
 #include <cpr/sdk/error.hpp>
+#include <cpr/sdk/procfs.hpp>
 
 #include <algorithm>
 #include <csignal>
@@ -30,15 +33,14 @@ namespace {
 }
 
 // Waits for the interrupt's stop. A signal the thread was about to take is
-// held back and returned, to be pending in the image.
-std::vector<std::vector<std::uint8_t>> wait_until_frozen(pid_t tid) {
-  std::vector<std::vector<std::uint8_t>> caught;
+// delivered: it stops at the handler (or takes the default action), and no
+// signal is ever in cpr's hands alone, to be lost should cpr die.
+void wait_until_frozen(pid_t tid) {
   for (;;) {
     int status = ptrace::wait_stop(tid);
     if ((status >> 16) == PTRACE_EVENT_STOP)
-      return caught;
-    caught.push_back(ptrace::get_siginfo(tid));
-    ptrace::cont(tid, 0);
+      return;
+    ptrace::cont(tid, WSTOPSIG(status));
   }
 }
 
@@ -75,7 +77,7 @@ bool FrozenProcess::seize_new_threads() {
     }
     threads_.push_back(Thread{tid, {}, 0, {}, nullptr});
     ptrace::interrupt(tid);
-    threads_.back().caught = wait_until_frozen(tid);
+    wait_until_frozen(tid);
     threads_.back().regs = ptrace::get_regs(tid);
     threads_.back().sigmask = ptrace::get_sigmask(tid);
     found = true;
@@ -136,17 +138,69 @@ int FrozenProcess::choose_stop_signal() const {
   return usable;
 }
 
-std::pair<std::uint64_t, std::vector<std::uint8_t>>
-FrozenProcess::frame_of(const Thread &t, sdk::Range area) const {
-  auto index = static_cast<std::uint64_t>(&t - threads_.data());
-  std::uint64_t at = area.start + work_area_pages * page + index * frame_slot_;
-  return {at, build_sigframe(at, restartable(t.regs), t.sigmask,
-                             ptrace::get_xstate(t.tid))};
+namespace {
+constexpr std::uint64_t red_zone = 128;
+
+// Whether the memory below the red zone, down to `at`, is dead: the thread
+// is on a stack of its own (the main stack, or a mapping with a guard page
+// below, as threads' and coroutines' stacks have; not a stack carved out of
+// a heap, where other objects lie below) and is not a vfork parent, whose
+// child runs on that very stack.
+bool stack_free_below(const user_regs_struct &regs, std::uint64_t at,
+                      const std::vector<sdk::Mapping> &maps) {
+  auto nr = static_cast<long>(regs.orig_rax);
+  if (nr == SYS_vfork || nr == SYS_clone || nr == SYS_clone3)
+    return false;
+  for (std::size_t i = 0; i < maps.size(); ++i) {
+    const sdk::Mapping &m = maps[i];
+    if (m.range.start > at || regs.rsp - red_zone > m.range.end)
+      continue;
+    bool guarded = i > 0 && maps[i - 1].range.end == m.range.start &&
+                   maps[i - 1].perms.starts_with("---");
+    return (m.path == "[stack]" || guarded) && m.perms.starts_with("rw") &&
+           m.perms.ends_with("p");
+  }
+  return false;
+}
+} // namespace
+
+// On the thread's own stack, below its red zone, where the kernel would put
+// a signal frame, if that is free and the process has a restorer to return
+// through: a signal handler run meanwhile then runs there too. Else in the
+// area.
+RemoteProcess::Frame FrozenProcess::frame_of(const Thread &t,
+                                             sdk::Range area) const {
+  std::vector<std::uint8_t> xstate = ptrace::get_xstate(t.tid);
+  std::uint64_t size = sigframe_size(xstate);
+  std::uint64_t at = (t.regs.rsp - red_zone - size) & ~63ULL;
+  bool on_stack = way_back_.restorer && t.regs.rsp > red_zone + size + 64 &&
+                  stack_free_below(t.regs, at, maps_);
+  if (!on_stack) {
+    auto index = static_cast<std::uint64_t>(&t - threads_.data());
+    at = area.start + work_area_pages * page + index * frame_slot_;
+  }
+  return {at, build_sigframe(at, restartable(t.regs), t.sigmask, xstate,
+                             on_stack ? way_back_.restorer : 0)};
 }
 
 void FrozenProcess::prepare() {
   for (const Thread &t : threads_)
     remote(t.tid);
+  if (!shares_address_space_)
+    remove_stale_work_areas();
+  kill_point("prepared");
+}
+
+// Work areas a cpr killed mid-checkpoint left behind (see remote_code.S),
+// unless a thread is still on its way out of one.
+void FrozenProcess::remove_stale_work_areas() {
+  for (sdk::Range area : stale_work_areas(pid_)) {
+    bool in_use = std::any_of(threads_.begin(), threads_.end(), [&](auto &t) {
+      return area.overlaps({t.regs.rip, t.regs.rip + 1});
+    });
+    if (!in_use && area.start != work_area_.start)
+      remote(pid_).unmap(area);
+  }
 }
 
 RemoteProcess &FrozenProcess::remote(pid_t tid) {
@@ -154,8 +208,11 @@ RemoteProcess &FrozenProcess::remote(pid_t tid) {
   if (t.remote)
     return *t.remote;
   if (work_area_.size() == 0) {
+    way_back_ = find_way_back(pid_);
+    maps_ = sdk::read_maps(pid_);
     t.remote =
         std::make_unique<RemoteProcess>(tid, find_syscall_insn(pid_), t.regs);
+    t.remote->use_way_back(way_back_.syscall_ret);
     stop_signal_ = choose_stop_signal();
     frame_slot_ = (sigframe_size(ptrace::get_xstate(tid)) + 63) / 64 * 64;
     std::size_t frame_pages = (threads_.size() * frame_slot_ + page - 1) / page;
@@ -169,25 +226,12 @@ RemoteProcess &FrozenProcess::remote(pid_t tid) {
     }
   } else {
     t.remote = std::make_unique<RemoteProcess>(tid, work_area_.start, t.regs);
+    t.remote->use_way_back(way_back_.syscall_ret);
     t.remote->use_work_area(work_area_);
-    auto [at, bytes] = frame_of(t, work_area_);
-    t.remote->write(at, bytes.data(), bytes.size());
-    t.remote->use_frame(at, stop_signal_);
+    RemoteProcess::Frame frame = frame_of(t, work_area_);
+    t.remote->write(frame.at, frame.bytes.data(), frame.bytes.size());
+    t.remote->use_frame(std::move(frame), stop_signal_);
   }
-  // Signals held back while freezing go back to the kernel's queue at once
-  // (blocked while held): should cpr die, the thread still gets them.
-  std::erase_if(t.caught, [&](const std::vector<std::uint8_t> &info) {
-    siginfo_t si{};
-    std::memcpy(&si, info.data(), std::min(info.size(), sizeof si));
-    if (si.si_signo == stop_signal_)
-      return false;
-    std::uint64_t buf = t.remote->scratch(sizeof si);
-    t.remote->write(buf, info.data(), info.size());
-    return t.remote->syscall_all_blocked(
-               SYS_rt_tgsigqueueinfo, static_cast<std::uint64_t>(pid_),
-               static_cast<std::uint64_t>(tid),
-               static_cast<std::uint64_t>(si.si_signo), buf) == 0;
-  });
   return *t.remote;
 }
 

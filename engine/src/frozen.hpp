@@ -2,7 +2,10 @@
 // a checkpoint.
 #pragma once
 
+#include "gadgets.hpp"
 #include "remote.hpp"
+
+#include <cpr/sdk/procfs.hpp>
 
 #include <cstdint>
 #include <memory>
@@ -30,8 +33,12 @@ public:
   // one work area mapped in it, where each has a frame that puts it back as
   // it was should cpr die (sigframe.hpp).
   RemoteProcess &remote(pid_t tid);
-  // remote() for every thread: each is kill-safe from then on.
+  // remote() for every thread: each is kill-safe from then on. Work areas a
+  // killed cpr left are removed, unless the address space is shared.
   void prepare();
+  // Other processes share its address space: their threads may be in
+  // what looks like another cpr's work area.
+  void shares_address_space() { shares_address_space_ = true; }
   // The thread's own signal mask (while held, cpr blocks signals).
   std::uint64_t sigmask(pid_t tid) { return thread(tid).sigmask; }
   // Signals a thread was about to take when it stopped, or that came while
@@ -52,8 +59,8 @@ private:
   bool seize_new_threads();
   Thread &thread(pid_t tid);
   int choose_stop_signal() const;
-  std::pair<std::uint64_t, std::vector<std::uint8_t>>
-  frame_of(const Thread &t, sdk::Range area) const;
+  RemoteProcess::Frame frame_of(const Thread &t, sdk::Range area) const;
+  void remove_stale_work_areas();
   void queue_held_back(Thread &t);
   Thread *unmapping_thread();
   void release_quietly();
@@ -64,7 +71,10 @@ private:
   sdk::Range work_area_{};
   int stop_signal_ = 0;
   std::size_t frame_slot_ = 0;
+  WayBack way_back_;
+  std::vector<sdk::Mapping> maps_; // when its first thread was prepared
   bool released_ = false;
+  bool shares_address_space_ = false;
 };
 
 } // namespace cpr::engine

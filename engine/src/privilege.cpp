@@ -1,5 +1,6 @@
 #include "privilege.hpp"
 
+#include <csignal>
 #include <cstdlib>
 #include <string>
 #include <sys/auxv.h>
@@ -21,6 +22,13 @@ bool bench_unsealed() {
     return environment_trusted() && v && std::string(v) == "1";
   }();
   return unsealed;
+}
+
+void kill_point(const char *name) {
+  static const char *chosen =
+      environment_trusted() ? std::getenv("CPR_TEST_KILL_AT") : nullptr;
+  if (chosen && std::string(chosen) == name)
+    ::kill(::getpid(), SIGKILL);
 }
 
 } // namespace cpr::engine

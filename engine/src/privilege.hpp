@@ -19,5 +19,8 @@ bool environment_trusted();
 // bench/seal.sh measures what sealing costs: root's own cpr with
 // CPR_BENCH_UNSEALED=1 neither seals statefiles nor checks seals.
 bool bench_unsealed();
+// Tests kill cpr at exact moments: root's own cpr with CPR_TEST_KILL_AT=NAME
+// sends itself SIGKILL when it reaches the moment called NAME.
+void kill_point(const char *name);
 
 } // namespace cpr::engine

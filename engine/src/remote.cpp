@@ -1,5 +1,6 @@
 #include "remote.hpp"
 
+#include "privilege.hpp"
 #include "ptrace.hpp"
 
 #include <cpr/sdk/error.hpp>
@@ -27,6 +28,12 @@ namespace cpr::engine {
 
 namespace {
 constexpr std::uint64_t syscall_insn_size = 2; // 0f 05
+std::size_t code_size() {
+  return static_cast<std::size_t>(cpr_remote_code_end - cpr_remote_code);
+}
+// After the code, the area's size: a cpr that meets the area after the
+// one that mapped it died knows what to unmap.
+constexpr std::size_t size_word_at = 512;
 constexpr std::uint64_t page = 4096;
 // A fault of the instruction itself (unmapped, not executable) would come
 // back on every try; a signal sent by someone is kept for later instead.
@@ -46,6 +53,16 @@ constexpr int syscall_stop = SIGTRAP | 0x80; // PTRACE_O_TRACESYSGOOD
 bool interrupted_call(const user_regs_struct &r) {
   auto rax = static_cast<long>(r.rax);
   return static_cast<long>(r.orig_rax) >= 0 && rax <= -512 && rax >= -516;
+}
+
+void write_code(RemoteProcess &t, sdk::Range area) {
+  if (code_size() > size_word_at)
+    throw sdk::Error("internal error: cpr's remote code outgrew its page");
+  std::vector<unsigned char> code(size_word_at + sizeof(std::uint64_t));
+  std::memcpy(code.data(), cpr_remote_code, code_size());
+  std::uint64_t size = area.size();
+  std::memcpy(code.data() + size_word_at, &size, sizeof size);
+  t.write(area.start, code.data(), code.size());
 }
 } // namespace
 
@@ -154,6 +171,7 @@ RemoteProcess::run_to_syscall_exit(const user_regs_struct &regs,
   user_regs_struct call = regs;
   call.r14 = 0; // no stop signal: tgkill(..., 0) checks and sends nothing
   ptrace::set_regs(pid_, call);
+  kill_point("call-registers-set");
   ptrace::set_sigmask(pid_, mask);
   for (int stops = 0;;) {
     ptrace::syscall(pid_);
@@ -169,12 +187,13 @@ RemoteProcess::run_to_syscall_exit(const user_regs_struct &regs,
   }
 }
 
+// At the syscall instruction: a thread let go before the call has returned
+// runs on with cpr's registers.
 long RemoteProcess::first_call(long nr, const std::uint64_t (&args)[6]) {
   std::uint64_t mask = stop_signal_ ? ~(1ULL << (stop_signal_ - 1)) : ~0ULL;
-  user_regs_struct after =
-      run_to_syscall_exit(call_registers(insn_, nr, args), mask);
-  masked_ = true;
-  return static_cast<long>(after.rax);
+  user_regs_struct regs = call_registers(insn_, nr, args);
+  regs.rsp = base_.rsp;
+  return static_cast<long>(run_to_syscall_exit(regs, mask).rax);
 }
 
 long RemoteProcess::syscall_all_blocked(long nr, std::uint64_t a1,
@@ -188,17 +207,43 @@ long RemoteProcess::syscall_all_blocked(long nr, std::uint64_t a1,
   return result;
 }
 
-void RemoteProcess::use_frame(std::uint64_t frame, int stop_signal) {
-  frame_ = frame;
+void RemoteProcess::use_frame(Frame frame, int stop_signal) {
+  frame_ = frame.at;
+  frame_bytes_ = std::move(frame.bytes);
   stop_signal_ = stop_signal;
+}
+
+bool RemoteProcess::returns_through_stack() const {
+  return syscall_ret_ && frame_ &&
+         !(frame_ >= work_area_.start && frame_ < work_area_.end);
+}
+
+// The call at `syscall; ret` with the stack pointer on the frame, whose
+// first word is the restorer's address: a thread let go at any moment makes
+// the call (or has made it) and returns to its own state. Stops at the
+// call's exit.
+long RemoteProcess::call_through_stack_frame(long nr,
+                                             const std::uint64_t (&args)[6],
+                                             std::uint64_t mask) {
+  write(frame_, frame_bytes_.data(), frame_bytes_.size());
+  user_regs_struct regs = call_registers(syscall_ret_, nr, args);
+  regs.rsp = frame_;
+  return static_cast<long>(run_to_syscall_exit(regs, mask).rax);
 }
 
 void RemoteProcess::unmap_and_restore(sdk::Range area,
                                       const user_regs_struct &regs,
                                       std::uint64_t sigmask) {
   const std::uint64_t args[6] = {area.start, area.size()};
-  user_regs_struct call = call_registers(work_area_.start, SYS_munmap, args);
-  long result = static_cast<long>(run_to_syscall_exit(call, ~0ULL).rax);
+  long result = 0;
+  if (returns_through_stack()) {
+    result = call_through_stack_frame(SYS_munmap, args, ~0ULL);
+  } else {
+    // Unsafe from the call until restore(): the next instruction is gone.
+    user_regs_struct call = call_registers(work_area_.start, SYS_munmap, args);
+    result = static_cast<long>(run_to_syscall_exit(call, ~0ULL).rax);
+  }
+  kill_point("work-area-unmapped");
   restore(regs, sigmask);
   work_area_ = scratch_ = {};
   std::erase_if(reserved_, [&](const sdk::Range &r) {
@@ -218,6 +263,7 @@ void RemoteProcess::restore(const user_regs_struct &regs,
   ptrace::set_sigmask(pid_, sigmask);
   ptrace::set_regs(pid_, regs);
   frame_ = 0;
+  frame_bytes_.clear();
   masked_ = false;
 }
 
@@ -359,45 +405,50 @@ sdk::Range RemoteProcess::map_private_area(const std::vector<sdk::Range> &avoid,
   return reserved_.back();
 }
 
-// The one call that cannot be made safe: until the frame is written and the
-// registers point at the trailer, a thread let go would run on in the vDSO
-// with cpr's registers. Everything else is done through /proc/PID/mem (which
-// writes read-only pages) and the area's own code.
+// Everything but the call that maps the area is done through /proc/PID/mem
+// (which writes read-only pages) and the area's own code.
 sdk::Range RemoteProcess::map_safe_work_area(std::size_t frame_pages,
                                              const FrameMaker &frame_of,
                                              int stop_signal,
                                              std::uint64_t own_mask) {
   std::uint64_t size = (work_area_pages + frame_pages) * page;
-  std::uint64_t where = free_spot({}, size);
+  sdk::Range area{free_spot({}, size), 0};
+  area.end = area.start + size;
   stop_signal_ = stop_signal;
-  const std::uint64_t args[6] = {where,
+  work_area_ = area;
+  use_frame(frame_of(area), stop_signal);
+  const std::uint64_t args[6] = {area.start,
                                  size,
                                  PROT_READ | PROT_EXEC,
                                  MAP_PRIVATE | MAP_ANONYMOUS |
                                      MAP_FIXED_NOREPLACE,
                                  static_cast<std::uint64_t>(-1),
                                  0};
-  long got = first_call(SYS_mmap, args);
-  if (got != static_cast<long>(where)) {
+  std::uint64_t mask = stop_signal_ ? ~(1ULL << (stop_signal_ - 1)) : ~0ULL;
+  long got = returns_through_stack()
+                 ? call_through_stack_frame(SYS_mmap, args, mask)
+                 : first_call(SYS_mmap, args);
+  masked_ = true;
+  kill_point("work-area-mapped");
+  if (got != static_cast<long>(area.start)) {
     back_to_event_stop();
     ptrace::set_sigmask(pid_, own_mask);
     ptrace::set_regs(pid_, base_);
     masked_ = false;
     stop_signal_ = 0;
+    work_area_ = {};
+    frame_ = 0;
     sdk::throw_errno(fmt::format("cannot map a work area in process {}", pid_),
                      got < 0 ? static_cast<int>(-got) : EEXIST);
   }
-  sdk::Range area{where, where + size};
-  write(area.start, cpr_remote_code,
-        static_cast<std::size_t>(cpr_remote_code_end - cpr_remote_code));
-  auto [frame, bytes] = frame_of(area);
-  write(frame, bytes.data(), bytes.size());
+  write_code(*this, area);
+  if (!returns_through_stack())
+    write(frame_, frame_bytes_.data(), frame_bytes_.size());
   reserved_.push_back(area);
   use_work_area(area);
-  use_frame(frame, stop_signal);
   user_regs_struct rest = base_;
   rest.rip = area.start + offset_of(cpr_trailer);
-  rest.rsp = frame + 8;
+  rest.rsp = frame_ + 8;
   rest.rax = 0;
   rest.orig_rax = ~0ULL;
   ptrace::set_regs(pid_, rest);
@@ -460,33 +511,33 @@ void allow_any_cpu() {
 sdk::Range install_work_area(RemoteProcess &t,
                              const std::vector<sdk::Range> &avoid) {
   sdk::Range area = t.map_private_area(avoid, work_area_pages);
-  t.write(area.start, cpr_remote_code,
-          static_cast<std::size_t>(cpr_remote_code_end - cpr_remote_code));
+  write_code(t, area);
   sdk::remote_call(t, "protect cpr's code", SYS_mprotect, area.start, page,
                    PROT_READ | PROT_EXEC);
   t.use_work_area(area);
   return area;
 }
 
-std::uint64_t find_syscall_insn(pid_t pid) {
-  std::vector<sdk::Mapping> maps = sdk::read_maps(pid);
-  std::stable_partition(maps.begin(), maps.end(), [](const sdk::Mapping &m) {
-    return m.path == "[vdso]";
-  });
-  for (const sdk::Mapping &m : maps) {
-    if (m.perms.size() < 3 || m.perms[0] != 'r' || m.perms[2] != 'x')
+std::vector<sdk::Range> stale_work_areas(pid_t pid) {
+  static_assert(size_word_at + sizeof(std::uint64_t) <= page);
+  std::vector<sdk::Range> found;
+  std::vector<unsigned char> head(size_word_at + sizeof(std::uint64_t));
+  for (const sdk::Mapping &m : sdk::read_maps(pid)) {
+    if (m.perms != "r-xp" || !m.path.empty())
       continue;
-    std::vector<unsigned char> code(
-        std::min<std::uint64_t>(m.range.size(), 1 << 20));
-    iovec local{code.data(), code.size()};
-    iovec remote{reinterpret_cast<void *>(m.range.start), code.size()};
-    ssize_t n = ::process_vm_readv(pid, &local, 1, &remote, 1, 0);
-    for (ssize_t i = 0; i + 1 < n; ++i)
-      if (code[i] == 0x0f && code[i + 1] == 0x05)
-        return m.range.start + static_cast<std::uint64_t>(i);
+    iovec local{head.data(), head.size()};
+    iovec remote{reinterpret_cast<void *>(m.range.start), head.size()};
+    if (::process_vm_readv(pid, &local, 1, &remote, 1, 0) !=
+            static_cast<ssize_t>(head.size()) ||
+        std::memcmp(head.data(), cpr_remote_code, code_size()) != 0)
+      continue;
+    std::uint64_t size = 0;
+    std::memcpy(&size, head.data() + size_word_at, sizeof size);
+    if (size >= work_area_pages * page && size % page == 0 &&
+        size >= m.range.size())
+      found.push_back({m.range.start, m.range.start + size});
   }
-  throw sdk::Error("Checkpoint error: process " + std::to_string(pid) +
-                   " has no syscall instruction cpr can use");
+  return found;
 }
 
 } // namespace cpr::engine

@@ -18,6 +18,11 @@ namespace cpr::engine {
 
 class RemoteProcess final : public sdk::Tracee {
 public:
+  // A signal frame (sigframe.hpp) and where it is in the tracee.
+  struct Frame {
+    std::uint64_t at = 0;
+    std::vector<std::uint8_t> bytes;
+  };
   // `insn`: where a `syscall` instruction is in the tracee; `base`: the
   // registers it was stopped with, which every call starts from.
   RemoteProcess(pid_t pid, std::uint64_t insn, const user_regs_struct &base);
@@ -67,7 +72,7 @@ public:
   // exits instead) ends every call; while the thread is held, everything
   // else is blocked. A thread whose tracer dies between calls goes back to
   // the frame's state (see remote_code.S).
-  void use_frame(std::uint64_t frame, int stop_signal);
+  void use_frame(Frame frame, int stop_signal);
   // Puts the thread's own registers and signal mask back (in a stop the
   // kernel restarts an interrupted call from), once no remote call is left.
   void restore(const user_regs_struct &regs, std::uint64_t sigmask);
@@ -79,16 +84,18 @@ public:
   void unmap_and_restore(sdk::Range area, const user_regs_struct &regs,
                          std::uint64_t sigmask);
   // A work area with `frame_pages` more pages for frames, mapped by one
-  // call through the syscall instruction; `frame_of(area)` is this thread's
-  // frame (its address and bytes), written before the thread leaves that
-  // call. From then on the thread rests in the area, kill-safe (use_frame
-  // with `stop_signal`). `own_mask`: the thread's signal mask.
-  using FrameMaker =
-      std::function<std::pair<std::uint64_t, std::vector<std::uint8_t>>(
-          sdk::Range)>;
+  // call; `frame_of(area)` is this thread's frame (sigframe.hpp). From then
+  // on the thread rests in the area, kill-safe (use_frame with
+  // `stop_signal`). `own_mask`: the thread's signal mask. A frame outside
+  // the area (on the thread's own stack, returning through a restorer) is
+  // written first, and with a `syscall; ret` (use_way_back) the call itself
+  // returns through it should cpr die: no moment is unsafe. Else the call
+  // is made at the syscall instruction, unsafe until it has returned.
+  using FrameMaker = std::function<Frame(sdk::Range)>;
   sdk::Range map_safe_work_area(std::size_t frame_pages,
                                 const FrameMaker &frame_of, int stop_signal,
                                 std::uint64_t own_mask);
+  void use_way_back(std::uint64_t syscall_ret) { syscall_ret_ = syscall_ret; }
 
   // Signals that reached the thread while it ran remote calls. They were
   // held back; whoever releases the thread queues them again.
@@ -98,6 +105,9 @@ private:
   std::uint64_t free_spot(const std::vector<sdk::Range> &avoid,
                           std::uint64_t size) const;
   long first_call(long nr, const std::uint64_t (&args)[6]);
+  bool returns_through_stack() const;
+  long call_through_stack_frame(long nr, const std::uint64_t (&args)[6],
+                                std::uint64_t mask);
   void back_to_event_stop();
   user_regs_struct call_registers(std::uint64_t rip, long nr,
                                   const std::uint64_t (&args)[6]) const;
@@ -116,6 +126,8 @@ private:
   std::vector<std::vector<std::uint8_t>> deferred_;
   int mem_fd_ = -1;
   std::uint64_t frame_ = 0;
+  std::vector<std::uint8_t> frame_bytes_;
+  std::uint64_t syscall_ret_ = 0;
   int stop_signal_ = 0;
   pid_t tgid_ = 0;
   bool masked_ = false;
@@ -146,11 +158,9 @@ inline constexpr std::size_t work_area_pages = 4;
 // tracee has, fills in its code, and makes `t` use it.
 sdk::Range install_work_area(RemoteProcess &t,
                              const std::vector<sdk::Range> &avoid);
+// The work areas of process `pid` that a cpr which died left mapped.
+std::vector<sdk::Range> stale_work_areas(pid_t pid);
 // For a worker thread started while its creator was pinned.
 void allow_any_cpu();
-
-// The address of a `syscall` instruction in the process's vDSO, or in any
-// other executable mapping if it has none.
-std::uint64_t find_syscall_insn(pid_t pid);
 
 } // namespace cpr::engine

@@ -3,6 +3,7 @@
 #include "acting_as.hpp"
 #include "attributes.hpp"
 #include "credentials_bound.hpp"
+#include "gadgets.hpp"
 #include "helper.hpp"
 #include "ipc_namespace.hpp"
 #include "pages.hpp"

@@ -21,8 +21,11 @@ namespace {
 constexpr int kills = 20;
 const std::vector<std::string> heap_mib{"256"};
 
-TargetSpec steady() {
+// `catching`: it catches every signal cpr could stop its threads with.
+TargetSpec steady(bool catching = false) {
   auto program = fs::path(CPR_TARGETS_BUILD_DIR) / "steady";
+  if (catching)
+    return {"steady", {program.string(), heap_mib[0], "catch"}};
   return {"steady", {program.string(), heap_mib[0]}};
 }
 
@@ -41,8 +44,8 @@ std::string reference() {
   return out;
 }
 
-RunningTarget start_ready(const TempDir &dir) {
-  RunningTarget target = start_target(steady(), dir);
+RunningTarget start_ready(const TempDir &dir, bool catching = false) {
+  RunningTarget target = start_target(steady(catching), dir);
   auto ready = [&] {
     return file_size_or_zero(target.out) > 0 &&
            read_file(target.out) == "ready\n";
@@ -130,7 +133,52 @@ bool expect_nothing_left(const std::vector<pid_t> &pids) {
   return completed;
 }
 
+// Anonymous executable mappings, such as cpr's work area.
+std::size_t anonymous_code_mappings(pid_t pid) {
+  std::ifstream maps(fmt::format("/proc/{}/maps", pid));
+  std::size_t count = 0;
+  for (std::string line; std::getline(maps, line);)
+    count += line.find(" r-xp 00000000 00:00 0") != std::string::npos &&
+             line.back() == ' ';
+  return count;
+}
+
 } // namespace
+
+// The moments around each step where a thread leaves its own code for
+// cpr's or comes back (privilege.hpp: CPR_TEST_KILL_AT): before the first
+// call has run, just after it mapped the work area, all threads resting in
+// it, just after it was unmapped. With a stop signal and without one.
+TEST_CASE("cpr -c killed at each delicate moment leaves the process as it was",
+          "[e2e][kill_safety]") {
+  reference();
+  for (bool catching : {false, true})
+    for (const char *moment : {"call-registers-set", "work-area-mapped",
+                               "prepared", "work-area-unmapped"}) {
+      note(fmt::format("killed at {}{}", moment,
+                       catching ? ", every stop signal caught" : ""));
+      TempDir dir;
+      RunningTarget target = start_ready(dir, catching);
+      std::size_t threads = thread_ids(target.pid).size();
+      std::size_t code_mappings = anonymous_code_mappings(target.pid);
+      std::string pid = std::to_string(target.pid);
+      CommandResult killed =
+          run_cpr({"-c", (dir / "killed").string(), "-p", pid, "-g"}, {},
+                  {fmt::format("CPR_TEST_KILL_AT={}", moment)});
+      INFO(killed.describe());
+      CHECK(killed.status.killed_by(SIGKILL));
+      expect_untouched(target.pid, threads);
+      // The next checkpoint removes what the killed one left mapped.
+      CommandResult next =
+          run_cpr({"-c", (dir / "next").string(), "-p", pid, "-g"});
+      INFO(next.describe());
+      CHECK(next.status.success());
+      if (std::string(moment) != "work-area-mapped" &&
+          std::string(moment) != "call-registers-set")
+        CHECK(anonymous_code_mappings(target.pid) == code_mappings);
+      expect_stops_with_reference(target, dir);
+    }
+}
 
 TEST_CASE("cpr -c -g killed at any moment leaves the process running",
           "[e2e][kill_safety]") {
