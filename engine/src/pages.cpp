@@ -6,6 +6,7 @@
 #include "statefile.hpp"
 
 #include <cpr/sdk/error.hpp>
+#include <cpr/sdk/unique_fd.hpp>
 
 #include <chrono>
 #include <climits>
@@ -126,6 +127,26 @@ void PageWriter::wait_for_write() {
     writing_.get();
 }
 
+// Pages the process cannot read itself (PROT_NONE, write-only) are read
+// through /proc/PID/mem, which may.
+void PageWriter::read_forced(pid_t pid, char *buffer,
+                             std::span<const iovec> remote) {
+  std::string path = fmt::format("/proc/{}/mem", pid);
+  sdk::UniqueFd mem(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  for (const iovec &r : remote) {
+    auto at = reinterpret_cast<std::uint64_t>(r.iov_base);
+    ssize_t n = mem.get() < 0 ? -1
+                              : ::pread(mem.get(), buffer, r.iov_len,
+                                        static_cast<off_t>(at));
+    if (n != static_cast<ssize_t>(r.iov_len))
+      sdk::throw_errno(fmt::format("Checkpoint error: cannot read the memory "
+                                   "of process {} at {:#x}",
+                                   pid, at),
+                       n < 0 ? errno : EFAULT);
+    buffer += r.iov_len;
+  }
+}
+
 void PageWriter::copy_chunk(pid_t pid, File &out, std::span<const iovec> remote,
                             std::size_t len) {
   char *buffer = buffers_[next_].get();
@@ -134,10 +155,7 @@ void PageWriter::copy_chunk(pid_t pid, File &out, std::span<const iovec> remote,
   ssize_t got =
       ::process_vm_readv(pid, &local, 1, remote.data(), remote.size(), 0);
   if (got != static_cast<ssize_t>(len))
-    sdk::throw_errno(fmt::format("Checkpoint error: cannot read the memory of "
-                                 "process {} near {}",
-                                 pid, remote.front().iov_base),
-                     got < 0 ? errno : EFAULT);
+    read_forced(pid, buffer, remote);
   wait_for_write();
   // The digest is taken on the other core while the device writes.
   writing_ = std::async(std::launch::async, [&out, buffer, len, pid] {

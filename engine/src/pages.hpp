@@ -47,6 +47,8 @@ private:
     FileMac mac; // of what is written, as it is written
   };
   File &file(pid_t pid);
+  static void read_forced(pid_t pid, char *buffer,
+                          std::span<const iovec> remote);
   void copy_chunk(pid_t pid, File &out, std::span<const iovec> remote,
                   std::size_t len);
   void wait_for_write();

@@ -47,15 +47,19 @@ struct Vma {
   std::int32_t shared_with = 0;
   sdk::Range shared_range;         // where that process maps the part
   std::uint64_t shared_offset = 0; // where this mapping starts in the part
+  std::vector<sdk::Range> guards;  // guard regions (MADV_GUARD_INSTALL)
 
   bool has_flag(const char *flag) const;
-  // Class version 1 added shared_with and shared_range; 2 shared_offset.
+  // Class version 1 added shared_with and shared_range; 2 shared_offset;
+  // 3 guards.
   template <class A> void serialize(A &ar, unsigned version) {
     ar &range &prot &kind &name &offset &file &vmflags &pages &pages_offset;
     if (version >= 1)
       ar &shared_with &shared_range;
     if (version >= 2)
       ar &shared_offset;
+    if (version >= 3)
+      ar &guards;
   }
 };
 
@@ -79,13 +83,18 @@ struct AddressSpace {
   FileIdentity exe;
   std::uint32_t vdso_crc = 0;
   std::uint64_t vdso_size = 0;
+  // PR_GET_THP_DISABLE: bit 0 set if disabled, the flags above it.
+  std::int64_t thp_disable = 0;
 
-  template <class A> void serialize(A &ar, unsigned) {
+  // Class version 2 added thp_disable.
+  template <class A> void serialize(A &ar, unsigned version) {
     ar &pid &vmas &mm &auxv &exe &vdso_crc &vdso_size;
+    if (version >= 2)
+      ar &thp_disable;
   }
 };
 
 } // namespace cpr::memory
 
-BOOST_CLASS_VERSION(cpr::memory::AddressSpace, 1)
-BOOST_CLASS_VERSION(cpr::memory::Vma, 2)
+BOOST_CLASS_VERSION(cpr::memory::AddressSpace, 2)
+BOOST_CLASS_VERSION(cpr::memory::Vma, 3)

@@ -26,6 +26,7 @@ constexpr std::uint64_t page_is_file = 1 << 2;
 constexpr std::uint64_t page_is_present = 1 << 3;
 constexpr std::uint64_t page_is_swapped = 1 << 4;
 constexpr std::uint64_t page_is_pfnzero = 1 << 5;
+constexpr std::uint64_t page_is_guard = 1 << 8; // Linux 6.14
 
 constexpr std::uint64_t page = 4096;
 
@@ -48,19 +49,21 @@ PageScanner::PageScanner(pid_t pid) : pid_(pid) {
 
 PageScanner::~PageScanner() { ::close(fd_); }
 
-std::vector<sdk::Range> PageScanner::data_pages(sdk::Range vma,
-                                                bool private_only) {
-  std::vector<sdk::Range> out;
-  if (have_ioctl_ && scan_ioctl(vma, private_only, out))
-    return out;
-  have_ioctl_ = false;
-  out.clear();
-  scan_pagemap(vma, private_only, out);
-  return out;
+std::vector<sdk::Range>
+PageScanner::data_pages(sdk::Range vma, bool private_only,
+                        std::vector<sdk::Range> *guards) {
+  Found found;
+  if (!have_ioctl_ || !scan_ioctl(vma, private_only, found)) {
+    have_ioctl_ = false;
+    found = {};
+    scan_pagemap(vma, private_only, found);
+  }
+  if (guards)
+    *guards = std::move(found.guards);
+  return std::move(found.data);
 }
 
-bool PageScanner::scan_ioctl(sdk::Range vma, bool private_only,
-                             std::vector<sdk::Range> &out) {
+bool PageScanner::scan_ioctl(sdk::Range vma, bool private_only, Found &out) {
   std::vector<PageRegion> regions(4096);
   PmScanArg arg{};
   arg.size = sizeof arg;
@@ -71,10 +74,16 @@ bool PageScanner::scan_ioctl(sdk::Range vma, bool private_only,
   std::uint64_t excluded = page_is_pfnzero | (private_only ? page_is_file : 0);
   arg.category_inverted = excluded;
   arg.category_mask = excluded;
-  arg.category_anyof_mask = page_is_present | page_is_swapped;
-  arg.return_mask = page_is_present | page_is_swapped;
+  arg.category_anyof_mask = page_is_present | page_is_swapped | page_is_guard;
+  arg.return_mask = page_is_present | page_is_swapped | page_is_guard;
   while (arg.start < vma.end) {
     long n = ::ioctl(fd_, pagemap_scan, &arg);
+    if (n < 0 && errno == EINVAL && (arg.category_anyof_mask & page_is_guard)) {
+      // Before 6.14 there are no guard regions to find.
+      arg.category_anyof_mask &= ~page_is_guard;
+      arg.return_mask &= ~page_is_guard;
+      continue;
+    }
     if (n < 0) {
       if (errno == ENOTTY || errno == EINVAL)
         return false; // an older kernel: read pagemap instead
@@ -84,7 +93,8 @@ bool PageScanner::scan_ioctl(sdk::Range vma, bool private_only,
                        errno);
     }
     for (long i = 0; i < n; ++i)
-      append(out, regions[i].start, regions[i].end);
+      append(regions[i].categories & page_is_guard ? out.guards : out.data,
+             regions[i].start, regions[i].end);
     if (arg.walk_end <= arg.start)
       break;
     arg.start = arg.walk_end;
@@ -92,10 +102,9 @@ bool PageScanner::scan_ioctl(sdk::Range vma, bool private_only,
   return true;
 }
 
-void PageScanner::scan_pagemap(sdk::Range vma, bool private_only,
-                               std::vector<sdk::Range> &out) {
+void PageScanner::scan_pagemap(sdk::Range vma, bool private_only, Found &out) {
   constexpr std::uint64_t present = 1ULL << 63, swapped = 1ULL << 62,
-                          file_or_shared = 1ULL << 61;
+                          file_or_shared = 1ULL << 61, guard = 1ULL << 58;
   std::vector<std::uint64_t> entries(1 << 16);
   for (std::uint64_t at = vma.start; at < vma.end;) {
     std::uint64_t count =
@@ -109,10 +118,12 @@ void PageScanner::scan_pagemap(sdk::Range vma, bool private_only,
                        n < 0 ? errno : EIO);
     for (std::uint64_t i = 0; i < count; ++i) {
       std::uint64_t e = entries[i];
-      bool data = (e & (present | swapped)) &&
-                  !(private_only && (e & file_or_shared));
+      bool data =
+          (e & (present | swapped)) && !(private_only && (e & file_or_shared));
       if (data)
-        append(out, at + i * page, at + (i + 1) * page);
+        append(out.data, at + i * page, at + (i + 1) * page);
+      else if (e & guard)
+        append(out.guards, at + i * page, at + (i + 1) * page);
     }
     at += count * page;
   }

@@ -18,13 +18,16 @@ public:
 
   // `private_copies_only`: skip pages still backed by the file (or by the
   // zero page): they come back by themselves when the mapping is redone.
-  std::vector<sdk::Range> data_pages(sdk::Range vma, bool private_copies_only);
+  // `guards`, if given, gets the guard regions (MADV_GUARD_INSTALL).
+  std::vector<sdk::Range> data_pages(sdk::Range vma, bool private_copies_only,
+                                     std::vector<sdk::Range> *guards = nullptr);
 
 private:
-  bool scan_ioctl(sdk::Range vma, bool private_only,
-                  std::vector<sdk::Range> &out);
-  void scan_pagemap(sdk::Range vma, bool private_only,
-                    std::vector<sdk::Range> &out);
+  struct Found {
+    std::vector<sdk::Range> data, guards;
+  };
+  bool scan_ioctl(sdk::Range vma, bool private_only, Found &out);
+  void scan_pagemap(sdk::Range vma, bool private_only, Found &out);
 
   pid_t pid_;
   int fd_;

@@ -16,6 +16,8 @@
 namespace cpr::memory {
 namespace {
 
+constexpr std::uint64_t madv_guard_install = 102; // Linux 6.13
+
 bool is_kernel(const std::string &name) {
   return name == "[vdso]" || name == "[vvar]" || name == "[vvar_vclock]";
 }
@@ -164,11 +166,8 @@ void map_vmas(sdk::Tracee &t, const AddressSpace &as,
 
 void finish_vmas(sdk::Tracee &t, const AddressSpace &as) {
   static const std::pair<const char *, int> advice[] = {
-      {"dd", MADV_DONTDUMP},
-      {"dc", MADV_DONTFORK},
-      {"wf", MADV_WIPEONFORK},
-      {"hg", MADV_HUGEPAGE},
-      {"nh", MADV_NOHUGEPAGE}};
+      {"dd", MADV_DONTDUMP}, {"dc", MADV_DONTFORK},   {"wf", MADV_WIPEONFORK},
+      {"hg", MADV_HUGEPAGE}, {"nh", MADV_NOHUGEPAGE}, {"mg", MADV_MERGEABLE}};
   for (const Vma &v : as.vmas) {
     if (v.kind == VmaKind::kernel)
       continue;
@@ -182,7 +181,14 @@ void finish_vmas(sdk::Tracee &t, const AddressSpace &as) {
     if (v.has_flag("lo"))
       sdk::remote_call(t, "lock memory", SYS_mlock, v.range.start,
                        v.range.size());
+    for (const sdk::Range &g : v.guards)
+      sdk::remote_call(t, "install a guard region", SYS_madvise, g.start,
+                       g.size(), madv_guard_install);
   }
+  if (as.thp_disable & 1)
+    sdk::remote_call(t, "disable transparent huge pages", SYS_prctl,
+                     PR_SET_THP_DISABLE, 1,
+                     static_cast<std::uint64_t>(as.thp_disable >> 1));
 }
 
 // struct prctl_mm_map of <linux/prctl.h>.

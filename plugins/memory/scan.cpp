@@ -11,6 +11,7 @@
 #include <fmt/format.h>
 #include <sstream>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
@@ -246,7 +247,12 @@ AddressSpace scan_address_space(sdk::Tracee &t, sdk::PageSink &sink,
       if (!share_saved_part(t.pid(), m.inode, v, seen))
         v.pages = shared_data_pages(t.pid(), v, scanner);
     } else if (v.kind != VmaKind::kernel && v.kind != VmaKind::file_shared) {
-      v.pages = scanner.data_pages(v.range, true);
+      v.pages = scanner.data_pages(v.range, true, &v.guards);
+      // A restart is a fork of the saved process: what the process asked
+      // to have wiped in a child (a random generator's state), or allowed
+      // the kernel to drop, comes back zero.
+      if (v.has_flag("wf") || v.has_flag("dp"))
+        v.pages.clear();
     }
     all_pages.insert(all_pages.end(), v.pages.begin(), v.pages.end());
     as.vmas.push_back(std::move(v));
@@ -266,6 +272,8 @@ AddressSpace scan_address_space(sdk::Tracee &t, sdk::PageSink &sink,
   as.exe =
       identify(n > 0 ? std::string(target, static_cast<size_t>(n)) : "", exe);
   std::tie(as.vdso_crc, as.vdso_size) = vdso_of(t.pid());
+  as.thp_disable = sdk::remote_call(t, "read its THP setting", SYS_prctl,
+                                    PR_GET_THP_DISABLE);
   return as;
 }
 

@@ -88,6 +88,11 @@ TargetSpec mapped_files() {
   return make_target("mapped_files", {program.string()}, {});
 }
 
+TargetSpec memory_kinds(std::string mode) {
+  auto program = fs::path(CPR_TARGETS_BUILD_DIR) / "memory_kinds";
+  return make_target("memory_kinds", {program.string()}, {std::move(mode)});
+}
+
 TargetSpec file_writer(std::vector<std::string> args) {
   auto program = fs::path(CPR_TARGETS_BUILD_DIR) / "file_writer";
   return make_target("file_writer", {program.string()}, args);

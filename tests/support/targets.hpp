@@ -44,6 +44,10 @@ TargetSpec ckpt_events(int handler_seconds = 0);
 TargetSpec self_checkpoint(const fs::path &statefile, std::string mode);
 // Sums kept in a file mapped shared and in a private mapping of another.
 TargetSpec mapped_files();
+// One kind of memory state held ~2 s (issue 15): mode "holes", "deleted",
+// "memfd", "advice" (writes "zero" or "kept" to the file "wiped" for its
+// WIPEONFORK memory) or "sparse" (512 MiB, 8 pages of it written).
+TargetSpec memory_kinds(std::string mode);
 // file_writer PATH [w|a] [verify]: 40 lines to PATH over ~2 s.
 TargetSpec file_writer(std::vector<std::string> args);
 TargetSpec zombie(); // keeps a zombie child (status 7) for ~1.8 s
