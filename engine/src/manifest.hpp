@@ -139,11 +139,15 @@ struct ThreadState {
   std::uint64_t altstack_sp = 0, altstack_size = 0;
   std::int32_t altstack_flags = 0;
   std::vector<std::vector<std::uint8_t>> pending; // siginfo_t, per-thread
+  std::string comm; // its name (PR_SET_NAME), up to 15 bytes
 
-  template <class A> void serialize(A &ar, unsigned) {
+  // Class version 1 added comm.
+  template <class A> void serialize(A &ar, unsigned version) {
     ar &tid &regs &xstate &sigmask &rseq_ptr &rseq_len &rseq_sig;
     ar &clear_child_tid &robust_list &robust_list_len;
     ar &altstack_sp &altstack_size &altstack_flags &pending;
+    if (version >= 1)
+      ar &comm;
   }
 };
 
@@ -223,4 +227,5 @@ struct Manifest {
 
 BOOST_CLASS_VERSION(cpr::engine::Header, 3)
 BOOST_CLASS_VERSION(cpr::engine::ProcessRecord, 5)
+BOOST_CLASS_VERSION(cpr::engine::ThreadState, 1)
 BOOST_CLASS_VERSION(cpr::engine::Manifest, 1)

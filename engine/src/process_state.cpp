@@ -240,6 +240,9 @@ ThreadState collect_thread(RemoteProcess &t, pid_t tid, std::uint64_t sigmask) {
   th.altstack_size = ss.ss_size;
   th.altstack_flags = ss.ss_flags;
   th.pending = ptrace::peek_pending(tid, false);
+  th.comm = sdk::read_file(fmt::format("/proc/{}/comm", tid));
+  if (!th.comm.empty() && th.comm.back() == '\n')
+    th.comm.pop_back();
   return th;
 }
 
@@ -285,6 +288,12 @@ void restore_thread_state(RemoteProcess &t, const ThreadState &th) {
   if (th.robust_list)
     sdk::remote_call(t, "restore its robust futex list", SYS_set_robust_list,
                      th.robust_list, th.robust_list_len);
+  if (!th.comm.empty()) {
+    constexpr std::size_t comm_size = 16; // TASK_COMM_LEN, NUL included
+    std::string name = th.comm.substr(0, comm_size - 1);
+    t.write(buf, name.c_str(), name.size() + 1);
+    sdk::remote_call(t, "restore its name", SYS_prctl, PR_SET_NAME, buf);
+  }
 }
 
 // The kernel takes a siginfo claiming to come from kill() or tgkill() (or

@@ -1,12 +1,14 @@
 /* threads: a multi-threaded checkpoint target.
  *
- * Eight worker threads each run an independent deterministic computation
- * (their own seed), in rounds separated by nanosleep. A ninth thread blocks on
+ * Eight worker threads, each named "worker-N" (PR_SET_NAME), each run an
+ * independent deterministic computation (their own seed), in rounds separated by nanosleep. A ninth thread blocks on
  * a condition variable (a futex wait) until main, having joined the workers,
  * signals it; it then folds their results together. Main prints a progress
- * line every 80 ms meanwhile, and all results at the end, in a fixed order.
+ * line every 80 ms meanwhile, and all results (with each worker's name as
+ * the kernel then has it) at the end, in a fixed order.
  * Every thread must come back with its TID, registers and blocked call for
  * the output to match an uninterrupted run. */
+#define _GNU_SOURCE
 #include <errno.h>
 #include <pthread.h>
 #include <stdint.h>
@@ -22,6 +24,7 @@ struct worker {
   int id;
   uint64_t seed;
   uint64_t result;
+  char name[16];
   pthread_t thread;
 };
 
@@ -39,6 +42,9 @@ static void sleep_ms(long ms) {
 
 static void *compute(void *arg) {
   struct worker *w = arg;
+  char name[16];
+  snprintf(name, sizeof name, "worker-%d", w->id);
+  pthread_setname_np(pthread_self(), name);
   uint64_t x = w->seed, acc = 0;
   for (int round = 0; round < ROUNDS; round++) {
     for (int step = 0; step < STEPS_PER_ROUND; step++) {
@@ -50,6 +56,8 @@ static void *compute(void *arg) {
     sleep_ms(50);
   }
   w->result = acc;
+  /* Its name as the kernel has it now (set before any checkpoint). */
+  pthread_getname_np(pthread_self(), w->name, sizeof w->name);
   return NULL;
 }
 
@@ -89,8 +97,8 @@ int main(void) {
   pthread_mutex_unlock(&lock);
   pthread_join(folder, NULL);
   for (int i = 0; i < WORKERS; i++)
-    printf("thread %d seed %016llx result %016llx\n", workers[i].id,
-           (unsigned long long)workers[i].seed,
+    printf("thread %d (%s) seed %016llx result %016llx\n", workers[i].id,
+           workers[i].name, (unsigned long long)workers[i].seed,
            (unsigned long long)workers[i].result);
   printf("combined %016llx\n", (unsigned long long)combined);
   printf("done\n");
