@@ -30,8 +30,11 @@ std::string describe_flags(std::uint32_t flags) {
 }
 
 int reopen_flags(std::uint32_t flags) {
-  return static_cast<int>(flags & ~static_cast<std::uint32_t>(
-                                      O_CREAT | O_EXCL | O_TRUNC | O_NOCTTY)) |
+  // O_NOFOLLOW too: a reopen through /proc/self/fd/N, a magic link, would
+  // fail with it (ELOOP); where cpr opens a path, it adds it itself.
+  return static_cast<int>(
+             flags & ~static_cast<std::uint32_t>(O_CREAT | O_EXCL | O_TRUNC |
+                                                 O_NOCTTY | O_NOFOLLOW)) |
          O_CLOEXEC;
 }
 

@@ -38,7 +38,9 @@ static int read_exactly(int fd, char *buf, size_t len) {
 int main(void) {
   if (mkdir("tmp", 0755) != 0 && errno != EEXIST)
     return 1;
-  int writer = open("tmp/scratch.dat", O_RDWR | O_CREAT | O_TRUNC, 0640);
+  /* As sqlite opens its temporary files. */
+  int writer = open("tmp/scratch.dat",
+                    O_RDWR | O_CREAT | O_TRUNC | O_NOFOLLOW, 0640);
   int reader = open("tmp/scratch.dat", O_RDONLY);
   if (writer < 0 || reader < 0 || unlink("tmp/scratch.dat") != 0) {
     perror("scratch.dat");
