@@ -2,6 +2,7 @@
 // the statefile, then apply the WILL policy.
 #include "attributes.hpp"
 #include "credentials_bound.hpp"
+#include "fd_owner.hpp"
 #include "fd_table.hpp"
 #include "frozen.hpp"
 #include "notify.hpp"
@@ -103,6 +104,7 @@ void collect_process(FrozenProcess &frozen, const Registry &registry,
         collect_thread(frozen.remote(tid), tid, frozen.sigmask(tid)));
   p.shared_pending = ptrace::peek_pending(frozen.pid(), true);
   fds.collect(p);
+  collect_fd_owners(t, p, ctx.processes);
   for (const sdk::ProcessHandler *h : registry.process_handlers()) {
     if (shares_mm_with && h->per_address_space())
       continue; // saved with the first of its share group

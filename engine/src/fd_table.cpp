@@ -73,6 +73,7 @@ void FdTableCollector::collect(ProcessRecord &p) {
     FdRef ref;
     ref.fd = fd;
     ref.cloexec = (file.flags & O_CLOEXEC) != 0;
+    ref.async = (file.flags & O_ASYNC) != 0;
     file.flags &= ~static_cast<unsigned>(O_CLOEXEC);
     ref.object = object_for(file);
     p.fds.push_back(ref);

@@ -80,9 +80,17 @@ struct FdRef {
   std::int32_t fd = -1;
   std::uint64_t object = 0;
   bool cloexec = false;
+  // Who it signals when I/O is possible (F_SETOWN_EX: F_OWNER_TID, _PID or
+  // _PGRP, and a saved ID; 0: nobody), with which signal (F_SETSIG), and
+  // whether it does (O_ASYNC).
+  std::int32_t owner_type = 0, owner = 0, io_signal = 0;
+  bool async = false;
 
-  template <class A> void serialize(A &ar, unsigned) {
+  // Class version 1 added owner_type, owner, io_signal, async.
+  template <class A> void serialize(A &ar, unsigned version) {
     ar &fd &object &cloexec;
+    if (version >= 1)
+      ar &owner_type &owner &io_signal &async;
   }
 };
 
@@ -228,4 +236,5 @@ struct Manifest {
 BOOST_CLASS_VERSION(cpr::engine::Header, 3)
 BOOST_CLASS_VERSION(cpr::engine::ProcessRecord, 5)
 BOOST_CLASS_VERSION(cpr::engine::ThreadState, 1)
+BOOST_CLASS_VERSION(cpr::engine::FdRef, 1)
 BOOST_CLASS_VERSION(cpr::engine::Manifest, 1)

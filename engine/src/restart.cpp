@@ -3,6 +3,7 @@
 #include "acting_as.hpp"
 #include "attributes.hpp"
 #include "credentials_bound.hpp"
+#include "fd_owner.hpp"
 #include "gadgets.hpp"
 #include "helper.hpp"
 #include "ipc_namespace.hpp"
@@ -276,6 +277,7 @@ void build(const PlannedProcess &pp, const Loaded &l, const Registry &registry,
     restore_thread_state(remote_of(i), p.threads[i]);
     drop_pending_signals(remote_of(i));
   }
+  restore_fd_owners(main, p);
   queue_pending_signals(main, p, nullptr);
   for (size_t i = 0; i < p.threads.size(); ++i)
     queue_pending_signals(remote_of(i), p, &p.threads[i]);

@@ -93,6 +93,11 @@ TargetSpec memory_kinds(std::string mode) {
   return make_target("memory_kinds", {program.string()}, {std::move(mode)});
 }
 
+TargetSpec sigio() {
+  auto program = fs::path(CPR_TARGETS_BUILD_DIR) / "sigio";
+  return make_target("sigio", {program.string()}, {});
+}
+
 TargetSpec file_writer(std::vector<std::string> args) {
   auto program = fs::path(CPR_TARGETS_BUILD_DIR) / "file_writer";
   return make_target("file_writer", {program.string()}, args);

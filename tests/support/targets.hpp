@@ -48,6 +48,9 @@ TargetSpec mapped_files();
 // "memfd", "advice" (writes "zero" or "kept" to the file "wiped" for its
 // WIPEONFORK memory) or "sparse" (512 MiB, 8 pages of it written).
 TargetSpec memory_kinds(std::string mode);
+// An O_ASYNC pipe owned by the process (F_SETOWN_EX, F_SETSIG): counts the
+// 40 signals its 40 writes send, ~2 s.
+TargetSpec sigio();
 // file_writer PATH [w|a] [verify]: 40 lines to PATH over ~2 s.
 TargetSpec file_writer(std::vector<std::string> args);
 TargetSpec zombie(); // keeps a zombie child (status 7) for ~1.8 s

@@ -1,0 +1,23 @@
+// Who an open file signals when I/O is possible (F_SETOWN_EX, F_SETSIG,
+// O_ASYNC): read from inside a frozen process, set again inside the
+// restored one once every process of the set exists.
+#pragma once
+
+#include "manifest.hpp"
+#include "remote.hpp"
+
+#include <sys/types.h>
+#include <vector>
+
+namespace cpr::engine {
+
+// Fills the owner fields of p.fds. An owner outside `set` (a process, its
+// group or a thread) fails the checkpoint: at restart it would be anyone.
+void collect_fd_owners(RemoteProcess &t, ProcessRecord &p,
+                       const std::vector<pid_t> &set);
+
+// Sets them again. The IDs are the saved ones: inside the restored set's
+// PID namespace (its own with FORK ANY) every process and thread has them.
+void restore_fd_owners(RemoteProcess &t, const ProcessRecord &p);
+
+} // namespace cpr::engine
