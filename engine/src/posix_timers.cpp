@@ -30,14 +30,17 @@ timespec timespec_of(std::int64_t ns) {
           static_cast<long>(ns % 1000000000LL)};
 }
 
-// "notify: signal/pid.12", "thread/tid.13" or "none/pid.12".
+// "notify: HOW/WHO.ID": HOW is "signal" or "none" (glibc turns SIGEV_THREAD
+// into a signal to its helper thread), WHO "pid", or "tid" for
+// SIGEV_THREAD_ID: "signal/tid.13" signals thread 13 alone.
 void parse_notify(const std::string &value, PosixTimer &t) {
   auto slash = value.find('/');
   auto dot = value.find('.');
   std::string how = value.substr(0, slash);
-  t.notify = how == "none"     ? SIGEV_NONE
-             : how == "thread" ? SIGEV_THREAD_ID | SIGEV_SIGNAL
-                               : SIGEV_SIGNAL;
+  std::string who =
+      slash == std::string::npos ? "" : value.substr(slash + 1, 3);
+  t.notify = (how == "none" ? SIGEV_NONE : SIGEV_SIGNAL) |
+             (who == "tid" ? SIGEV_THREAD_ID : 0);
   if (dot != std::string::npos)
     t.notify_tid = std::stoi(value.substr(dot + 1));
 }

@@ -98,6 +98,11 @@ TargetSpec sigio() {
   return make_target("sigio", {program.string()}, {});
 }
 
+TargetSpec timer_thread() {
+  auto program = fs::path(CPR_TARGETS_BUILD_DIR) / "timer_thread";
+  return make_target("timer_thread", {program.string()}, {});
+}
+
 TargetSpec file_writer(std::vector<std::string> args) {
   auto program = fs::path(CPR_TARGETS_BUILD_DIR) / "file_writer";
   return make_target("file_writer", {program.string()}, args);

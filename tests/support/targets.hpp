@@ -51,6 +51,8 @@ TargetSpec memory_kinds(std::string mode);
 // An O_ASYNC pipe owned by the process (F_SETOWN_EX, F_SETSIG): counts the
 // 40 signals its 40 writes send, ~2 s.
 TargetSpec sigio();
+// A SIGEV_THREAD timer that runs a function 40 times, 50 ms apart.
+TargetSpec timer_thread();
 // file_writer PATH [w|a] [verify]: 40 lines to PATH over ~2 s.
 TargetSpec file_writer(std::vector<std::string> args);
 TargetSpec zombie(); // keeps a zombie child (status 7) for ~1.8 s
