@@ -94,6 +94,7 @@ void collect_process(FrozenProcess &frozen, const Registry &registry,
   // Before anything else is read of it, let alone its pages.
   check_within(p, caller, "you");
   p.stopped = frozen.was_stopped();
+  p.stop_signal = frozen.stopped_by();
   p.shares_mm_with = shares_mm_with;
   frozen.prepare();
   RemoteProcess &t = frozen.remote(frozen.pid());

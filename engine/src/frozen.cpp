@@ -35,11 +35,12 @@ namespace {
 // Waits for the interrupt's stop. A signal the thread was about to take is
 // delivered: it stops at the handler (or takes the default action), and no
 // signal is ever in cpr's hands alone, to be lost should cpr die.
-void wait_until_frozen(pid_t tid) {
+// Returns the signal of the group stop it is in, or 0.
+int wait_until_frozen(pid_t tid) {
   for (;;) {
     int status = ptrace::wait_stop(tid);
     if ((status >> 16) == PTRACE_EVENT_STOP)
-      return;
+      return WSTOPSIG(status) == SIGTRAP ? 0 : WSTOPSIG(status);
     ptrace::cont(tid, WSTOPSIG(status));
   }
 }
@@ -77,7 +78,9 @@ bool FrozenProcess::seize_new_threads() {
     }
     threads_.push_back(Thread{tid, {}, 0, {}, nullptr});
     ptrace::interrupt(tid);
-    wait_until_frozen(tid);
+    int group_stop = wait_until_frozen(tid);
+    if (tid == pid_ && was_stopped_)
+      stopped_by_ = group_stop;
     threads_.back().regs = ptrace::get_regs(tid);
     threads_.back().sigmask = ptrace::get_sigmask(tid);
     found = true;

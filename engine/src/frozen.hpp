@@ -28,6 +28,9 @@ public:
 
   pid_t pid() const { return pid_; }
   bool was_stopped() const { return was_stopped_; }
+  // The signal that stopped it (SIGSTOP, SIGTSTP, ...), if it was and that
+  // could be seen; else 0.
+  int stopped_by() const { return stopped_by_; }
   std::vector<pid_t> tids() const;
   // Ready for remote calls in thread `tid`; all threads of the process share
   // one work area mapped in it, where each has a frame that puts it back as
@@ -67,6 +70,7 @@ private:
 
   pid_t pid_;
   bool was_stopped_ = false;
+  int stopped_by_ = 0;
   std::vector<Thread> threads_;
   sdk::Range work_area_{};
   int stop_signal_ = 0;

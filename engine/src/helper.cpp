@@ -463,12 +463,31 @@ ProcessTree::~ProcessTree() {
     ::close(init_ack_);
 }
 
+namespace {
+// The signal that stopped it, so that its parent's waitpid says so. The
+// kernel drops SIGTSTP, SIGTTIN and SIGTTOU in an orphaned process group:
+// unless its parent is in the session, in another group, SIGSTOP.
+int stop_signal_for(pid_t live, const ProcessRecord &p) {
+  if (!p.stopped)
+    return 0;
+  if (p.stop_signal != SIGTSTP && p.stop_signal != SIGTTIN &&
+      p.stop_signal != SIGTTOU)
+    return SIGSTOP;
+  auto own = proc::stat(live);
+  auto parent =
+      own ? proc::stat(static_cast<pid_t>(own->field(4))) : std::nullopt;
+  bool held = parent && parent->field(6) == own->field(6) &&
+              parent->field(5) != own->field(5);
+  return held ? p.stop_signal : SIGSTOP;
+}
+} // namespace
+
 void ProcessTree::release() {
   for (pid_t tid : extra_threads_)
     ptrace::detach(tid, 0);
   for (const Node &n : nodes_)
     if (!n.p.record->zombie)
-      ptrace::detach(n.live, n.p.record->stopped ? SIGSTOP : 0);
+      ptrace::detach(n.live, stop_signal_for(n.live, *n.p.record));
   released_ = true;
   let_standins_go();
   if (init_ > 0) { // the init outlives cpr from now on

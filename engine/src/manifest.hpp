@@ -177,6 +177,7 @@ struct ProcessRecord {
   bool zombie = false;             // restored as a zombie of its parent
   std::int32_t exit_status = 0;    // a zombie's, as waitpid reports it
   bool stopped = false;            // in group-stop: stays stopped
+  std::int32_t stop_signal = 0;    // the signal it stopped by, 0: unknown
   std::int32_t shares_mm_with = 0; // its parent, whose address space it shares
   std::vector<std::uint64_t> affinity;
   Credentials creds;
@@ -194,7 +195,8 @@ struct ProcessRecord {
   std::vector<PosixTimer> posix_timers;
 
   // Class version 1 added zombie, exit_status, stopped; 2 shares_mm_with;
-  // 3 itimers; 4 posix_timers; 5 tty_nr, tpgid, pty_of_the_set, ctty_fd.
+  // 3 itimers; 4 posix_timers; 5 tty_nr, tpgid, pty_of_the_set, ctty_fd;
+  // 6 stop_signal.
   template <class A> void serialize(A &ar, unsigned version) {
     ar &pid &ppid &pgid &sid &comm &psargs &exe &cwd &root;
     ar &umask &personality &nice &sched_policy &sched_priority;
@@ -211,6 +213,8 @@ struct ProcessRecord {
       ar &posix_timers;
     if (version >= 5)
       ar &tty_nr &tpgid &pty_of_the_set &ctty_fd;
+    if (version >= 6)
+      ar &stop_signal;
   }
 };
 
@@ -234,7 +238,7 @@ struct Manifest {
 } // namespace cpr::engine
 
 BOOST_CLASS_VERSION(cpr::engine::Header, 3)
-BOOST_CLASS_VERSION(cpr::engine::ProcessRecord, 5)
+BOOST_CLASS_VERSION(cpr::engine::ProcessRecord, 6)
 BOOST_CLASS_VERSION(cpr::engine::ThreadState, 1)
 BOOST_CLASS_VERSION(cpr::engine::FdRef, 1)
 BOOST_CLASS_VERSION(cpr::engine::Manifest, 1)

@@ -1,8 +1,10 @@
 // Processes that are not running come back as they were: a zombie stays a
 // zombie its parent can still reap with its exit status, and a stopped
-// process stays stopped until it is sent SIGCONT.
+// process stays stopped, by the signal that stopped it, until SIGCONT.
 #include <catch2/catch.hpp>
+#include <cstring>
 #include <fmt/format.h>
+#include <sys/wait.h>
 
 #include <signal.h>
 
@@ -39,33 +41,42 @@ TEST_CASE("A zombie comes back a zombie with its exit status",
   CHECK_FALSE(process_exists(child));
 }
 
-TEST_CASE("A stopped process stays stopped until SIGCONT",
+TEST_CASE("A stopped process stays stopped, by the same signal, until "
+          "SIGCONT",
           "[e2e][sets][stopped]") {
   auto spec = loop_sh();
   const std::string &reference = reference_output(spec);
-  TempDir dir;
-  RunningTarget target = start_target(spec, dir);
-  let_it_run();
-  REQUIRE(kill(target.pid, SIGSTOP) == 0);
-  REQUIRE(wait_until(
-      [&] {
-        auto stat = process_stat(target.pid);
-        return stat && stat->state == 'T';
-      },
-      2s));
-  auto sf = dir / "statefile";
-  SetIdentity before =
-      checkpoint_set_and_reap(sf, std::to_string(target.pid), {target.pid});
-  REQUIRE(before[0].state == 'T');
-  restart_set({sf}, before);
+  for (int signal : {SIGSTOP, SIGTSTP}) {
+    note(fmt::format("stopped by {}", strsignal(signal)));
+    TempDir dir;
+    RunningTarget target = start_target(spec, dir);
+    let_it_run();
+    REQUIRE(kill(target.pid, signal) == 0);
+    REQUIRE(wait_until(
+        [&] {
+          auto stat = process_stat(target.pid);
+          return stat && stat->state == 'T';
+        },
+        2s));
+    auto sf = dir / "statefile";
+    SetIdentity before =
+        checkpoint_set_and_reap(sf, std::to_string(target.pid), {target.pid});
+    REQUIRE(before[0].state == 'T');
+    restart_set({sf}, before);
 
-  std::size_t size = file_size_or_zero(target.out);
-  sleep_for(1s);
-  CHECK(file_size_or_zero(target.out) == size);
-  auto stat = process_stat(target.pid);
-  REQUIRE(stat);
-  CHECK(stat->state == 'T');
+    std::size_t size = file_size_or_zero(target.out);
+    sleep_for(1s);
+    CHECK(file_size_or_zero(target.out) == size);
+    auto stat = process_stat(target.pid);
+    REQUIRE(stat);
+    CHECK(stat->state == 'T');
+    // Its parent (the test) is told which signal stopped it, as a shell is.
+    int status = 0;
+    REQUIRE(waitpid(target.pid, &status, WUNTRACED | WNOHANG) == target.pid);
+    REQUIRE(WIFSTOPPED(status));
+    CHECK(WSTOPSIG(status) == signal);
 
-  REQUIRE(kill(target.pid, SIGCONT) == 0);
-  expect_finishes_within(target, reference, 15s);
+    REQUIRE(kill(target.pid, SIGCONT) == 0);
+    expect_finishes_within(target, reference, 15s);
+  }
 }
