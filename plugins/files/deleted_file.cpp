@@ -2,11 +2,11 @@
 
 #include "more_records.hpp"
 #include "records.hpp"
-#include "sparse_copy.hpp"
 
 #include <cpr/sdk/error.hpp>
 #include <cpr/sdk/payload.hpp>
 #include <cpr/sdk/unique_fd.hpp>
+#include <cpr/sdk/unlinked.hpp>
 
 #include <algorithm>
 #include <cerrno>
@@ -30,62 +30,22 @@ std::string directory_of(const std::string &path) {
   return slash == 0 ? "/" : path.substr(0, slash);
 }
 
-void sync_or_throw(int fd, const std::string &what) {
-  if (::fsync(fd) != 0)
-    sdk::throw_errno("Checkpoint error: cannot save " + what, errno);
-}
-
 // Saves the contents once per inode; a second open file of the same
-// deleted file finds the copy made.
+// deleted file (or a mapping of it) finds the copy made.
 std::string save_contents(const sdk::OpenFile &file,
                           const sdk::SaveContext &ctx) {
-  std::string dir = ctx.statefile + "/files";
-  if (::mkdir(dir.c_str(), 0700) != 0 && errno != EEXIST)
-    sdk::throw_errno("Checkpoint error: cannot create " + dir, errno);
-  std::string name = fmt::format("files/deleted-{:x}-{:x}",
-                                 static_cast<std::uint64_t>(file.st.st_dev),
-                                 static_cast<std::uint64_t>(file.st.st_ino));
-  std::string copy = ctx.statefile + "/" + name;
-  Fd out(::open(copy.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600));
-  if (out.get() < 0 && errno == EEXIST)
-    return name;
+  std::string name = sdk::unlinked_copy_name("deleted", file.st);
   std::string what = "deleted file " + file.path;
-  if (out.get() < 0)
-    sdk::throw_errno("Checkpoint error: cannot save " + what, errno);
   Fd in(::open(fmt::format("/proc/{}/fd/{}", file.pid, file.fd).c_str(),
                O_RDONLY | O_CLOEXEC));
   if (in.get() < 0)
     sdk::throw_errno("Checkpoint error: cannot read " + what, errno);
-  copy_sparse(in.get(), out.get(), file.st.st_size, what);
-  sync_or_throw(out.get(), what);
-  Fd parent(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-  sync_or_throw(parent.get(), what);
+  sdk::save_unlinked(in.get(), static_cast<std::uint64_t>(file.st.st_size),
+                     ctx.statefile, name, what);
   return name;
 }
 
-// An unlinked file in `dir`: O_TMPFILE, or where the filesystem has none,
-// a new name unlinked at once.
-int unlinked_file_in(const std::string &dir, const std::string &what) {
-  int fd = ::open(dir.c_str(), O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
-  if (fd < 0 && (errno == EOPNOTSUPP || errno == EISDIR)) {
-    std::string name = dir + "/.cpr-deleted-XXXXXX";
-    fd = ::mkostemp(name.data(), O_CLOEXEC);
-    if (fd >= 0)
-      ::unlink(name.c_str());
-  }
-  if (fd < 0)
-    sdk::throw_errno("component unavailable: cannot make " + what +
-                         " again in " + dir,
-                     errno);
-  return fd;
-}
-
 } // namespace
-
-DeletedFileHandler::~DeletedFileHandler() {
-  for (auto &[copy, fd] : remade_)
-    ::close(fd);
-}
 
 bool DeletedFileHandler::claims(const sdk::OpenFile &file) const {
   // memfd_create and memfd_secret files look deleted, but never had a name.
@@ -120,30 +80,24 @@ void DeletedFileHandler::check(const sdk::Record &record,
     throw sdk::Error(fmt::format("component unavailable: the directory {} "
                                  "of deleted file {} is gone",
                                  dir, rec.path));
-  remade(ctx.statefile + "/" + rec.copy, rec);
+  remade(ctx.statefile, rec);
 }
 
-int DeletedFileHandler::remade(const std::string &copy,
+int DeletedFileHandler::remade(const std::string &statefile,
                                const DeletedFile &rec) const {
-  if (auto found = remade_.find(copy); found != remade_.end())
-    return found->second;
-  std::string what = "deleted file " + rec.path;
-  Fd in(::open(copy.c_str(), O_RDONLY | O_CLOEXEC));
-  if (in.get() < 0)
-    sdk::throw_errno("damaged statefile: the saved contents of " + what, errno);
-  Fd file(unlinked_file_in(directory_of(rec.path), what));
-  copy_sparse(in.get(), file.get(), static_cast<off_t>(rec.size), what);
-  if (::geteuid() == 0 && ::fchown(file.get(), rec.uid, rec.gid) != 0)
-    sdk::throw_errno("cannot give " + what + " its owner", errno);
-  if (::fchmod(file.get(), rec.mode) != 0)
-    sdk::throw_errno("cannot give " + what + " its mode", errno);
-  return remade_[copy] = file.release();
+  return sdk::remade_file(statefile + "/" + rec.copy, [&] {
+    std::string what = "deleted file " + rec.path;
+    Fd file(sdk::unlinked_file_in(directory_of(rec.path), what));
+    sdk::fill_unlinked(file.get(), statefile, rec.copy, rec.size, rec.mode,
+                       rec.uid, rec.gid, what);
+    return file.release();
+  });
 }
 
 int DeletedFileHandler::open(const sdk::Record &record,
                              sdk::RestoreContext &ctx) const {
   auto rec = sdk::from_payload<DeletedFile>(record.payload);
-  int inode = remade(ctx.statefile + "/" + rec.copy, rec);
+  int inode = remade(ctx.statefile, rec);
   int fd = ::open(fmt::format("/proc/self/fd/{}", inode).c_str(),
                   reopen_flags(rec.flags));
   if (fd < 0)

@@ -2,7 +2,6 @@
 
 #include <cpr/sdk/handler.hpp>
 
-#include <map>
 #include <string>
 
 namespace cpr::files {
@@ -13,24 +12,21 @@ struct DeletedFile;
 // and at restart it is an unlinked file again, in the same directory.
 class DeletedFileHandler final : public sdk::FdHandler {
 public:
-  ~DeletedFileHandler() override;
   std::string kind() const override { return "files.deleted"; }
   unsigned version() const override { return 1; }
   bool claims(const sdk::OpenFile &file) const override;
   sdk::Saved save(const sdk::OpenFile &file,
                   sdk::SaveContext &ctx) const override;
-  // Also makes the file again, in cpr itself: every process of the restart
-  // is forked from cpr, inherits it, and reopens it from there, so that
-  // all the open files of one deleted inode are one inode again.
+  // Also makes the file again, in cpr itself (sdk/unlinked.hpp): every
+  // process of the restart is forked from cpr, inherits it, and reopens it
+  // from there, so that all the open files and mappings of one deleted
+  // inode are one inode again.
   void check(const sdk::Record &record,
              const sdk::RestoreContext &ctx) const override;
   int open(const sdk::Record &record, sdk::RestoreContext &ctx) const override;
 
 private:
-  int remade(const std::string &copy, const DeletedFile &rec) const;
-
-  // The saved copy's path to an fd of the file made from it.
-  mutable std::map<std::string, int> remade_;
+  int remade(const std::string &statefile, const DeletedFile &rec) const;
 };
 
 } // namespace cpr::files

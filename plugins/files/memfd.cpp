@@ -2,10 +2,11 @@
 
 #include "fdinfo.hpp"
 #include "modern_records.hpp"
-#include "sparse_copy.hpp"
 
 #include <cpr/sdk/error.hpp>
 #include <cpr/sdk/payload.hpp>
+#include <cpr/sdk/sparse_copy.hpp>
+#include <cpr/sdk/unlinked.hpp>
 
 #include <algorithm>
 #include <fcntl.h>
@@ -30,51 +31,9 @@ const std::string deleted = " (deleted)";
 constexpr unsigned known_seals = F_SEAL_SEAL | F_SEAL_SHRINK | F_SEAL_GROW |
                                  F_SEAL_WRITE | F_SEAL_FUTURE_WRITE |
                                  F_SEAL_EXEC;
-// Up to this size the contents go into the record itself (and so under the
-// MANIFEST's checksum, with no file to sync); above, into a file of the
-// statefile, which keeps the MANIFEST small enough to read whole.
-constexpr std::uint64_t inline_limit = 64 * 1024;
-
 std::string name_of(const std::string &path) {
   return path.substr(prefix.size(),
                      path.size() - prefix.size() - deleted.size());
-}
-
-std::string read_all(const sdk::OpenFile &file, int fd, std::uint64_t size) {
-  std::string out(size, '\0');
-  for (std::uint64_t at = 0; at < size;) {
-    ssize_t n = ::pread(fd, out.data() + at, size - at, static_cast<off_t>(at));
-    if (n <= 0)
-      sdk::throw_errno(fd_error(file, "cannot read the memfd"),
-                       n == 0 ? EIO : errno);
-    at += static_cast<std::uint64_t>(n);
-  }
-  return out;
-}
-
-void sync_fd(int fd, const std::string &path) {
-  if (::fsync(fd) != 0)
-    sdk::throw_errno("cannot sync " + path, errno);
-}
-
-// Into the statefile's files/ folder, synced there (the engine syncs only
-// what it writes itself). Returns its path relative to the statefile.
-std::string save_contents(const sdk::OpenFile &file, int memfd,
-                          std::uint64_t size, const sdk::SaveContext &ctx) {
-  std::string dir = ctx.statefile + "/files";
-  if (::mkdir(dir.c_str(), 0700) != 0 && errno != EEXIST)
-    sdk::throw_errno("cannot create " + dir, errno);
-  std::string name = fmt::format("files/memfd-{}-{}", file.pid, file.fd);
-  std::string path = ctx.statefile + "/" + name;
-  UniqueFd out(
-      ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600));
-  if (out.get() < 0)
-    sdk::throw_errno("cannot create " + path, errno);
-  copy_sparse(memfd, out.get(), static_cast<off_t>(size), "memfd contents");
-  sync_fd(out.get(), path);
-  UniqueFd folder(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-  sync_fd(folder.get(), dir);
-  return name;
 }
 
 std::string describe_seals(std::uint32_t seals) {
@@ -113,8 +72,8 @@ void fill(int fd, const MemFd &rec, const sdk::RestoreContext &ctx) {
   UniqueFd saved(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
   if (saved.get() < 0)
     sdk::throw_errno("damaged statefile: cannot open " + path, errno);
-  copy_sparse(saved.get(), fd, static_cast<off_t>(rec.size),
-              "memfd " + rec.name);
+  sdk::copy_sparse(saved.get(), fd, static_cast<off_t>(rec.size),
+                   "memfd " + rec.name);
 }
 
 // The mode, owner and seals it had; then its flags and offset.
@@ -141,6 +100,41 @@ void finish(UniqueFd &fd, const MemFd &rec, bool sealable) {
       ::lseek(fd.get(), rec.pos, SEEK_SET) < 0)
     sdk::throw_errno("cannot give memfd " + rec.name + " its flags and offset",
                      errno);
+}
+
+// Made in cpr, once for all its open files and mappings (sdk/unlinked.hpp):
+// a mapping made first leaves sealing possible, so the seals go on here.
+int remade(const MemFd &rec, const std::string &statefile) {
+  std::string what = "memfd " + rec.name;
+  int fd = sdk::remade_file(statefile + "/" + rec.inode_copy, [&] {
+    UniqueFd made(
+        ::memfd_create(rec.name.c_str(), MFD_CLOEXEC | MFD_ALLOW_SEALING));
+    if (made.get() < 0)
+      sdk::throw_errno("cannot create " + what, errno);
+    sdk::fill_unlinked(made.get(), statefile, rec.inode_copy, rec.size,
+                       rec.mode, rec.uid, rec.gid, what);
+    return made.release();
+  });
+  int seals = ::fcntl(fd, F_GET_SEALS);
+  if (seals >= 0 && static_cast<std::uint32_t>(seals) != rec.seals &&
+      ::fcntl(fd, F_ADD_SEALS, rec.seals) != 0)
+    sdk::throw_errno("cannot seal " + what, errno);
+  return fd;
+}
+
+// An open file of its own on the memfd, with the saved flags and offset.
+int reopened(int memfd, const MemFd &rec) {
+  std::string self = fmt::format("/proc/self/fd/{}", memfd);
+  UniqueFd fd(::open(self.c_str(),
+                     static_cast<int>(rec.flags & O_ACCMODE) | O_CLOEXEC));
+  if (fd.get() < 0)
+    sdk::throw_errno("cannot reopen memfd " + rec.name, errno);
+  int status = static_cast<int>(rec.flags & (O_APPEND | O_NONBLOCK));
+  if ((status != 0 && ::fcntl(fd.get(), F_SETFL, status) != 0) ||
+      ::lseek(fd.get(), rec.pos, SEEK_SET) < 0)
+    sdk::throw_errno("cannot give memfd " + rec.name + " its flags and offset",
+                     errno);
+  return fd.release();
 }
 
 } // namespace
@@ -183,11 +177,11 @@ sdk::Saved MemFdHandler::save(const sdk::OpenFile &file,
             static_cast<std::uint32_t>(seals),
             static_cast<std::uint64_t>(st.st_size),
             {},
+            {},
             {}};
-  if (rec.size <= inline_limit)
-    rec.contents = read_all(file, memfd.get(), rec.size);
-  else
-    rec.contents_file = save_contents(file, memfd.get(), rec.size, ctx);
+  rec.inode_copy = sdk::unlinked_copy_name("memfd", st);
+  sdk::save_unlinked(memfd.get(), rec.size, ctx.statefile, rec.inode_copy,
+                     "memfd " + rec.name);
   return {sdk::to_payload(rec),
           fmt::format("memfd {}, {} bytes, seals {} (offset {})", rec.name,
                       rec.size, describe_seals(rec.seals), rec.pos)};
@@ -196,6 +190,10 @@ sdk::Saved MemFdHandler::save(const sdk::OpenFile &file,
 void MemFdHandler::check(const sdk::Record &record,
                          const sdk::RestoreContext &ctx) const {
   auto rec = sdk::from_payload<MemFd>(record.payload);
+  if (!rec.inode_copy.empty()) {
+    remade(rec, ctx.statefile);
+    return;
+  }
   if (rec.contents_file.empty())
     return;
   struct stat st {};
@@ -212,6 +210,8 @@ void MemFdHandler::check(const sdk::Record &record,
 int MemFdHandler::open(const sdk::Record &record,
                        sdk::RestoreContext &ctx) const {
   auto rec = sdk::from_payload<MemFd>(record.payload);
+  if (!rec.inode_copy.empty())
+    return reopened(remade(rec, ctx.statefile), rec);
   bool sealable = rec.seals != F_SEAL_SEAL;
   UniqueFd fd(::memfd_create(rec.name.c_str(),
                              MFD_CLOEXEC | (sealable ? MFD_ALLOW_SEALING : 0)));

@@ -2,6 +2,8 @@
 // timerfd, signalfd, inotify, memfd, epoll.
 #pragma once
 
+#include <boost/serialization/version.hpp>
+
 #include <boost/serialization/string.hpp>
 #include <boost/serialization/vector.hpp>
 
@@ -74,9 +76,15 @@ struct MemFd {
   std::uint64_t size = 0;
   std::string contents;
   std::string contents_file;
+  // Saved once per inode (sdk/unlinked.hpp), shared with every other open
+  // file and mapping of it; contents and contents_file are then empty.
+  std::string inode_copy;
 
-  template <class A> void serialize(A &ar, unsigned) {
+  // Class version 1 added inode_copy.
+  template <class A> void serialize(A &ar, unsigned version) {
     ar &name &flags &pos &mode &uid &gid &seals &size &contents &contents_file;
+    if (version >= 1)
+      ar &inode_copy;
   }
 };
 
@@ -101,3 +109,5 @@ struct Epoll {
 };
 
 } // namespace cpr::files
+
+BOOST_CLASS_VERSION(cpr::files::MemFd, 1)

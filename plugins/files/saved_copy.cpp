@@ -1,8 +1,7 @@
 #include "saved_copy.hpp"
 
-#include "sparse_copy.hpp"
-
 #include <cpr/sdk/error.hpp>
+#include <cpr/sdk/sparse_copy.hpp>
 #include <cpr/sdk/unique_fd.hpp>
 
 #include <cerrno>
@@ -21,7 +20,7 @@ void copy_all(int from, int to, const std::string &what) {
   struct stat st {};
   if (::fstat(from, &st) != 0)
     sdk::throw_errno("cannot copy " + what, errno);
-  copy_sparse(from, to, st.st_size, what);
+  sdk::copy_sparse(from, to, st.st_size, what);
 }
 
 void write_copy(const std::string &source, const std::string &dest,

@@ -5,10 +5,10 @@
 #include <string>
 #include <sys/types.h>
 
-namespace cpr::files {
+namespace cpr::sdk {
 
 // Makes `to` `size` bytes long and copies the data of `from` into it at the
 // same offsets (copy_file_range, or pread/pwrite where it cannot).
 void copy_sparse(int from, int to, off_t size, const std::string &what);
 
-} // namespace cpr::files
+} // namespace cpr::sdk

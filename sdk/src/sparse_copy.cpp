@@ -1,4 +1,4 @@
-#include "sparse_copy.hpp"
+#include <cpr/sdk/sparse_copy.hpp>
 
 #include <cpr/sdk/error.hpp>
 
@@ -7,7 +7,7 @@
 #include <unistd.h>
 #include <vector>
 
-namespace cpr::files {
+namespace cpr::sdk {
 namespace {
 
 void copy_with_read_write(int from, int to, off_t at, off_t len,
@@ -20,14 +20,14 @@ void copy_with_read_write(int from, int to, off_t at, off_t len,
     if (n < 0 && errno == EINTR)
       continue;
     if (n < 0)
-      sdk::throw_errno("cannot copy " + what, errno);
+      throw_errno("cannot copy " + what, errno);
     if (n == 0)
       return; // it became shorter meanwhile
     for (ssize_t done = 0; done < n;) {
       ssize_t w = ::pwrite(to, buf.data() + done, static_cast<size_t>(n - done),
                            at + done);
       if (w < 0 && errno != EINTR)
-        sdk::throw_errno("cannot copy " + what, errno);
+        throw_errno("cannot copy " + what, errno);
       done += w < 0 ? 0 : w;
     }
     at += n;
@@ -47,7 +47,7 @@ void copy_range(int from, int to, off_t at, off_t len,
                   errno == EOPNOTSUPP))
       return copy_with_read_write(from, to, in, len, what);
     if (n < 0)
-      sdk::throw_errno("cannot copy " + what, errno);
+      throw_errno("cannot copy " + what, errno);
     if (n == 0)
       return;
     len -= n;
@@ -58,17 +58,17 @@ void copy_range(int from, int to, off_t at, off_t len,
 
 void copy_sparse(int from, int to, off_t size, const std::string &what) {
   if (::ftruncate(to, size) != 0)
-    sdk::throw_errno("cannot copy " + what, errno);
+    throw_errno("cannot copy " + what, errno);
   for (off_t at = 0; at < size;) {
     off_t data = ::lseek(from, at, SEEK_DATA);
     if (data < 0 && errno == ENXIO)
       break;
     off_t hole = data < 0 ? -1 : ::lseek(from, data, SEEK_HOLE);
     if (hole < 0)
-      sdk::throw_errno("cannot read " + what, errno);
+      throw_errno("cannot read " + what, errno);
     copy_range(from, to, data, std::min(hole, size) - data, what);
     at = hole;
   }
 }
 
-} // namespace cpr::files
+} // namespace cpr::sdk

@@ -1,0 +1,90 @@
+#include <cpr/sdk/unlinked.hpp>
+
+#include <cpr/sdk/error.hpp>
+#include <cpr/sdk/sparse_copy.hpp>
+#include <cpr/sdk/unique_fd.hpp>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstdlib>
+#include <fcntl.h>
+#include <map>
+#include <mutex>
+#include <unistd.h>
+
+namespace cpr::sdk {
+namespace {
+
+void sync_or_throw(int fd, const std::string &what) {
+  if (::fsync(fd) != 0)
+    throw_errno("Checkpoint error: cannot save " + what, errno);
+}
+
+} // namespace
+
+std::string unlinked_copy_name(const std::string &kind, const struct stat &st) {
+  char ids[64];
+  std::snprintf(ids, sizeof ids, "-%llx-%llx",
+                static_cast<unsigned long long>(st.st_dev),
+                static_cast<unsigned long long>(st.st_ino));
+  return "files/" + kind + ids;
+}
+
+void save_unlinked(int from, std::uint64_t size, const std::string &statefile,
+                   const std::string &name, const std::string &what) {
+  std::string dir = statefile + "/files";
+  if (::mkdir(dir.c_str(), 0700) != 0 && errno != EEXIST)
+    throw_errno("Checkpoint error: cannot create " + dir, errno);
+  std::string copy = statefile + "/" + name;
+  UniqueFd out(
+      ::open(copy.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600));
+  if (out.get() < 0 && errno == EEXIST)
+    return;
+  if (out.get() < 0)
+    throw_errno("Checkpoint error: cannot save " + what, errno);
+  copy_sparse(from, out.get(), static_cast<off_t>(size), what);
+  sync_or_throw(out.get(), what);
+  UniqueFd parent(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  sync_or_throw(parent.get(), what);
+}
+
+int remade_file(const std::string &name, const std::function<int()> &make) {
+  static std::mutex lock;
+  static std::map<std::string, int> made;
+  std::lock_guard<std::mutex> hold(lock);
+  if (auto found = made.find(name); found != made.end())
+    return found->second;
+  return made[name] = make();
+}
+
+int unlinked_file_in(const std::string &dir, const std::string &what) {
+  int fd = ::open(dir.c_str(), O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+  if (fd < 0 && (errno == EOPNOTSUPP || errno == EISDIR)) {
+    std::string name = dir + "/.cpr-deleted-XXXXXX";
+    fd = ::mkostemp(name.data(), O_CLOEXEC);
+    if (fd >= 0)
+      ::unlink(name.c_str());
+  }
+  if (fd < 0)
+    throw_errno("component unavailable: cannot make " + what + " again in " +
+                    dir,
+                errno);
+  return fd;
+}
+
+void fill_unlinked(int to, const std::string &statefile,
+                   const std::string &name, std::uint64_t size,
+                   std::uint32_t mode, std::uint32_t uid, std::uint32_t gid,
+                   const std::string &what) {
+  std::string copy = statefile + "/" + name;
+  UniqueFd in(::open(copy.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW));
+  if (in.get() < 0)
+    throw_errno("damaged statefile: the saved contents of " + what, errno);
+  copy_sparse(in.get(), to, static_cast<off_t>(size), what);
+  if (::geteuid() == 0 && ::fchown(to, uid, gid) != 0)
+    throw_errno("cannot give " + what + " its owner", errno);
+  if (::fchmod(to, mode) != 0)
+    throw_errno("cannot give " + what + " its mode", errno);
+}
+
+} // namespace cpr::sdk
