@@ -48,10 +48,15 @@ struct Vma {
   sdk::Range shared_range;         // where that process maps the part
   std::uint64_t shared_offset = 0; // where this mapping starts in the part
   std::vector<sdk::Range> guards;  // guard regions (MADV_GUARD_INSTALL)
+  // A deleted file or memfd (unlinked_mapping.hpp): its contents' name in
+  // the statefile, and its mode and owner (file.path: the path it had, or
+  // "/memfd:NAME"; file.size: its size).
+  std::string saved_as;
+  std::uint32_t file_mode = 0, file_uid = 0, file_gid = 0;
 
   bool has_flag(const char *flag) const;
   // Class version 1 added shared_with and shared_range; 2 shared_offset;
-  // 3 guards.
+  // 3 guards; 4 saved_as, file_mode, file_uid, file_gid.
   template <class A> void serialize(A &ar, unsigned version) {
     ar &range &prot &kind &name &offset &file &vmflags &pages &pages_offset;
     if (version >= 1)
@@ -60,6 +65,8 @@ struct Vma {
       ar &shared_offset;
     if (version >= 3)
       ar &guards;
+    if (version >= 4)
+      ar &saved_as &file_mode &file_uid &file_gid;
   }
 };
 
@@ -97,4 +104,4 @@ struct AddressSpace {
 } // namespace cpr::memory
 
 BOOST_CLASS_VERSION(cpr::memory::AddressSpace, 2)
-BOOST_CLASS_VERSION(cpr::memory::Vma, 3)
+BOOST_CLASS_VERSION(cpr::memory::Vma, 4)

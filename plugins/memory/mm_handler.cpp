@@ -11,12 +11,14 @@
 namespace cpr::memory {
 
 void MmHandler::check(const sdk::Record &record,
-                      const sdk::RestoreContext &) const {
-  check_restorable(sdk::from_payload<AddressSpace>(record.payload));
+                      const sdk::RestoreContext &ctx) const {
+  check_restorable(sdk::from_payload<AddressSpace>(record.payload),
+                   ctx.statefile);
 }
 
 sdk::Saved MmHandler::save(sdk::Tracee &process, sdk::SaveContext &ctx) const {
-  AddressSpace as = scan_address_space(process, ctx.pages, seen_);
+  AddressSpace as =
+      scan_address_space(process, ctx.pages, seen_, ctx.statefile);
   std::uint64_t bytes = 0;
   for (const Vma &v : as.vmas)
     for (const sdk::Range &r : v.pages)

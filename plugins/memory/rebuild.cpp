@@ -1,6 +1,7 @@
 #include "rebuild.hpp"
 
 #include "scan.hpp"
+#include "unlinked_mapping.hpp"
 
 #include <cpr/sdk/error.hpp>
 #include <cpr/sdk/procfs.hpp>
@@ -12,6 +13,7 @@
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
+#include <unistd.h>
 
 namespace cpr::memory {
 namespace {
@@ -115,6 +117,33 @@ int open_flags(const Vma &v) {
   return (writes_file ? O_RDWR : O_RDONLY) | O_CLOEXEC;
 }
 
+// The file cpr made for a deleted file or memfd, taken into the process
+// from cpr by pidfd_getfd (its real credentials are still cpr's here).
+long fd_of_remade(sdk::Tracee &t, const Vma &v, pid_t as_pid,
+                  const sdk::RestoreContext &ctx,
+                  std::map<std::pair<std::string, int>, int> &open_files) {
+  auto key = std::make_pair(v.saved_as, -1);
+  if (auto it = open_files.find(key); it != open_files.end())
+    return it->second;
+  int in_cpr = remade_mapped_file(v, ctx.statefile);
+  std::string what = "take " + v.file.path + " from cpr";
+  long pidfd = t.syscall(SYS_pidfd_open, static_cast<std::uint64_t>(::getpid()),
+                         0, 0, 0, 0, 0);
+  if (pidfd == -ESRCH) // cpr is outside the set's new PID namespace
+    throw sdk::Error(fmt::format("component unavailable: {} (mapped by "
+                                 "process {}) cannot be mapped again in a new "
+                                 "PID namespace (FORK ANY)",
+                                 v.file.path, as_pid));
+  if (pidfd < 0)
+    sdk::throw_errno("cannot " + what, static_cast<int>(-pidfd));
+  long fd = sdk::remote_call(t, what, SYS_pidfd_getfd,
+                             static_cast<std::uint64_t>(pidfd),
+                             static_cast<std::uint64_t>(in_cpr), 0);
+  sdk::remote_close(t, static_cast<int>(pidfd));
+  open_files[key] = static_cast<int>(fd);
+  return fd;
+}
+
 void map_vmas(sdk::Tracee &t, const AddressSpace &as,
               const sdk::RestoreContext &ctx) {
   std::map<std::pair<std::string, int>, int> open_files;
@@ -146,7 +175,9 @@ void map_vmas(sdk::Tracee &t, const AddressSpace &as,
       sdk::remote_close(t, static_cast<int>(fd));
       continue;
     }
-    if (file) {
+    if (!v.saved_as.empty()) {
+      fd = fd_of_remade(t, v, as.pid, ctx, open_files);
+    } else if (file) {
       auto key = std::make_pair(v.name, open_flags(v));
       auto it = open_files.find(key);
       if (it == open_files.end())
@@ -244,10 +275,12 @@ void check_shared_file(const Vma &v, pid_t pid) {
                                  v.file.path, pid));
 }
 
-void check_restorable(const AddressSpace &as) {
+void check_restorable(const AddressSpace &as, const std::string &statefile) {
   check_file(as.exe, as.pid);
   for (const Vma &v : as.vmas)
-    if (v.kind == VmaKind::file_private)
+    if (!v.saved_as.empty())
+      remade_mapped_file(v, statefile);
+    else if (v.kind == VmaKind::file_private)
       check_file(v.file, as.pid);
     else if (v.kind == VmaKind::file_shared)
       check_shared_file(v, as.pid);

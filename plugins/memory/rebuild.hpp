@@ -10,7 +10,8 @@
 namespace cpr::memory {
 
 // Throws "component unavailable" if a mapped file or the vDSO changed.
-void check_restorable(const AddressSpace &as);
+// Makes the deleted files and memfds it maps again (in cpr).
+void check_restorable(const AddressSpace &as, const std::string &statefile);
 void rebuild_address_space(sdk::Tracee &t, const AddressSpace &as,
                            sdk::RestoreContext &ctx);
 

@@ -1,6 +1,7 @@
 #include "scan.hpp"
 
 #include "page_scan.hpp"
+#include "unlinked_mapping.hpp"
 
 #include <cpr/sdk/error.hpp>
 #include <cpr/sdk/procfs.hpp>
@@ -54,8 +55,8 @@ VmaKind classify(pid_t pid, const sdk::Mapping &m) {
   if (ends_with(m.path, " (deleted)") && shared &&
       m.path.rfind("/dev/shm/", 0) == 0)
     return VmaKind::anon_shared; // shm_unlink'ed: memory without a name
-  if (ends_with(m.path, " (deleted)"))
-    refuse(pid, m, "the file was deleted, and this cpr does not save files");
+  if (maps_unlinked_file(m.path, shared))
+    return shared ? VmaKind::file_shared : VmaKind::file_private;
   if (m.path.empty() || m.path == "[heap]" || m.path == "[stack]" ||
       m.path.rfind("[anon:", 0) == 0)
     return shared ? VmaKind::anon_shared : VmaKind::anon_private;
@@ -217,7 +218,8 @@ bool share_saved_part(pid_t pid, std::uint64_t inode, Vma &v,
 } // namespace
 
 AddressSpace scan_address_space(sdk::Tracee &t, sdk::PageSink &sink,
-                                SharedMemorySeen &seen) {
+                                SharedMemorySeen &seen,
+                                const std::string &statefile) {
   AddressSpace as;
   as.pid = t.pid();
   PageScanner scanner(t.pid());
@@ -237,11 +239,16 @@ AddressSpace scan_address_space(sdk::Tracee &t, sdk::PageSink &sink,
     v.name = m.path;
     v.offset = m.offset;
     v.vmflags = m.vmflags;
-    if (v.kind == VmaKind::file_private || v.kind == VmaKind::file_shared)
+    bool file =
+        v.kind == VmaKind::file_private || v.kind == VmaKind::file_shared;
+    if (file && maps_unlinked_file(m.path, v.kind == VmaKind::file_shared))
+      save_unlinked_mapping(t.pid(), v, statefile);
+    else if (file)
       v.file =
           identify(m.path, fmt::format("/proc/{}/map_files/{:x}-{:x}", t.pid(),
                                        m.range.start, m.range.end));
-    if (v.kind == VmaKind::file_shared && v.has_flag("mw"))
+    if (v.kind == VmaKind::file_shared && v.has_flag("mw") &&
+        v.saved_as.empty())
       write_back(t.pid(), v);
     if (v.kind == VmaKind::anon_shared) {
       if (!share_saved_part(t.pid(), m.inode, v, seen))

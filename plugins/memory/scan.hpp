@@ -23,8 +23,10 @@ struct SharedMemorySeen {
   std::map<std::uint64_t, std::vector<Holder>> holders;
 };
 
+// Deleted files and memfds it maps are saved under `statefile`.
 AddressSpace scan_address_space(sdk::Tracee &t, sdk::PageSink &pages,
-                                SharedMemorySeen &seen);
+                                SharedMemorySeen &seen,
+                                const std::string &statefile);
 FileIdentity identify(const std::string &path, const std::string &stat_path);
 // The CRC of this process's own vDSO, and its size.
 std::pair<std::uint32_t, std::uint64_t> own_vdso();

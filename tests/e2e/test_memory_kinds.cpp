@@ -1,6 +1,7 @@
 // Memory a program may hold that the plain heap tests do not (issue 15):
-// PROT_NONE pages and guard regions, madvise flags, locked and WIPEONFORK
-// memory, THP disabled, a sparse mapping. Each comes
+// PROT_NONE pages and guard regions, deleted files and memfds mapped,
+// madvise flags, locked and WIPEONFORK memory, THP disabled, a sparse
+// mapping. Each comes
 // back as it was and the program finishes as an uninterrupted run does.
 #include <catch2/catch.hpp>
 
@@ -29,6 +30,20 @@ TEST_CASE("PROT_NONE pages and guard regions come back closed, around the "
           "[e2e][memory]") {
   TempDir dir;
   round_trip(memory_kinds("holes"), dir);
+}
+
+TEST_CASE("Deleted files mapped shared and private come back with their "
+          "contents, one inode with the open fd",
+          "[e2e][memory][files]") {
+  TempDir dir;
+  round_trip(memory_kinds("deleted"), dir);
+}
+
+TEST_CASE("memfds mapped shared and private come back, one object with "
+          "their fd, seals kept",
+          "[e2e][memory][files]") {
+  TempDir dir;
+  round_trip(memory_kinds("memfd"), dir);
 }
 
 TEST_CASE("madvise flags, mlock and THP disable come back, WIPEONFORK memory "
