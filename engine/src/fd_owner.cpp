@@ -5,6 +5,7 @@
 #include <cpr/sdk/error.hpp>
 
 #include <algorithm>
+#include <cerrno>
 #include <cstring>
 #include <fcntl.h>
 #include <fmt/format.h>
@@ -60,6 +61,9 @@ void collect_fd_owners(RemoteProcess &t, ProcessRecord &p,
     t.read(buf, owners.data(), count * sizeof(f_owner_ex));
     for (std::size_t i = 0; i < count; ++i) {
       FdRef &ref = p.fds[done + i];
+      // An O_PATH file answers neither: it has no owner.
+      if (results[2 * i] == -EBADF && results[2 * i + 1] == -EBADF)
+        continue;
       check_call(results[2 * i], p, ref, "read the owner");
       check_call(results[2 * i + 1], p, ref, "read the I/O signal");
       ref.owner_type = owners[i].type;
