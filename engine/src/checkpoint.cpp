@@ -12,6 +12,7 @@
 #include "process_state.hpp"
 #include "ptrace.hpp"
 #include "registry.hpp"
+#include "seccomp.hpp"
 #include "statefile.hpp"
 #include "terminal.hpp"
 #include "timing.hpp"
@@ -104,6 +105,7 @@ void collect_process(FrozenProcess &frozen, const Registry &registry,
     p.threads.push_back(
         collect_thread(frozen.remote(tid), tid, frozen.sigmask(tid)));
   p.shared_pending = ptrace::peek_pending(frozen.pid(), true);
+  collect_seccomp(p, frozen.tids());
   fds.collect(p);
   collect_fd_owners(t, p, ctx.processes);
   for (const sdk::ProcessHandler *h : registry.process_handlers()) {

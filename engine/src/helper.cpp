@@ -114,6 +114,9 @@ void set_up_self(const PlannedProcess &pp, const Registry &registry,
   ::umask(p.umask);
   ::personality(p.personality);
   ::prctl(PR_SET_NAME, p.comm.c_str());
+  if (p.child_subreaper && ::prctl(PR_SET_CHILD_SUBREAPER, 1) != 0)
+    sdk::throw_errno(
+        fmt::format("cannot make process {} a subreaper again", p.pid), errno);
   restore_limits(p);
   ::close_range(static_cast<unsigned>(top), static_cast<unsigned>(err - 1), 0);
   ::close_range(static_cast<unsigned>(err + 1), ~0U, 0);

@@ -174,6 +174,7 @@ struct ProcessRecord {
   std::int32_t nice = 0;
   std::int32_t sched_policy = 0, sched_priority = 0;
   std::int32_t dumpable = 1, pdeathsig = 0;
+  bool child_subreaper = false;    // PR_SET_CHILD_SUBREAPER
   bool zombie = false;             // restored as a zombie of its parent
   std::int32_t exit_status = 0;    // a zombie's, as waitpid reports it
   bool stopped = false;            // in group-stop: stays stopped
@@ -193,10 +194,12 @@ struct ProcessRecord {
   // each, as getitimer gives it: interval, then the time left.
   std::vector<std::int64_t> itimers;
   std::vector<PosixTimer> posix_timers;
+  // Seccomp filters (struct sock_filter arrays), oldest first.
+  std::vector<std::vector<std::uint8_t>> seccomp_filters;
 
   // Class version 1 added zombie, exit_status, stopped; 2 shares_mm_with;
   // 3 itimers; 4 posix_timers; 5 tty_nr, tpgid, pty_of_the_set, ctty_fd;
-  // 6 stop_signal.
+  // 6 stop_signal; 7 seccomp_filters, child_subreaper.
   template <class A> void serialize(A &ar, unsigned version) {
     ar &pid &ppid &pgid &sid &comm &psargs &exe &cwd &root;
     ar &umask &personality &nice &sched_policy &sched_priority;
@@ -215,6 +218,8 @@ struct ProcessRecord {
       ar &tty_nr &tpgid &pty_of_the_set &ctty_fd;
     if (version >= 6)
       ar &stop_signal;
+    if (version >= 7)
+      ar &seccomp_filters &child_subreaper;
   }
 };
 
@@ -238,7 +243,7 @@ struct Manifest {
 } // namespace cpr::engine
 
 BOOST_CLASS_VERSION(cpr::engine::Header, 3)
-BOOST_CLASS_VERSION(cpr::engine::ProcessRecord, 6)
+BOOST_CLASS_VERSION(cpr::engine::ProcessRecord, 7)
 BOOST_CLASS_VERSION(cpr::engine::ThreadState, 1)
 BOOST_CLASS_VERSION(cpr::engine::FdRef, 1)
 BOOST_CLASS_VERSION(cpr::engine::Manifest, 1)

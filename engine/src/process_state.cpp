@@ -128,10 +128,6 @@ void collect_identity(pid_t pid, ProcessRecord &p) {
   p.personality =
       static_cast<std::uint32_t>(hex(sdk::read_file(dir + "/personality")));
   p.creds = read_credentials(pid);
-  if (proc::status_field(pid, "Seccomp") != "0")
-    throw sdk::Error(fmt::format("Checkpoint error: process {} runs under a "
-                                 "seccomp filter, which cpr cannot carry",
-                                 pid));
   cpu_set_t cpus;
   if (::sched_getaffinity(pid, sizeof cpus, &cpus) == 0)
     for (int i = 0; i < CPU_SETSIZE; i += 64) {
@@ -150,10 +146,11 @@ void collect_from_inside(RemoteProcess &t, ProcessRecord &p) {
   constexpr std::size_t itimers_size = itimer_count * sizeof(itimerval);
   std::uint64_t limits_at =
       t.scratch(RLIM_NLIMITS * limit_size + signal_count * action_size + 8 +
-                itimers_size);
+                itimers_size + 8);
   std::uint64_t actions_at = limits_at + RLIM_NLIMITS * limit_size;
   std::uint64_t pdeathsig_at = actions_at + signal_count * action_size;
   std::uint64_t itimers_at = pdeathsig_at + 8;
+  std::uint64_t subreaper_at = itimers_at + itimers_size;
   std::vector<RemoteProcess::Call> calls;
   for (int r = 0; r < RLIM_NLIMITS; ++r)
     calls.push_back({SYS_prlimit64,
@@ -171,6 +168,7 @@ void collect_from_inside(RemoteProcess &t, ProcessRecord &p) {
         {SYS_getitimer,
          {static_cast<std::uint64_t>(which),
           itimers_at + static_cast<std::uint64_t>(which) * sizeof(itimerval)}});
+  calls.push_back({SYS_prctl, {PR_GET_CHILD_SUBREAPER, subreaper_at}});
   calls.push_back({SYS_prctl, {PR_GET_DUMPABLE}});
   calls.push_back({SYS_prctl, {PR_GET_PDEATHSIG, pdeathsig_at}});
   std::vector<long> results = t.syscalls(calls);
@@ -187,6 +185,9 @@ void collect_from_inside(RemoteProcess &t, ProcessRecord &p) {
   p.actions[SIGKILL - 1] = p.actions[SIGSTOP - 1] = {}; // not asked
   p.dumpable = static_cast<int>(results[results.size() - 2]);
   t.read(pdeathsig_at, &p.pdeathsig, sizeof p.pdeathsig);
+  std::int32_t subreaper = 0;
+  t.read(subreaper_at, &subreaper, sizeof subreaper);
+  p.child_subreaper = subreaper != 0;
   itimerval timers[itimer_count];
   t.read(itimers_at, timers, itimers_size);
   p.itimers.clear();

@@ -13,6 +13,7 @@
 #include "ptrace.hpp"
 #include "registry.hpp"
 #include "remote.hpp"
+#include "seccomp.hpp"
 #include "statefile.hpp"
 #include "terminal.hpp"
 #include "timing.hpp"
@@ -287,6 +288,8 @@ void build(const PlannedProcess &pp, const Loaded &l, const Registry &registry,
   // Last: a timer that fires now leaves its signal pending, not dropped.
   restore_itimers(main, p);
   restore_posix_timers(main, p);
+  // After it, only what its filters allow: cpr's last calls are munmap.
+  restore_seccomp(main, p);
   main.unmap(work_area); // the last remote call
   restore_scheduling(p, pid);
   for (const ThreadState &th : p.threads)

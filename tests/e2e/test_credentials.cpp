@@ -3,6 +3,7 @@
 #include <catch2/catch.hpp>
 
 #include "support/scenario.hpp"
+#include "support/sets.hpp"
 
 using namespace cpr_test;
 
@@ -36,4 +37,16 @@ TEST_CASE("Another user can neither restart nor delete a statefile",
 
   expect_cpr_error(run_cpr({"-D", sf.string()}, nobody), "Permission denied");
   CHECK(fs::exists(sf / "MANIFEST"));
+}
+
+// Issue 15: a sandboxed program never comes back unsandboxed.
+TEST_CASE("Seccomp filters are installed again, in their order",
+          "[e2e][credentials]") {
+  auto spec = seccomp();
+  const std::string &reference = reference_output(spec);
+  TempDir dir;
+  RunningTarget target = start_target(spec, dir);
+  let_it_run(300ms, 1200ms);
+  checkpoint_and_restart(target, dir);
+  expect_finishes_within(target, reference, 15s);
 }

@@ -103,6 +103,16 @@ TargetSpec timer_thread() {
   return make_target("timer_thread", {program.string()}, {});
 }
 
+TargetSpec seccomp() {
+  auto program = fs::path(CPR_TARGETS_BUILD_DIR) / "seccomp";
+  return make_target("seccomp", {program.string()}, {});
+}
+
+TargetSpec subreaper() {
+  auto program = fs::path(CPR_TARGETS_BUILD_DIR) / "subreaper";
+  return make_target("subreaper", {program.string()}, {});
+}
+
 TargetSpec file_writer(std::vector<std::string> args) {
   auto program = fs::path(CPR_TARGETS_BUILD_DIR) / "file_writer";
   return make_target("file_writer", {program.string()}, args);

@@ -53,6 +53,10 @@ TargetSpec memory_kinds(std::string mode);
 TargetSpec sigio();
 // A SIGEV_THREAD timer that runs a function 40 times, 50 ms apart.
 TargetSpec timer_thread();
+// Two seccomp filters refusing uname() and sysinfo(), checked for ~2 s.
+TargetSpec seccomp();
+// A child subreaper whose grandchild, reparented to it, exits 7 after ~2 s.
+TargetSpec subreaper();
 // file_writer PATH [w|a] [verify]: 40 lines to PATH over ~2 s.
 TargetSpec file_writer(std::vector<std::string> args);
 TargetSpec zombie(); // keeps a zombie child (status 7) for ~1.8 s
