@@ -25,7 +25,10 @@ void copy_all(int from, int to, const std::string &what) {
 
 void write_copy(const std::string &source, const std::string &dest,
                 std::uint32_t mode, const std::string &what) {
-  Fd in(::open(source.c_str(), O_RDONLY | O_CLOEXEC));
+  // Read without touching its access time (only its owner or root may).
+  Fd in(::open(source.c_str(), O_RDONLY | O_NOATIME | O_CLOEXEC));
+  if (in.get() < 0 && errno == EPERM)
+    in = Fd(::open(source.c_str(), O_RDONLY | O_CLOEXEC));
   if (in.get() < 0)
     sdk::throw_errno("Checkpoint error: cannot read " + what, errno);
   Fd out(::open(dest.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,

@@ -10,6 +10,7 @@
 
 #include <fstream>
 #include <memory>
+#include <sys/stat.h>
 
 using namespace cpr_test;
 
@@ -66,6 +67,8 @@ checkpoint_writer(const std::string &disposition,
                          c->target.pid, c->data.string(), disposition));
   let_it_run();
   c->before = identity_of_set({c->target.pid});
+  struct stat before {};
+  REQUIRE(::stat(c->file.c_str(), &before) == 0);
   std::vector<std::string> args{"-c", c->sf.string(), "-p",
                                 std::to_string(c->target.pid)};
   args.insert(args.end(), cpr_flags.begin(), cpr_flags.end());
@@ -73,6 +76,11 @@ checkpoint_writer(const std::string &disposition,
   INFO(r.describe());
   REQUIRE(r.status.success());
   wait_exit(c->target.pid, 10s);
+  // Saving a copy reads the file without touching its access time.
+  struct stat after {};
+  REQUIRE(::stat(c->file.c_str(), &after) == 0);
+  CHECK(after.st_atim.tv_sec == before.st_atim.tv_sec);
+  CHECK(after.st_atim.tv_nsec == before.st_atim.tv_nsec);
   c->at_checkpoint = read_file(c->file);
   c->written = static_cast<int>(c->at_checkpoint.size() / 8);
   REQUIRE(c->at_checkpoint == lines(0, c->written));
