@@ -197,11 +197,12 @@ void FrozenProcess::prepare() {
 // Work areas a cpr killed mid-checkpoint left behind (see remote_code.S),
 // unless a thread is still on its way out of one.
 void FrozenProcess::remove_stale_work_areas() {
-  for (sdk::Range area : stale_work_areas(pid_)) {
+  // maps_ was read before this cpr mapped its own area.
+  for (sdk::Range area : stale_work_areas(pid_, maps_)) {
     bool in_use = std::any_of(threads_.begin(), threads_.end(), [&](auto &t) {
       return area.overlaps({t.regs.rip, t.regs.rip + 1});
     });
-    if (!in_use && area.start != work_area_.start)
+    if (!in_use)
       remote(pid_).unmap(area);
   }
 }

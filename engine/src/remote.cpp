@@ -518,11 +518,12 @@ sdk::Range install_work_area(RemoteProcess &t,
   return area;
 }
 
-std::vector<sdk::Range> stale_work_areas(pid_t pid) {
+std::vector<sdk::Range>
+stale_work_areas(pid_t pid, const std::vector<sdk::Mapping> &maps) {
   static_assert(size_word_at + sizeof(std::uint64_t) <= page);
   std::vector<sdk::Range> found;
   std::vector<unsigned char> head(size_word_at + sizeof(std::uint64_t));
-  for (const sdk::Mapping &m : sdk::read_maps(pid)) {
+  for (const sdk::Mapping &m : maps) {
     if (m.perms != "r-xp" || !m.path.empty())
       continue;
     iovec local{head.data(), head.size()};

@@ -5,6 +5,7 @@
 // a frame holding the thread's own state (remote_code.S, sigframe.hpp).
 #pragma once
 
+#include <cpr/sdk/procfs.hpp>
 #include <cpr/sdk/tracee.hpp>
 
 #include <cstdint>
@@ -158,8 +159,10 @@ inline constexpr std::size_t work_area_pages = 4;
 // tracee has, fills in its code, and makes `t` use it.
 sdk::Range install_work_area(RemoteProcess &t,
                              const std::vector<sdk::Range> &avoid);
-// The work areas of process `pid` that a cpr which died left mapped.
-std::vector<sdk::Range> stale_work_areas(pid_t pid);
+// The work areas a cpr which died left mapped, among `maps` of process
+// `pid`.
+std::vector<sdk::Range> stale_work_areas(pid_t pid,
+                                         const std::vector<sdk::Mapping> &maps);
 // For a worker thread started while its creator was pinned.
 void allow_any_cpu();
 

@@ -1,8 +1,8 @@
 // Memory a program may hold that the plain heap tests do not (issue 15):
 // PROT_NONE pages and guard regions, deleted files and memfds mapped,
 // madvise flags, locked and WIPEONFORK memory, THP disabled, a sparse
-// mapping. Each comes
-// back as it was and the program finishes as an uninterrupted run does.
+// mapping. Each comes back as it was and the program finishes as an
+// uninterrupted run does.
 #include <catch2/catch.hpp>
 
 #include "support/sets.hpp"
@@ -11,46 +11,32 @@
 
 using namespace cpr_test;
 
-namespace {
-
-// Checkpoint (killing it) and restart while it works; it finishes with the
-// uninterrupted run's output.
-void round_trip(const TargetSpec &spec, const TempDir &dir) {
-  const std::string &reference = reference_output(spec);
-  RunningTarget target = start_target(spec, dir);
-  let_it_run(300ms, 800ms);
-  checkpoint_and_restart(target, dir);
-  expect_finishes_within(target, reference, 15s);
-}
-
-} // namespace
-
 TEST_CASE("PROT_NONE pages and guard regions come back closed, around the "
           "data",
           "[e2e][memory]") {
   TempDir dir;
-  round_trip(memory_kinds("holes"), dir);
+  expect_round_trip(memory_kinds("holes"), dir, 300ms, 800ms);
 }
 
 TEST_CASE("Deleted files mapped shared and private come back with their "
           "contents, one inode with the open fd",
           "[e2e][memory][files]") {
   TempDir dir;
-  round_trip(memory_kinds("deleted"), dir);
+  expect_round_trip(memory_kinds("deleted"), dir, 300ms, 800ms);
 }
 
 TEST_CASE("memfds mapped shared and private come back, one object with "
           "their fd, seals kept",
           "[e2e][memory][files]") {
   TempDir dir;
-  round_trip(memory_kinds("memfd"), dir);
+  expect_round_trip(memory_kinds("memfd"), dir, 300ms, 800ms);
 }
 
 TEST_CASE("madvise flags, mlock and THP disable come back, WIPEONFORK memory "
           "comes back zero",
           "[e2e][memory]") {
   TempDir dir;
-  round_trip(memory_kinds("advice"), dir);
+  expect_round_trip(memory_kinds("advice"), dir, 300ms, 800ms);
   // A restart is a fork of the saved process: such memory (a random
   // generator's state) must not be handed on.
   CHECK(read_file(dir / "wiped") == "zero\n");
@@ -59,7 +45,7 @@ TEST_CASE("madvise flags, mlock and THP disable come back, WIPEONFORK memory "
 TEST_CASE("A 512 MiB sparse mapping costs only the pages written",
           "[e2e][memory]") {
   TempDir dir;
-  round_trip(memory_kinds("sparse"), dir);
+  expect_round_trip(memory_kinds("sparse"), dir, 300ms, 800ms);
   std::uintmax_t pages = 0;
   for (const auto &f : fs::directory_iterator(dir / "statefile" / "pages"))
     pages += f.file_size();

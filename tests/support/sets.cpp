@@ -150,6 +150,15 @@ checkpoint_and_restart(const RunningTarget &target, const TempDir &dir) {
   return restarted;
 }
 
+void expect_round_trip(const TargetSpec &spec, const TempDir &dir,
+                       milliseconds lo, milliseconds hi) {
+  const std::string &reference = reference_output(spec);
+  RunningTarget target = start_target(spec, dir);
+  let_it_run(lo, hi);
+  checkpoint_and_restart(target, dir);
+  expect_finishes_within(target, reference, 15s);
+}
+
 void expect_finishes_within(const RunningTarget &target,
                             const std::string &reference,
                             milliseconds timeout) {

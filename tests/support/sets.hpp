@@ -55,6 +55,12 @@ void restart_set(const std::vector<fs::path> &statefiles,
 std::chrono::steady_clock::time_point
 checkpoint_and_restart(const RunningTarget &target, const TempDir &dir);
 
+// The whole round trip of one target started in `dir`: it runs a while,
+// is checkpointed (killed) and restarted, and finishes with the output of an
+// uninterrupted run.
+void expect_round_trip(const TargetSpec &spec, const TempDir &dir,
+                       milliseconds lo = 300ms, milliseconds hi = 1200ms);
+
 // Like expect_finishes_with, with a shorter time limit: a restored set that
 // lost its shared memory would wait for ever.
 void expect_finishes_within(const RunningTarget &target,
