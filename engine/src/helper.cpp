@@ -438,6 +438,13 @@ pid_t ProcessTree::live_pid(pid_t saved) const {
   return saved;
 }
 
+bool ProcessTree::parent_restored(pid_t saved) const {
+  for (const Node &n : nodes_)
+    if (n.p.record->pid == saved)
+      return n.parent >= 0;
+  return false;
+}
+
 pid_t ProcessTree::live_tid(pid_t saved_pid, pid_t saved_tid) const {
   pid_t pid = live_pid(saved_pid);
   if (!in_namespace_ || saved_pid == saved_tid)

@@ -44,6 +44,9 @@ public:
   // The PID a saved process (or thread) has now, as cpr sees it.
   pid_t live_pid(pid_t saved) const;
   pid_t live_tid(pid_t saved_pid, pid_t saved_tid) const;
+  // Whether the process's parent is restored with it (not cpr, a stand-in or
+  // the namespace's init).
+  bool parent_restored(pid_t saved) const;
   // A thread the engine added (its live TID); let go with its process.
   void add_thread(pid_t tid) { extra_threads_.push_back(tid); }
   void release();

@@ -355,7 +355,8 @@ void restore_groups(RemoteProcess &t, const Credentials &c) {
                    buf);
 }
 
-void restore_credentials(RemoteProcess &t, const ProcessRecord &p) {
+void restore_credentials(RemoteProcess &t, const ProcessRecord &p,
+                         bool parent_restored) {
   const Credentials &c = saved_credentials(p);
   auto call = [&](const char *what, long nr, std::uint64_t a = 0,
                   std::uint64_t b = 0, std::uint64_t d = 0) {
@@ -385,8 +386,9 @@ void restore_credentials(RemoteProcess &t, const ProcessRecord &p) {
   // Changing credentials resets these two.
   call("restore its dumpable flag", SYS_prctl, PR_SET_DUMPABLE,
        static_cast<std::uint64_t>(p.dumpable));
+  // Also ends the SIGKILL the process set while it was being built.
   call("restore its parent-death signal", SYS_prctl, PR_SET_PDEATHSIG,
-       static_cast<std::uint64_t>(p.pdeathsig));
+       parent_restored ? static_cast<std::uint64_t>(p.pdeathsig) : 0);
 }
 
 void restore_scheduling(const ProcessRecord &p, pid_t live) {

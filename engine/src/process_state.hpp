@@ -31,7 +31,10 @@ void queue_pending_signals(RemoteProcess &t, const ProcessRecord &p,
 // SIGRESTART, if the process catches it, after the pending ones: delivered
 // last, its handler frame is on top and runs first.
 void queue_restart_signal(RemoteProcess &t, const ProcessRecord &p);
-void restore_credentials(RemoteProcess &t, const ProcessRecord &p);
+// `parent_restored`: its parent-death signal is restored only then; a root's
+// parent at restart is cpr, whose exit would send it at once.
+void restore_credentials(RemoteProcess &t, const ProcessRecord &p,
+                         bool parent_restored);
 // Its credentials, or "damaged statefile" if it has none.
 const Credentials &saved_credentials(const ProcessRecord &p);
 void restore_groups(RemoteProcess &t, const Credentials &c);

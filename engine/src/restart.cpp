@@ -284,7 +284,7 @@ void build(const PlannedProcess &pp, const Loaded &l, const Registry &registry,
     queue_pending_signals(remote_of(i), p, &p.threads[i]);
   queue_restart_signal(main, p);
   for (size_t i = 0; i < p.threads.size(); ++i)
-    restore_credentials(remote_of(i), p);
+    restore_credentials(remote_of(i), p, tree.parent_restored(p.pid));
   // Last: a timer that fires now leaves its signal pending, not dropped.
   restore_itimers(main, p);
   restore_posix_timers(main, p);

@@ -113,6 +113,11 @@ TargetSpec subreaper() {
   return make_target("subreaper", {program.string()}, {});
 }
 
+TargetSpec process_flags() {
+  auto program = fs::path(CPR_TARGETS_BUILD_DIR) / "process_flags";
+  return make_target("process_flags", {program.string()}, {});
+}
+
 TargetSpec file_writer(std::vector<std::string> args) {
   auto program = fs::path(CPR_TARGETS_BUILD_DIR) / "file_writer";
   return make_target("file_writer", {program.string()}, args);

@@ -57,6 +57,9 @@ TargetSpec timer_thread();
 TargetSpec seccomp();
 // A child subreaper whose grandchild, reparented to it, exits 7 after ~2 s.
 TargetSpec subreaper();
+// A parent and child print personality, no_new_privs, dumpable, pdeathsig
+// and whether their rseq area is live, before and after ~2 s.
+TargetSpec process_flags();
 // file_writer PATH [w|a] [verify]: 40 lines to PATH over ~2 s.
 TargetSpec file_writer(std::vector<std::string> args);
 TargetSpec zombie(); // keeps a zombie child (status 7) for ~1.8 s
