@@ -4,6 +4,8 @@
 
 #include <cpr/sdk/error.hpp>
 #include <cpr/sdk/procfs.hpp>
+#include <cpr/sdk/socket_address.hpp>
+#include <cpr/sdk/unique_fd.hpp>
 
 #include <fcntl.h>
 #include <fmt/format.h>
@@ -44,6 +46,18 @@ sdk::OpenFile FdTableCollector::describe(pid_t pid, int fd) const {
   return f;
 }
 
+namespace {
+
+// The file as a refusal names it: a socket by its kind and addresses.
+std::string what_it_is(const sdk::OpenFile &file) {
+  if (!S_ISSOCK(file.st.st_mode))
+    return file.path;
+  return fmt::format("{} ({})", file.path,
+                     sdk::describe_socket(sdk::borrow_fd(file).get()));
+}
+
+} // namespace
+
 std::uint64_t FdTableCollector::object_for(const sdk::OpenFile &file) {
   for (const Known &k : known_)
     if (k.dev == file.st.st_dev && k.ino == file.st.st_ino &&
@@ -53,7 +67,7 @@ std::uint64_t FdTableCollector::object_for(const sdk::OpenFile &file) {
   if (!h)
     throw sdk::Error(fmt::format("Checkpoint error: process {} fd {} is {}, "
                                  "which no plugin can checkpoint",
-                                 file.pid, file.fd, file.path));
+                                 file.pid, file.fd, what_it_is(file)));
   sdk::Saved saved = h->save(file, ctx_);
   ObjectRecord rec;
   rec.id = manifest_.objects.size() + 1;

@@ -118,6 +118,11 @@ TargetSpec process_flags() {
   return make_target("process_flags", {program.string()}, {});
 }
 
+TargetSpec netlink_holder() {
+  auto program = fs::path(CPR_TARGETS_BUILD_DIR) / "netlink_holder";
+  return make_target("netlink_holder", {program.string()}, {});
+}
+
 TargetSpec file_writer(std::vector<std::string> args) {
   auto program = fs::path(CPR_TARGETS_BUILD_DIR) / "file_writer";
   return make_target("file_writer", {program.string()}, args);

@@ -60,6 +60,8 @@ TargetSpec subreaper();
 // A parent and child print personality, no_new_privs, dumpable, pdeathsig
 // and whether their rseq area is live, before and after ~2 s.
 TargetSpec process_flags();
+// Holds a bound netlink socket at fd 3, counting to 20 over ~2 s.
+TargetSpec netlink_holder();
 // file_writer PATH [w|a] [verify]: 40 lines to PATH over ~2 s.
 TargetSpec file_writer(std::vector<std::string> args);
 TargetSpec zombie(); // keeps a zombie child (status 7) for ~1.8 s
