@@ -1,6 +1,7 @@
 #include "helper.hpp"
 
 #include "acting_as.hpp"
+#include "deleted_dirs.hpp"
 #include "fd_table.hpp"
 #include "inherited_fds.hpp"
 #include "pages.hpp"
@@ -104,12 +105,8 @@ void set_up_self(const PlannedProcess &pp, const Registry &registry,
   {
     ActingAs as(p.creds);
     install_fds(p, *pp.manifest, registry, ctx, top, opened_above);
-    if (pp.manifest->header.cdir == DirPolicy::replace &&
-        ::chdir(p.cwd.c_str()) != 0)
-      sdk::throw_errno(fmt::format("component unavailable: the working "
-                                   "directory {} of process {}",
-                                   p.cwd, p.pid),
-                       errno);
+    if (pp.manifest->header.cdir == DirPolicy::replace)
+      enter_working_directory(p);
   }
   ::umask(p.umask);
   ::personality(p.personality);

@@ -169,6 +169,10 @@ struct ProcessRecord {
   bool pty_of_the_set = false;
   std::int32_t ctty_fd = -1;
   std::string comm, psargs, exe, cwd, root;
+  // Removed while the process was in it: cwd and root hold the path it had.
+  // A deleted root is always also the working directory.
+  bool cwd_deleted = false, root_deleted = false;
+  std::uint32_t cwd_mode = 0; // a deleted working directory's permissions
   std::uint32_t umask = 022;
   std::uint32_t personality = 0;
   std::int32_t nice = 0;
@@ -199,7 +203,8 @@ struct ProcessRecord {
 
   // Class version 1 added zombie, exit_status, stopped; 2 shares_mm_with;
   // 3 itimers; 4 posix_timers; 5 tty_nr, tpgid, pty_of_the_set, ctty_fd;
-  // 6 stop_signal; 7 seccomp_filters, child_subreaper.
+  // 6 stop_signal; 7 seccomp_filters, child_subreaper; 8 cwd_deleted,
+  // root_deleted, cwd_mode.
   template <class A> void serialize(A &ar, unsigned version) {
     ar &pid &ppid &pgid &sid &comm &psargs &exe &cwd &root;
     ar &umask &personality &nice &sched_policy &sched_priority;
@@ -220,6 +225,8 @@ struct ProcessRecord {
       ar &stop_signal;
     if (version >= 7)
       ar &seccomp_filters &child_subreaper;
+    if (version >= 8)
+      ar &cwd_deleted &root_deleted &cwd_mode;
   }
 };
 
@@ -243,7 +250,7 @@ struct Manifest {
 } // namespace cpr::engine
 
 BOOST_CLASS_VERSION(cpr::engine::Header, 3)
-BOOST_CLASS_VERSION(cpr::engine::ProcessRecord, 7)
+BOOST_CLASS_VERSION(cpr::engine::ProcessRecord, 8)
 BOOST_CLASS_VERSION(cpr::engine::ThreadState, 1)
 BOOST_CLASS_VERSION(cpr::engine::FdRef, 1)
 BOOST_CLASS_VERSION(cpr::engine::Manifest, 1)

@@ -1,5 +1,6 @@
 #include "process_state.hpp"
 
+#include "deleted_dirs.hpp"
 #include "proc.hpp"
 #include "ptrace.hpp"
 
@@ -121,8 +122,7 @@ void collect_identity(pid_t pid, ProcessRecord &p) {
   p.sched_policy = static_cast<int>(st->field(41));
   p.psargs = proc::cmdline(pid);
   p.exe = proc::readlink(dir + "/exe");
-  p.cwd = proc::readlink(dir + "/cwd");
-  p.root = proc::readlink(dir + "/root");
+  collect_directories(pid, p);
   p.umask = static_cast<std::uint32_t>(
       std::stoul(proc::status_field(pid, "Umask"), nullptr, 8));
   p.personality =

@@ -262,8 +262,9 @@ void build(const PlannedProcess &pp, const Loaded &l, const Registry &registry,
   }
   // The root goes last of all paths: every path saved is cpr's view of it.
   if (p.root != "/" && l.manifest.header.rdir == DirPolicy::replace)
+    // A deleted root is the working directory, made again (and removed).
     sdk::remote_call(main, "restore its root directory " + p.root, SYS_chroot,
-                     write_string(main, p.root));
+                     write_string(main, p.root_deleted ? "." : p.root));
   join_group(main, p, terminal);
   restore_signal_actions(main, p);
   std::vector<std::unique_ptr<RemoteProcess>> threads;

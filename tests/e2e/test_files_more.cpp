@@ -136,3 +136,16 @@ TEST_CASE("An O_ASYNC pipe keeps its owner and signal, and signals on",
   TempDir dir;
   expect_round_trip(sigio(), dir);
 }
+
+// Issue 15: a directory removed while the process works in it stays its
+// working directory (empty, reachable by no path), made again and removed.
+TEST_CASE("A deleted working directory comes back deleted", "[e2e][files]") {
+  TempDir dir;
+  expect_round_trip(deleted_cwd(), dir);
+}
+
+TEST_CASE("A deleted root directory, worked in, comes back deleted",
+          "[e2e][files]") {
+  TempDir dir;
+  expect_round_trip(deleted_cwd("root"), dir);
+}

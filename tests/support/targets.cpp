@@ -123,6 +123,15 @@ TargetSpec netlink_holder() {
   return make_target("netlink_holder", {program.string()}, {});
 }
 
+TargetSpec deleted_cwd(std::string mode) {
+  auto program = fs::path(CPR_TARGETS_BUILD_DIR) / "deleted_cwd";
+  std::vector<std::string> args;
+  if (!mode.empty())
+    args.push_back(mode);
+  return make_target(mode.empty() ? "deleted_cwd" : "deleted_cwd " + mode,
+                     {program.string()}, args);
+}
+
 TargetSpec file_writer(std::vector<std::string> args) {
   auto program = fs::path(CPR_TARGETS_BUILD_DIR) / "file_writer";
   return make_target("file_writer", {program.string()}, args);

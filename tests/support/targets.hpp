@@ -62,6 +62,8 @@ TargetSpec subreaper();
 TargetSpec process_flags();
 // Holds a bound netlink socket at fd 3, counting to 20 over ~2 s.
 TargetSpec netlink_holder();
+// Works ~2 s in a working directory it removed; "root": also its root.
+TargetSpec deleted_cwd(std::string mode = "");
 // file_writer PATH [w|a] [verify]: 40 lines to PATH over ~2 s.
 TargetSpec file_writer(std::vector<std::string> args);
 TargetSpec zombie(); // keeps a zombie child (status 7) for ~1.8 s
