@@ -384,8 +384,10 @@ std::uint64_t RemoteProcess::free_spot(const std::vector<sdk::Range> &avoid,
   for (const sdk::Mapping &m : sdk::read_maps(pid_))
     taken.push_back(m.range);
   // A wide margin keeps the area from merging with, or sitting in the
-  // guard gap of, any mapping of the process.
-  auto where = sdk::find_gap(taken, size, 1 << 20);
+  // guard gap of, any mapping of the process. High up, its line in
+  // /proc/PID/maps comes after the process's own (a /proc file's offset is
+  // set while the area is there: the text up to it must be the process's).
+  auto where = sdk::find_gap(taken, size, 1 << 20, true);
   if (!where)
     throw sdk::Error("Resource temporarily unavailable: no free address "
                      "range in process " +

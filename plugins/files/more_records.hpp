@@ -1,4 +1,4 @@
-// Saved forms of files.directory, files.deleted and files.locks.
+// Saved forms of files.directory, files.deleted, files.proc and files.locks.
 #pragma once
 
 #include <boost/serialization/string.hpp>
@@ -34,6 +34,34 @@ struct DeletedFile {
   template <class A> void serialize(A &ar, unsigned) {
     ar &path &flags &pos &copy &size &mode &uid &gid;
   }
+};
+
+// files.proc: a file or directory of /proc. One of a process of the set
+// (/proc/PID/...) is reopened for that process as it is after the restart;
+// any other by its path.
+struct ProcFile {
+  std::int32_t pid = 0; // of the set, whose /proc/PID it is in; 0: none
+  std::string path;     // with pid: the part after /proc/PID/
+  std::uint32_t flags = 0;
+  std::int64_t pos = 0;
+  bool directory = false;
+
+  template <class A> void serialize(A &ar, unsigned) {
+    ar &pid &path &flags &pos &directory;
+  }
+};
+
+// files.proc_offsets: where each open /proc file of a process was read to.
+struct ProcOffset {
+  std::int32_t fd = -1;
+  std::int64_t pos = 0;
+
+  template <class A> void serialize(A &ar, unsigned) { ar &fd &pos; }
+};
+struct ProcOffsets {
+  std::vector<ProcOffset> offsets;
+
+  template <class A> void serialize(A &ar, unsigned) { ar &offsets; }
 };
 
 enum class LockKind : std::uint8_t { posix, ofd, flock };

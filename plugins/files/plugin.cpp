@@ -7,6 +7,7 @@
 #include "inotify.hpp"
 #include "locks.hpp"
 #include "memfd.hpp"
+#include "proc_file.hpp"
 #include "pty.hpp"
 #include "regular_file.hpp"
 #include "signalfd.hpp"
@@ -24,6 +25,8 @@ public:
     std::vector<std::unique_ptr<sdk::FdHandler>> out;
     // First: a memfd looks like a deleted regular file.
     out.push_back(std::make_unique<MemFdHandler>());
+    // Before regular files and directories: /proc's are made anew.
+    out.push_back(std::make_unique<ProcFileHandler>());
     out.push_back(std::make_unique<RegularFileHandler>());
     out.push_back(std::make_unique<DeviceHandler>());
     out.push_back(std::make_unique<TerminalHandler>());
@@ -41,6 +44,7 @@ public:
   process_handlers() const override {
     std::vector<std::unique_ptr<sdk::ProcessHandler>> out;
     out.push_back(std::make_unique<LocksHandler>());
+    out.push_back(std::make_unique<ProcOffsetsHandler>());
     return out;
   }
 };

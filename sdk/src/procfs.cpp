@@ -120,7 +120,8 @@ std::optional<std::string> mapped_file_name(pid_t pid, const Mapping &m) {
 }
 
 std::optional<std::uint64_t> find_gap(const std::vector<Range> &taken,
-                                      std::uint64_t size, std::uint64_t pad) {
+                                      std::uint64_t size, std::uint64_t pad,
+                                      bool highest) {
   std::vector<Range> sorted = taken;
   std::sort(sorted.begin(), sorted.end(),
             [](const Range &a, const Range &b) { return a.start < b.start; });
@@ -128,6 +129,10 @@ std::optional<std::uint64_t> find_gap(const std::vector<Range> &taken,
   std::vector<std::uint64_t> candidates{0x10000000ULL};
   for (const Range &r : sorted)
     candidates.push_back(r.end + pad);
+  if (highest)
+    std::reverse(candidates.begin() + 1, candidates.end());
+  if (highest)
+    std::rotate(candidates.begin(), candidates.begin() + 1, candidates.end());
   for (std::uint64_t a : candidates) {
     Range want{a - std::min(a, pad), a + size + pad};
     if (want.end > task_size)

@@ -132,6 +132,11 @@ TargetSpec deleted_cwd(std::string mode) {
                      {program.string()}, args);
 }
 
+TargetSpec proc_files() {
+  auto program = fs::path(CPR_TARGETS_BUILD_DIR) / "proc_files";
+  return make_target("proc_files", {program.string()}, {});
+}
+
 TargetSpec file_writer(std::vector<std::string> args) {
   auto program = fs::path(CPR_TARGETS_BUILD_DIR) / "file_writer";
   return make_target("file_writer", {program.string()}, args);

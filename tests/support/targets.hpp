@@ -64,6 +64,10 @@ TargetSpec process_flags();
 TargetSpec netlink_holder();
 // Works ~2 s in a working directory it removed; "root": also its root.
 TargetSpec deleted_cwd(std::string mode = "");
+// Holds /proc/self/status and maps, its child's /proc/PID/stat, /proc/meminfo
+// and /proc/self/fd open; prints "opened", then after ~2 s whether each
+// still shows the right process.
+TargetSpec proc_files();
 // file_writer PATH [w|a] [verify]: 40 lines to PATH over ~2 s.
 TargetSpec file_writer(std::vector<std::string> args);
 TargetSpec zombie(); // keeps a zombie child (status 7) for ~1.8 s

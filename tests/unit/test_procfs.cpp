@@ -24,4 +24,7 @@ TEST_CASE("find_gap keeps its distance from what is taken") {
   Range want{*a - 0x100000, *a + 0x1000 + 0x100000};
   for (const Range &r : taken)
     CHECK_FALSE(r.overlaps(want));
+  auto high = find_gap(taken, 0x1000, 0x100000, true);
+  REQUIRE(high);
+  CHECK(*high == 0x30000000 + 0x100000);
 }

@@ -48,8 +48,10 @@ int pty_master_index(pid_t pid, int fd);
 // The top of a 47-bit x86_64 user address space.
 inline constexpr std::uint64_t task_size = 0x7ffffffff000ULL;
 
-// An address A such that [A - pad, A + size + pad) meets none of `taken`.
+// An address A such that [A - pad, A + size + pad) meets none of `taken`:
+// the lowest such spot, or (`highest`) the highest just above a taken range.
 std::optional<std::uint64_t> find_gap(const std::vector<Range> &taken,
-                                      std::uint64_t size, std::uint64_t pad);
+                                      std::uint64_t size, std::uint64_t pad,
+                                      bool highest = false);
 
 } // namespace cpr::sdk
