@@ -5,6 +5,7 @@
 
 #include <cpr/sdk/error.hpp>
 #include <cpr/sdk/payload.hpp>
+#include <cpr/sdk/procfs.hpp>
 
 #include <algorithm>
 #include <fcntl.h>
@@ -24,28 +25,56 @@ constexpr std::uint32_t known_events =
     EPOLLRDBAND | EPOLLWRNORM | EPOLLWRBAND | EPOLLMSG | EPOLLRDHUP |
     EPOLLEXCLUSIVE | EPOLLWAKEUP | EPOLLONESHOT | EPOLLET;
 
-// The kernel keeps a watch while its file lives, even once the fd number it
-// was added under is closed (or reused for another file); such a watch
-// could not be added again by number.
-void check_still_open(const sdk::OpenFile &file, int tfd, int nth) {
+// Whether `fd` of the process is the file the epoll `file` watches as its
+// `nth` watch under number `tfd`.
+bool is_watched_file(const sdk::OpenFile &file, int fd, int tfd, int nth) {
   kcmp_epoll_slot slot{static_cast<__u32>(file.fd), static_cast<__u32>(tfd),
                        static_cast<__u32>(nth)};
   long same =
-      ::syscall(SYS_kcmp, file.pid, file.pid, KCMP_EPOLL_TFD, tfd, &slot);
-  if (same == 0)
-    return;
+      ::syscall(SYS_kcmp, file.pid, file.pid, KCMP_EPOLL_TFD, fd, &slot);
   if (same < 0 && errno != EBADF)
     sdk::throw_errno(fd_error(file, fmt::format("cannot compare the file "
                                                 "epoll watches as fd {}",
                                                 tfd)),
                      errno);
+  return same == 0;
+}
+
+// The kernel keeps a watch while its file lives, even once the fd number it
+// was added under is closed (or reused for another file): the fd the file
+// lives on under, -1 if that number still holds it.
+int watched_file_fd(const sdk::OpenFile &file, int tfd, int nth) {
+  if (is_watched_file(file, tfd, tfd, nth))
+    return -1;
+  for (int fd : sdk::fds_of(file.pid))
+    if (fd != tfd && is_watched_file(file, fd, tfd, nth))
+      return fd;
   throw sdk::Error(fd_error(
-      file, same < 0 ? fmt::format("epoll watches fd {}, which the process no "
-                                   "longer has open",
-                                   tfd)
-                     : fmt::format("epoll watches fd {}, which is now another "
-                                   "file than the one watched",
-                                   tfd)));
+      file, fmt::format("epoll watches a file added as fd {}, which the "
+                        "process no longer holds under any fd",
+                        tfd)));
+}
+
+// Adds the watch under its old number, which `via` is put at for the call,
+// then given back to what held it (or closed).
+void add_under_old_number(int epoll, const EpollTarget &target,
+                          epoll_event &event) {
+  int held = ::fcntl(target.fd, F_DUPFD_CLOEXEC, 0);
+  int held_flags = held >= 0 ? ::fcntl(target.fd, F_GETFD) : 0;
+  bool added = ::dup2(target.via, target.fd) == target.fd &&
+               ::epoll_ctl(epoll, EPOLL_CTL_ADD, target.fd, &event) == 0;
+  int err = errno;
+  if (held >= 0) {
+    ::dup3(held, target.fd, held_flags & FD_CLOEXEC ? O_CLOEXEC : 0);
+    ::close(held);
+  } else {
+    ::close(target.fd);
+  }
+  if (!added)
+    sdk::throw_errno(fmt::format("cannot watch fd {} (the file of fd {}) with "
+                                 "epoll fd {}",
+                                 target.fd, target.via, epoll),
+                     err);
 }
 
 } // namespace
@@ -71,7 +100,7 @@ sdk::Saved EpollHandler::save(const sdk::OpenFile &file,
           file, fmt::format("epoll watches fd {} for events {:#x}, not "
                             "understood",
                             target.fd, target.events)));
-    check_still_open(file, target.fd, seen[target.fd]++);
+    target.via = watched_file_fd(file, target.fd, seen[target.fd]++);
     rec.targets.push_back(target);
     fds.push_back(target.fd);
   }
@@ -105,6 +134,10 @@ void EpollHandler::connect(const sdk::Record &record, int fd,
     epoll_event event{};
     event.events = target.events;
     event.data.u64 = target.data;
+    if (target.via >= 0) {
+      add_under_old_number(fd, target, event);
+      continue;
+    }
     if (::epoll_ctl(fd, EPOLL_CTL_ADD, target.fd, &event) != 0)
       sdk::throw_errno(fmt::format("cannot watch fd {} with epoll fd {} of "
                                    "process {}",

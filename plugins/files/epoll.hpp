@@ -8,7 +8,7 @@ namespace cpr::files {
 class EpollHandler final : public sdk::FdHandler {
 public:
   std::string kind() const override { return "files.epoll"; }
-  unsigned version() const override { return 1; }
+  unsigned version() const override { return 2; }
   bool claims(const sdk::OpenFile &file) const override;
   sdk::Saved save(const sdk::OpenFile &file,
                   sdk::SaveContext &ctx) const override;

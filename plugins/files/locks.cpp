@@ -91,15 +91,6 @@ std::vector<HeldLock> locks_of(pid_t pid, int fd) {
   return out;
 }
 
-std::vector<int> fds_of(pid_t pid) {
-  std::vector<int> fds;
-  for (const auto &e :
-       std::filesystem::directory_iterator(fmt::format("/proc/{}/fd", pid)))
-    fds.push_back(std::stoi(e.path().filename().string()));
-  std::sort(fds.begin(), fds.end());
-  return fds;
-}
-
 bool same_open_file(pid_t pid, int a, int b) {
   return ::syscall(SYS_kcmp, pid, pid, KCMP_FILE, a, b) == 0;
 }
@@ -108,7 +99,7 @@ bool same_open_file(pid_t pid, int a, int b) {
 std::vector<HeldLock> held_by(pid_t pid) {
   std::vector<HeldLock> held;
   std::vector<int> seen;
-  for (int fd : fds_of(pid)) {
+  for (int fd : sdk::fds_of(pid)) {
     std::vector<HeldLock> locks = locks_of(pid, fd);
     if (locks.empty() || std::any_of(seen.begin(), seen.end(), [&](int s) {
           return same_open_file(pid, s, fd);

@@ -88,12 +88,21 @@ struct MemFd {
   }
 };
 
+// A watch is keyed by its file and the fd number it was added under. That
+// number may have been closed since, or taken by another file: the file
+// then lives on under fd `via` of the same process.
 struct EpollTarget {
   std::int32_t fd = -1;
   std::uint32_t events = 0;
   std::uint64_t data = 0;
+  std::int32_t via = -1; // -1: fd `fd` is the watched file
 
-  template <class A> void serialize(A &ar, unsigned) { ar &fd &events &data; }
+  // Class version 1 added via.
+  template <class A> void serialize(A &ar, unsigned version) {
+    ar &fd &events &data;
+    if (version >= 1)
+      ar &via;
+  }
 };
 
 // files.epoll: `targets` are fd numbers of process `owner`, the one whose
@@ -111,3 +120,4 @@ struct Epoll {
 } // namespace cpr::files
 
 BOOST_CLASS_VERSION(cpr::files::MemFd, 1)
+BOOST_CLASS_VERSION(cpr::files::EpollTarget, 1)

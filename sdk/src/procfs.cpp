@@ -145,6 +145,15 @@ std::optional<std::uint64_t> find_gap(const std::vector<Range> &taken,
   return std::nullopt;
 }
 
+std::vector<int> fds_of(pid_t pid) {
+  std::vector<int> fds;
+  for (const auto &e : std::filesystem::directory_iterator(
+           "/proc/" + std::to_string(pid) + "/fd"))
+    fds.push_back(std::stoi(e.path().filename().string()));
+  std::sort(fds.begin(), fds.end());
+  return fds;
+}
+
 namespace {
 constexpr unsigned pty_slave_major = 136; // 136 to 143
 } // namespace

@@ -14,7 +14,10 @@
  * timerfd 1.5 s ahead, blocked in epoll_wait meanwhile; prints the events.
  *
  * "epoll-closed": an epoll watching an eventfd under an fd number that is
- * then closed (the eventfd living on under another); runs ~2 s. */
+ * then closed (the eventfd living on under another) and taken by another
+ * eventfd; runs ~2 s. The watch stays keyed by the old number: deleting it
+ * by the new one fails, and the other eventfd can be watched as that old
+ * number. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
@@ -294,14 +297,23 @@ static int run_epoll_closed(void) {
   watch(ep, first, EPOLLIN, 1);
   int kept = dup(first);
   close(first);
+  int reused = eventfd(0, 0);
+  printf("kept as fd %d, fd %d reused: %s\n", kept, first,
+         reused == first ? "yes" : "no");
   for (int i = 0; i < 20; i++) {
     printf("tick %d\n", i);
     fflush(stdout);
     sleep_ms(100);
   }
+  printf("delete by the kept fd: %s\n",
+         epoll_ctl(ep, EPOLL_CTL_DEL, kept, NULL) == 0 ? "deleted"
+                                                       : strerror(errno));
+  watch(ep, reused, EPOLLIN, 2);
   write_u64(kept, 1);
-  struct epoll_event ev;
-  printf("events %d\ndone\n", epoll_wait(ep, &ev, 1, 0));
+  struct epoll_event ev[4];
+  int n = epoll_wait(ep, ev, 4, 0);
+  printf("events %d, data %llu\ndone\n", n,
+         n > 0 ? (unsigned long long)ev[0].data.u64 : 0ULL);
   return 0;
 }
 

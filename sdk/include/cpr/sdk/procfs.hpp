@@ -45,6 +45,9 @@ dev_t pty_slave_device(int index);
 // says), or -1 if that fd is not a pty master.
 int pty_master_index(pid_t pid, int fd);
 
+// The fd numbers process `pid` has open, in order.
+std::vector<int> fds_of(pid_t pid);
+
 // The top of a 47-bit x86_64 user address space.
 inline constexpr std::uint64_t task_size = 0x7ffffffff000ULL;
 
