@@ -61,6 +61,10 @@ sdk::Saved DeletedFileHandler::save(const sdk::OpenFile &file,
   rec.path = file.path.substr(0, file.path.size() - deleted_suffix.size());
   rec.flags = file.flags;
   rec.pos = file.pos;
+  // Reopened as the restart reopens the file it makes again.
+  try_reopen(file.pid, file.fd,
+             fmt::format("/proc/{}/fd/{}", file.pid, file.fd),
+             reopen_flags(file.flags), S_IFREG);
   rec.copy = save_contents(file, ctx);
   rec.size = static_cast<std::uint64_t>(file.st.st_size);
   rec.mode = file.st.st_mode & 07777;

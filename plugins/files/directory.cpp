@@ -20,6 +20,8 @@ bool DirectoryHandler::claims(const sdk::OpenFile &file) const {
 sdk::Saved DirectoryHandler::save(const sdk::OpenFile &file,
                                   sdk::SaveContext &) const {
   Directory rec{file.path, file.flags, file.pos};
+  try_reopen(file.pid, file.fd, file.path,
+             reopen_flags(file.flags) | O_DIRECTORY, S_IFDIR);
   std::string where = (file.flags & O_PATH)
                           ? "O_PATH"
                           : fmt::format("readdir position {}, {}", file.pos,

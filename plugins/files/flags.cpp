@@ -1,7 +1,13 @@
 #include "records.hpp"
 
+#include <cpr/sdk/error.hpp>
+
+#include <cerrno>
+#include <cstring>
 #include <fcntl.h>
 #include <fmt/format.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include <vector>
 
 namespace cpr::files {
@@ -36,6 +42,24 @@ int reopen_flags(std::uint32_t flags) {
              flags & ~static_cast<std::uint32_t>(O_CREAT | O_EXCL | O_TRUNC |
                                                  O_NOCTTY | O_NOFOLLOW)) |
          O_CLOEXEC;
+}
+
+void try_reopen(pid_t pid, int fd, const std::string &path, int flags,
+                unsigned type) {
+  auto fail = [&](const std::string &why) {
+    throw sdk::Error(fmt::format("Checkpoint error: process {} fd {} ({}) "
+                                 "could not be reopened at restart: {}",
+                                 pid, fd, path, why));
+  };
+  // Not blocking on a FIFO put in its place, nor taking a terminal.
+  int trial = ::open(path.c_str(), flags | O_NONBLOCK | O_NOCTTY);
+  if (trial < 0)
+    fail(std::strerror(errno));
+  struct stat st {};
+  bool same_kind = ::fstat(trial, &st) == 0 && (st.st_mode & S_IFMT) == type;
+  ::close(trial);
+  if (!same_kind)
+    fail("it is another kind of file now");
 }
 
 } // namespace cpr::files

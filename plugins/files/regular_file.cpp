@@ -114,6 +114,9 @@ sdk::Saved RegularFileHandler::save(const sdk::OpenFile &file,
   RegularFile rec{file.path,       file.flags,
                   file.pos,        static_cast<std::uint8_t>(d),
                   file.st.st_mode, {}};
+  if (d != Disposition::substitute) // the others open the path again
+    try_reopen(file.pid, file.fd, file.path,
+               reopen_flags(file.flags) | O_NOFOLLOW, S_IFREG);
   if (saves_copy(d))
     rec.copy = save_copy(file, ctx);
   return {sdk::to_payload(rec),

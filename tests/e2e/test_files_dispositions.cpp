@@ -10,6 +10,7 @@
 
 #include <fstream>
 #include <memory>
+#include <sys/mount.h>
 #include <sys/stat.h>
 
 using namespace cpr_test;
@@ -222,4 +223,32 @@ TEST_CASE("A file opened through a symlink, on another filesystem, comes back",
   checkpoint_and_restart(target, dir);
   expect_finishes_within(target, "done\n", 15s);
   CHECK(read_file(elsewhere / "out.dat") == lines(0, 40));
+}
+
+// Issue 15: what a restart will reopen is tried at checkpoint, before WILL
+// EXIT ends the job: here the file's path now leads into a file system
+// mounted over its directory, where there is no such file.
+TEST_CASE("A file its path no longer reaches fails the checkpoint, not the "
+          "restart",
+          "[e2e][files][errors]") {
+  TempDir dir;
+  fs::create_directories(dir / "data");
+  RunningTarget target = start_target(file_writer({"data/out.dat"}), dir);
+  let_it_run();
+  REQUIRE(::mount("none", (dir / "data").c_str(), "tmpfs", 0, nullptr) == 0);
+  struct Unmount {
+    fs::path at;
+    ~Unmount() { ::umount2(at.c_str(), MNT_DETACH); }
+  } unmount{dir / "data"};
+  auto sf = dir / "statefile";
+  CommandResult result = try_checkpoint(sf, target.pid);
+  expect_cpr_error(result, "Checkpoint error");
+  CHECK(result.err.find(fmt::format("process {} fd 3 ({}) could not be "
+                                    "reopened at restart: No such file",
+                                    target.pid,
+                                    (dir / "data" / "out.dat").string())) !=
+        std::string::npos);
+  CHECK_FALSE(fs::exists(sf));
+  expect_still_running(target);
+  expect_finishes_within(target, "done\n", 15s);
 }
