@@ -92,16 +92,20 @@ struct AddressSpace {
   std::uint64_t vdso_size = 0;
   // PR_GET_THP_DISABLE: bit 0 set if disabled, the flags above it.
   std::int64_t thp_disable = 0;
+  // mlockall flags for mappings to come: MCL_FUTURE, MCL_ONFAULT, or 0.
+  std::uint32_t lock_future = 0;
 
-  // Class version 2 added thp_disable.
+  // Class version 2 added thp_disable; 3 lock_future.
   template <class A> void serialize(A &ar, unsigned version) {
     ar &pid &vmas &mm &auxv &exe &vdso_crc &vdso_size;
     if (version >= 2)
       ar &thp_disable;
+    if (version >= 3)
+      ar &lock_future;
   }
 };
 
 } // namespace cpr::memory
 
-BOOST_CLASS_VERSION(cpr::memory::AddressSpace, 2)
+BOOST_CLASS_VERSION(cpr::memory::AddressSpace, 3)
 BOOST_CLASS_VERSION(cpr::memory::Vma, 4)

@@ -210,12 +210,15 @@ void finish_vmas(sdk::Tracee &t, const AddressSpace &as) {
         sdk::remote_call(t, "advise memory", SYS_madvise, v.range.start,
                          v.range.size(), static_cast<std::uint64_t>(adv));
     if (v.has_flag("lo"))
-      sdk::remote_call(t, "lock memory", SYS_mlock, v.range.start,
-                       v.range.size());
+      sdk::remote_call(t, "lock memory", SYS_mlock2, v.range.start,
+                       v.range.size(), v.has_flag("lf") ? MLOCK_ONFAULT : 0);
     for (const sdk::Range &g : v.guards)
       sdk::remote_call(t, "install a guard region", SYS_madvise, g.start,
                        g.size(), madv_guard_install);
   }
+  if (as.lock_future)
+    sdk::remote_call(t, "lock its memory to come", SYS_mlockall,
+                     as.lock_future);
   if (as.thp_disable & 1)
     sdk::remote_call(t, "disable transparent huge pages", SYS_prctl,
                      PR_SET_THP_DISABLE, 1,

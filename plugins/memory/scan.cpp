@@ -217,6 +217,17 @@ bool share_saved_part(pid_t pid, std::uint64_t inode, Vma &v,
 
 } // namespace
 
+// mlockall's MCL_FUTURE (and MCL_ONFAULT) as a new mapping shows them.
+std::uint32_t future_locking(const std::string &vmflags) {
+  auto has = [&](const char *flag) {
+    return (" " + vmflags + " ").find(std::string(" ") + flag + " ") !=
+           std::string::npos;
+  };
+  if (!has("lo"))
+    return 0;
+  return MCL_FUTURE | (has("lf") ? MCL_ONFAULT : 0);
+}
+
 AddressSpace scan_address_space(sdk::Tracee &t, sdk::PageSink &sink,
                                 SharedMemorySeen &seen,
                                 const std::string &statefile) {
@@ -227,10 +238,14 @@ AddressSpace scan_address_space(sdk::Tracee &t, sdk::PageSink &sink,
   const auto reserved = t.reserved();
   for (const sdk::Mapping &mapped : sdk::read_smaps(t.pid())) {
     sdk::Mapping m = as_named_now(t.pid(), mapped);
+    if (std::any_of(reserved.begin(), reserved.end(),
+                    [&](const sdk::Range &r) { return r.overlaps(m.range); })) {
+      // Mapped by the engine just now: locked if mlockall(MCL_FUTURE) is on.
+      as.lock_future = future_locking(m.vmflags);
+      continue;
+    }
     // System V segments are plugins/shm's: attached again after the rest.
-    if (m.path == "[vsyscall]" || is_sysv_segment(m.path) ||
-        std::any_of(reserved.begin(), reserved.end(),
-                    [&](const sdk::Range &r) { return r.overlaps(m.range); }))
+    if (m.path == "[vsyscall]" || is_sysv_segment(m.path))
       continue;
     Vma v;
     v.range = m.range;

@@ -52,3 +52,11 @@ TEST_CASE("A 512 MiB sparse mapping costs only the pages written",
   note(fmt::format("pages saved: {} bytes", pages));
   CHECK(pages < 4u << 20);
 }
+
+// Issue 15: mlockall(MCL_FUTURE) locks the mappings a process makes after
+// its restart too.
+TEST_CASE("mlockall(MCL_FUTURE | MCL_ONFAULT) is on after restart",
+          "[e2e][memory]") {
+  TempDir dir;
+  expect_round_trip(memory_kinds("lockall"), dir, 300ms, 800ms);
+}

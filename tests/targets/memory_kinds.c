@@ -13,6 +13,8 @@
  *             prints the flags smaps shows. WIPEONFORK memory is written;
  *             whether it is zero at the end goes to the file "wiped".
  *   sparse    512 MiB mapped, one page in 64 MiB written.
+ *   lockall   mlockall(MCL_FUTURE | MCL_ONFAULT): prints the flags of a
+ *             mapping made before and of one made at the end.
  * Files are made in the cwd. */
 #define _GNU_SOURCE
 #include <fcntl.h>
@@ -100,8 +102,8 @@ static int holes(void) {
     madvise(g, pages * PAGE, MADV_GUARD_REMOVE);
   printf("closed pages %s, data %016llx\n", closed_ok ? "fault" : "WRONG",
          (unsigned long long)hash(m, pages * PAGE));
-  printf("guard regions %s\n", guards ? (guard_ok ? "fault" : "WRONG")
-                                      : "unsupported");
+  printf("guard regions %s\n",
+         guards ? (guard_ok ? "fault" : "WRONG") : "unsupported");
   return 0;
 }
 
@@ -203,9 +205,12 @@ static int advice(void) {
   static const struct {
     const char *name;
     int advice;
-  } kinds[] = {{"dontfork", MADV_DONTFORK},     {"dontdump", MADV_DONTDUMP},
-               {"wipeonfork", MADV_WIPEONFORK}, {"hugepage", MADV_HUGEPAGE},
-               {"nohugepage", MADV_NOHUGEPAGE}, {"mergeable", MADV_MERGEABLE},
+  } kinds[] = {{"dontfork", MADV_DONTFORK},
+               {"dontdump", MADV_DONTDUMP},
+               {"wipeonfork", MADV_WIPEONFORK},
+               {"hugepage", MADV_HUGEPAGE},
+               {"nohugepage", MADV_NOHUGEPAGE},
+               {"mergeable", MADV_MERGEABLE},
                {"locked", -1}};
   enum { count = sizeof kinds / sizeof kinds[0] };
   char *at[count];
@@ -261,6 +266,26 @@ static int sparse(void) {
   return 0;
 }
 
+static int lockall(void) {
+  if (mlockall(MCL_FUTURE | MCL_ONFAULT) != 0)
+    return 1;
+  char *before = mmap(NULL, 4 * PAGE, PROT_READ | PROT_WRITE,
+                      MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (before == MAP_FAILED)
+    return 1;
+  for (int round = 0; round < ROUNDS; ++round) {
+    before[round * 97] += 1;
+    nap();
+  }
+  char *after = mmap(NULL, 4 * PAGE, PROT_READ | PROT_WRITE,
+                     MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (after == MAP_FAILED)
+    return 1;
+  print_flags("before", before);
+  print_flags("after", after);
+  return 0;
+}
+
 int main(int argc, char **argv) {
   struct sigaction sa;
   memset(&sa, 0, sizeof sa);
@@ -273,6 +298,7 @@ int main(int argc, char **argv) {
            : strcmp(mode, "memfd") == 0   ? memfd()
            : strcmp(mode, "advice") == 0  ? advice()
            : strcmp(mode, "sparse") == 0  ? sparse()
+           : strcmp(mode, "lockall") == 0 ? lockall()
                                           : 2;
   fflush(stdout);
   return rc;
