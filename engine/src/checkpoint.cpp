@@ -5,6 +5,7 @@
 #include "fd_owner.hpp"
 #include "fd_table.hpp"
 #include "frozen.hpp"
+#include "namespaces.hpp"
 #include "notify.hpp"
 #include "pages.hpp"
 #include "privilege.hpp"
@@ -28,6 +29,7 @@
 #include <linux/kcmp.h>
 #include <map>
 #include <memory>
+#include <optional>
 #include <sys/syscall.h>
 #include <sys/utsname.h>
 #include <unistd.h>
@@ -297,6 +299,11 @@ void checkpoint(const CheckpointRequest &req) {
         f->shares_address_space();
   for (auto &f : set.processes)
     ctx.processes.push_back(f->pid());
+  manifest.header.own_ipc_namespace = own_ipc_namespace(ctx.processes);
+  // System V objects are seen from the set's IPC namespace.
+  std::optional<InIpcNamespaceOf> in_set_ipc;
+  if (manifest.header.own_ipc_namespace)
+    in_set_ipc.emplace(ctx.processes.front());
   FdTableCollector fds(registry, ctx, manifest);
   const Rights caller = caller_rights();
   for (auto &f : set.processes) {
@@ -306,6 +313,7 @@ void checkpoint(const CheckpointRequest &req) {
   }
   manifest.header.terminal = note_terminals(manifest.processes);
   collect_set_objects(registry, ctx, manifest);
+  in_set_ipc.reset();
   for (ProcessRecord &z : set.zombies)
     manifest.processes.push_back(std::move(z));
   auto &frozen = set.processes;

@@ -15,9 +15,7 @@ void IpcNamespace::enter_new() {
   if (::unshare(CLONE_NEWIPC) != 0) {
     int err = errno;
     ::close(own);
-    sdk::throw_errno("Operation not permitted: cannot make a new IPC "
-                     "namespace (FORK ANY)",
-                     err);
+    sdk::throw_errno("cannot make a new IPC namespace", err);
   }
   own_ = own;
 }

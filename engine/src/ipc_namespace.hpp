@@ -1,6 +1,7 @@
-// FORK ANY for IPC ids: when an id the set's System V objects need is held
-// by another object, the restart makes them in a new IPC namespace, where
-// every id is free, and the set lives there; cpr goes back to its own.
+// A new IPC namespace for the set: where it had one of its own, and under
+// FORK ANY when an id the set's System V objects need is held by another
+// object. The restart makes the objects there, where every id is free, and
+// the set lives there; cpr goes back to its own.
 #pragma once
 
 namespace cpr::engine {

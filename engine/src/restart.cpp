@@ -111,13 +111,26 @@ void make_set_objects(const std::vector<Loaded> &loaded,
     for (const Loaded &l : loaded)
       make_set_objects(l, registry);
   } catch (const sdk::IdTaken &) {
-    if (fork != Fork::any)
+    if (fork != Fork::any || ipc.is_new())
       throw;
     registry.take_back_set_objects();
     ipc.enter_new();
     for (const Loaded &l : loaded)
       make_set_objects(l, registry);
   }
+}
+
+// A set checkpointed in an IPC namespace of its own restarts in a new one.
+bool own_ipc_namespace(const std::vector<Loaded> &loaded) {
+  const Loaded &first = loaded.front();
+  for (const Loaded &l : loaded)
+    if (l.manifest.header.own_ipc_namespace !=
+        first.manifest.header.own_ipc_namespace)
+      throw sdk::Error(fmt::format(
+          "component unavailable: {} and {} cannot restart together: one "
+          "set had an IPC namespace of its own, the other did not",
+          first.path, l.path));
+  return first.manifest.header.own_ipc_namespace;
 }
 
 // No process gets more than the statefile's maker had, nor more than the
@@ -321,6 +334,8 @@ Restarted restart(const RestartRequest &request) {
     check_access(l.path, l.manifest.header, Access::restart);
     check_credentials(l);
   }
+  if (own_ipc_namespace(loaded))
+    ipc.enter_new();
   make_set_objects(loaded, registry, fork, ipc);
   PidCheck pids(fork);
   for (Loaded &l : loaded)

@@ -41,6 +41,7 @@ enum Slot : int {
   all_ipc_slot,
   damaged_slot,
   pieces_slot,
+  own_namespace_slot,
 };
 
 // variant: "", "marked" or "pieces" (see sysv_counter.c).
@@ -416,6 +417,60 @@ TEST_CASE("With FORK ANY an id taken puts the set in a new IPC namespace",
   CHECK_FALSE(ipc_by_key(Ipc::sem, run.key + 1));
   expect_untouched(other, other_size);
   expect_finishes_within(run.parent, reference, 15s);
+}
+
+// Issue 15: a set started under `unshare --ipc` keeps a namespace of its own,
+// with its objects; none of them is ever seen from cpr's.
+TEST_CASE("A set in an IPC namespace of its own restarts in a new one",
+          "[e2e][shm]") {
+  key_t key = key_of_this_run(own_namespace_slot);
+  auto spec = in_own_ipc_namespace(sysv_counter(key, ""));
+  const std::string &reference = reference_output(spec);
+  TempDir dir;
+  RunningTarget parent = start_target(spec, dir);
+  std::vector<pid_t> members{parent.pid,
+                             wait_for_children(parent.pid, 1).front()};
+  let_it_run();
+  std::map<pid_t, std::vector<std::string>> segments;
+  for (pid_t pid : members)
+    segments[pid] = where_and_what(mappings_of(pid, "/SYSV"));
+  CHECK(ipc_namespace(parent.pid) != ipc_namespace(::getpid()));
+  CHECK_FALSE(ipc_by_key(Ipc::shm, key));
+  auto sf = dir / "statefile";
+  SetIdentity before =
+      checkpoint_set_and_reap(sf, fmt::format("{}:HID", parent.pid), members);
+  CHECK(run_cpr({"-i", sf.string()}).out.find("IPC namespace:\t\tits own") !=
+        std::string::npos);
+  restart_set({sf}, before);
+  for (pid_t pid : members) {
+    CHECK(ipc_namespace(pid) != ipc_namespace(::getpid()));
+    CHECK(ipc_namespace(pid) == ipc_namespace(parent.pid));
+    INFO("/SYSV mappings of " << pid);
+    CHECK(where_and_what(mappings_of(pid, "/SYSV")) == segments.at(pid));
+  }
+  CHECK_FALSE(ipc_by_key(Ipc::shm, key));
+  CHECK_FALSE(ipc_by_key(Ipc::sem, key + 1));
+  expect_finishes_within(parent, reference, 15s);
+}
+
+TEST_CASE("A process in a namespace of another kind of its own is refused "
+          "by name",
+          "[e2e][errors]") {
+  TargetSpec spec = heap_avx();
+  spec.argv.insert(spec.argv.begin(), {"/usr/bin/unshare", "--uts"});
+  TempDir dir;
+  RunningTarget target = start_target(spec, dir);
+  let_it_run();
+  auto sf = dir / "statefile";
+  CommandResult result = try_checkpoint(sf, target.pid);
+  expect_cpr_error(result, "Checkpoint error");
+  CHECK(result.err.find(fmt::format("process {} is in a UTS namespace of its "
+                                    "own (uts:[",
+                                    target.pid)) != std::string::npos);
+  CHECK_FALSE(fs::exists(sf));
+  expect_still_running(target);
+  ExitStatus status = wait_exit(target.pid, 15s);
+  CHECK(status.success());
 }
 
 TEST_CASE("A segment the set does not attach is saved only with --all-ipc",

@@ -233,6 +233,12 @@ TargetSpec sysv_counter(key_t key, const std::string &variant) {
                      {program.string()}, args);
 }
 
+TargetSpec in_own_ipc_namespace(TargetSpec spec) {
+  spec.argv.insert(spec.argv.begin(), {"/usr/bin/unshare", "--ipc"});
+  spec.name = "unshare --ipc " + spec.name;
+  return spec;
+}
+
 TargetSpec sysv_queue(key_t key) {
   auto program = fs::path(CPR_TARGETS_BUILD_DIR) / "sysv_queue";
   return make_target("sysv_queue", {program.string()},

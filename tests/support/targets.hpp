@@ -103,6 +103,8 @@ TargetSpec pipe_data(std::string mode);
 // segment (key) under a semaphore (key + 1); variant "marked": the segment
 // is marked for removal while both are attached; "pieces": the child maps
 // pieces of it, one with a protection of its own.
+// `spec` run by `unshare --ipc`: in an IPC namespace of its own (same PID).
+TargetSpec in_own_ipc_namespace(TargetSpec spec);
 TargetSpec sysv_counter(key_t key, const std::string &variant = "");
 // 40 messages of types 1-3 in a queue (key); "queued", ~2 s, then reads
 // them back by type.
