@@ -314,3 +314,25 @@ TEST_CASE("script(1) running bash on a pty of its own comes back with cpr "
   INFO(tmux.screen(second));
   CHECK(ended);
 }
+
+// Issue 15: every process of a session on the set's pty has it as its
+// controlling terminal again: /dev/tty opens, and a hangup signals the
+// leader and the foreground group.
+TEST_CASE("Every process of a pty session keeps the pty as its controlling "
+          "terminal",
+          "[e2e][terminals][pty]") {
+  auto spec = pty_session();
+  const std::string &reference = reference_output(spec);
+  TempDir dir;
+  RunningTarget target = start_target(spec, dir);
+  std::vector<pid_t> leader = wait_for_children(target.pid, 1);
+  std::vector<pid_t> members = wait_for_children(leader[0], 2);
+  let_it_run(300ms, 1200ms);
+  std::vector<pid_t> all{target.pid, leader[0], members[0], members[1]};
+  SetIdentity before = checkpoint_set_and_reap(
+      dir / "statefile", fmt::format("{}:HID", target.pid), all);
+  restart_set({dir / "statefile"}, before);
+  for (pid_t pid : {leader[0], members[0], members[1]})
+    CHECK(controlling_terminal(pid) != 0);
+  expect_finishes_within(target, reference, 20s);
+}

@@ -137,6 +137,11 @@ TargetSpec proc_files() {
   return make_target("proc_files", {program.string()}, {});
 }
 
+TargetSpec pty_session() {
+  auto program = fs::path(CPR_TARGETS_BUILD_DIR) / "pty_session";
+  return make_target("pty_session", {program.string()}, {});
+}
+
 TargetSpec file_writer(std::vector<std::string> args) {
   auto program = fs::path(CPR_TARGETS_BUILD_DIR) / "file_writer";
   return make_target("file_writer", {program.string()}, args);

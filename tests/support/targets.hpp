@@ -68,6 +68,9 @@ TargetSpec deleted_cwd(std::string mode = "");
 // and /proc/self/fd open; prints "opened", then after ~2 s whether each
 // still shows the right process.
 TargetSpec proc_files();
+// A session on a pty of its own: leader, worker and background job open
+// /dev/tty after ~2 s, then the pty is hung up; prints what each saw.
+TargetSpec pty_session();
 // file_writer PATH [w|a] [verify]: 40 lines to PATH over ~2 s.
 TargetSpec file_writer(std::vector<std::string> args);
 TargetSpec zombie(); // keeps a zombie child (status 7) for ~1.8 s
