@@ -21,6 +21,7 @@ namespace cpr::engine {
 namespace {
 
 constexpr std::size_t buffer_size = 8 << 20;
+constexpr std::size_t page_size = 4096;
 constexpr std::size_t max_iov = IOV_MAX;
 
 class Stopwatch {
@@ -35,6 +36,21 @@ private:
   double &total_;
   clock::time_point start_ = clock::now();
 };
+
+// Most pages that are not all zero show it in their first bytes.
+bool all_zero(const char *page) {
+  auto word = [page](std::size_t i) {
+    std::uint64_t w;
+    std::memcpy(&w, page + i, sizeof w);
+    return w;
+  };
+  if (word(0) != 0)
+    return false;
+  std::uint64_t any = 0;
+  for (std::size_t i = 0; i < page_size; i += sizeof any)
+    any |= word(i);
+  return any == 0;
+}
 
 iovec remote_iov(std::uint64_t addr, std::size_t len) {
   return {reinterpret_cast<void *>(addr), len};
@@ -147,8 +163,8 @@ void PageWriter::read_forced(pid_t pid, char *buffer,
   }
 }
 
-void PageWriter::copy_chunk(pid_t pid, File &out, std::span<const iovec> remote,
-                            std::size_t len) {
+char *PageWriter::read_chunk(pid_t pid, std::span<const iovec> remote,
+                             std::size_t len) {
   char *buffer = buffers_[next_].get();
   next_ ^= 1;
   iovec local{buffer, len};
@@ -156,6 +172,11 @@ void PageWriter::copy_chunk(pid_t pid, File &out, std::span<const iovec> remote,
       ::process_vm_readv(pid, &local, 1, remote.data(), remote.size(), 0);
   if (got != static_cast<ssize_t>(len))
     read_forced(pid, buffer, remote);
+  return buffer;
+}
+
+void PageWriter::write_chunk(pid_t pid, File &out, const char *buffer,
+                             std::size_t len) {
   wait_for_write();
   // The digest is taken on the other core while the device writes.
   writing_ = std::async(std::launch::async, [&out, buffer, len, pid] {
@@ -170,6 +191,36 @@ void PageWriter::copy_chunk(pid_t pid, File &out, std::span<const iovec> remote,
   out.size += len;
 }
 
+void PageWriter::copy_chunk(pid_t pid, File &out, std::span<const iovec> remote,
+                            std::size_t len) {
+  write_chunk(pid, out, read_chunk(pid, remote, len), len);
+}
+
+void PageWriter::copy_nonzero(pid_t pid, File &out,
+                              std::span<const iovec> remote, std::size_t len,
+                              std::vector<sdk::Range> &kept) {
+  char *buffer = read_chunk(pid, remote, len);
+  std::size_t used = 0; // the pages kept, moved down over those left out
+  const char *page = buffer;
+  for (const iovec &r : remote) {
+    auto at = reinterpret_cast<std::uint64_t>(r.iov_base);
+    for (std::uint64_t end = at + r.iov_len; at < end;
+         at += page_size, page += page_size) {
+      if (all_zero(page))
+        continue;
+      if (page != buffer + used)
+        std::memcpy(buffer + used, page, page_size);
+      used += page_size;
+      if (!kept.empty() && kept.back().end == at)
+        kept.back().end = at + page_size;
+      else
+        kept.push_back({at, at + page_size});
+    }
+  }
+  if (used > 0)
+    write_chunk(pid, out, buffer, used);
+}
+
 std::uint64_t PageWriter::save(pid_t pid, std::span<const sdk::Range> ranges) {
   Stopwatch watch(seconds_);
   File &out = file(pid);
@@ -178,6 +229,34 @@ std::uint64_t PageWriter::save(pid_t pid, std::span<const sdk::Range> ranges) {
                  [&](std::span<const iovec> remote, std::size_t len) {
                    copy_chunk(pid, out, remote, len);
                  });
+  return start;
+}
+
+std::uint64_t PageWriter::save_nonzero(pid_t pid,
+                                       std::vector<sdk::Range> &ranges,
+                                       const std::vector<bool> &may_drop) {
+  Stopwatch watch(seconds_);
+  File &out = file(pid);
+  std::uint64_t start = out.size;
+  std::vector<sdk::Range> kept;
+  // Runs of ranges alike: a chunk holds ranges of one kind only.
+  for (std::size_t i = 0; i < ranges.size();) {
+    std::size_t j = i;
+    while (j < ranges.size() && may_drop[j] == may_drop[i])
+      ++j;
+    std::span<const sdk::Range> run(ranges.data() + i, j - i);
+    for_each_chunk(run, buffer_size,
+                   [&](std::span<const iovec> remote, std::size_t len) {
+                     if (may_drop[i])
+                       copy_nonzero(pid, out, remote, len, kept);
+                     else
+                       copy_chunk(pid, out, remote, len);
+                   });
+    if (!may_drop[i])
+      kept.insert(kept.end(), run.begin(), run.end());
+    i = j;
+  }
+  ranges = std::move(kept);
   return start;
 }
 

@@ -32,6 +32,8 @@ public:
   PageWriter(std::string statefile_dir, SealKey key);
   ~PageWriter() override;
   std::uint64_t save(pid_t pid, std::span<const sdk::Range> ranges) override;
+  std::uint64_t save_nonzero(pid_t pid, std::vector<sdk::Range> &ranges,
+                             const std::vector<bool> &may_drop) override;
   // Makes every pages file durable.
   void finish();
   std::uint64_t bytes(pid_t pid) const;
@@ -49,8 +51,12 @@ private:
   File &file(pid_t pid);
   static void read_forced(pid_t pid, char *buffer,
                           std::span<const iovec> remote);
+  char *read_chunk(pid_t pid, std::span<const iovec> remote, std::size_t len);
+  void write_chunk(pid_t pid, File &out, const char *buffer, std::size_t len);
   void copy_chunk(pid_t pid, File &out, std::span<const iovec> remote,
                   std::size_t len);
+  void copy_nonzero(pid_t pid, File &out, std::span<const iovec> remote,
+                    std::size_t len, std::vector<sdk::Range> &kept);
   void wait_for_write();
 
   std::string dir_;

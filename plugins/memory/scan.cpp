@@ -215,7 +215,24 @@ bool share_saved_part(pid_t pid, std::uint64_t inode, Vma &v,
   return false;
 }
 
-} // namespace
+// The pages saved, from `offset` on in the pages file, back to the mappings
+// they are in, in order (one range saved may span two adjacent mappings).
+void hand_out(const std::vector<sdk::Range> &saved, std::vector<Vma> &vmas,
+              std::uint64_t offset) {
+  auto next = saved.begin();
+  for (Vma &v : vmas) {
+    v.pages_offset = offset;
+    v.pages.clear();
+    for (; next != saved.end() && next->start < v.range.end; ++next) {
+      sdk::Range part{std::max(next->start, v.range.start),
+                      std::min(next->end, v.range.end)};
+      v.pages.push_back(part);
+      offset += part.size();
+      if (next->end > v.range.end)
+        break; // the rest belongs to the next mapping
+    }
+  }
+}
 
 // mlockall's MCL_FUTURE (and MCL_ONFAULT) as a new mapping shows them.
 std::uint32_t future_locking(const std::string &vmflags) {
@@ -228,6 +245,8 @@ std::uint32_t future_locking(const std::string &vmflags) {
   return MCL_FUTURE | (has("lf") ? MCL_ONFAULT : 0);
 }
 
+} // namespace
+
 AddressSpace scan_address_space(sdk::Tracee &t, sdk::PageSink &sink,
                                 SharedMemorySeen &seen,
                                 const std::string &statefile) {
@@ -235,6 +254,7 @@ AddressSpace scan_address_space(sdk::Tracee &t, sdk::PageSink &sink,
   as.pid = t.pid();
   PageScanner scanner(t.pid());
   std::vector<sdk::Range> all_pages;
+  std::vector<bool> may_drop;
   const auto reserved = t.reserved();
   for (const sdk::Mapping &mapped : sdk::read_smaps(t.pid())) {
     sdk::Mapping m = as_named_now(t.pid(), mapped);
@@ -276,15 +296,15 @@ AddressSpace scan_address_space(sdk::Tracee &t, sdk::PageSink &sink,
       if (v.has_flag("wf") || v.has_flag("dp"))
         v.pages.clear();
     }
+    // Private anonymous pages of zeros need not be saved: such memory comes
+    // back zero (a calloc'ed or memset table, a hash table being reset).
+    may_drop.insert(may_drop.end(), v.pages.size(),
+                    v.kind == VmaKind::anon_private);
     all_pages.insert(all_pages.end(), v.pages.begin(), v.pages.end());
     as.vmas.push_back(std::move(v));
   }
-  std::uint64_t offset = sink.save(t.pid(), all_pages);
-  for (Vma &v : as.vmas) {
-    v.pages_offset = offset;
-    for (const sdk::Range &r : v.pages)
-      offset += r.size();
-  }
+  std::uint64_t offset = sink.save_nonzero(t.pid(), all_pages, may_drop);
+  hand_out(all_pages, as.vmas, offset);
   as.mm = read_mm_fields(t);
   std::string auxv = sdk::read_file(fmt::format("/proc/{}/auxv", t.pid()));
   as.auxv.assign(auxv.begin(), auxv.end());

@@ -13,6 +13,8 @@
  *             prints the flags smaps shows. WIPEONFORK memory is written;
  *             whether it is zero at the end goes to the file "wiped".
  *   sparse    512 MiB mapped, one page in 64 MiB written.
+ *   zeroed    96 MiB of written zeros (as calloc'ed or reset tables are),
+ *             a few pages of data among them, some zeroed again.
  *   lockall   mlockall(MCL_FUTURE | MCL_ONFAULT): prints the flags of a
  *             mapping made before and of one made at the end.
  * Files are made in the cwd. */
@@ -266,6 +268,24 @@ static int sparse(void) {
   return 0;
 }
 
+static int zeroed(void) {
+  size_t len = 96ul << 20, step = 8ul << 20;
+  char *m = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
+                 -1, 0);
+  if (m == MAP_FAILED)
+    return 1;
+  memset(m, 0, len); /* every page present, and zero */
+  for (int round = 0; round < ROUNDS; ++round) {
+    for (size_t at = 0; at < len; at += step)
+      m[at + (size_t)round * PAGE] = (char)(round + 1);
+    if (round % 2)
+      memset(m + (size_t)(round - 1) * PAGE, 0, PAGE); /* zero again */
+    nap();
+  }
+  printf("zeroed %016llx\n", (unsigned long long)hash(m, len));
+  return 0;
+}
+
 static int lockall(void) {
   if (mlockall(MCL_FUTURE | MCL_ONFAULT) != 0)
     return 1;
@@ -299,6 +319,7 @@ int main(int argc, char **argv) {
            : strcmp(mode, "advice") == 0  ? advice()
            : strcmp(mode, "sparse") == 0  ? sparse()
            : strcmp(mode, "lockall") == 0 ? lockall()
+           : strcmp(mode, "zeroed") == 0  ? zeroed()
                                           : 2;
   fflush(stdout);
   return rc;
