@@ -19,11 +19,16 @@ struct RegularFile {
   std::uint8_t disposition = 0;
   std::uint32_t mode = 0; // of the file, to recreate it (REPLACE)
   std::string copy;       // REPLACE, SUBSTITUTE: see saved_copy.hpp
+  // Its access and modification times (REPLACE puts them back too).
+  std::int64_t atime_sec = 0, atime_nsec = 0, mtime_sec = 0, mtime_nsec = 0;
 
+  // Class version 1 added disposition, mode, copy; 2 the times.
   template <class A> void serialize(A &ar, unsigned version) {
     ar &path &flags &pos;
     if (version >= 1)
       ar &disposition &mode &copy;
+    if (version >= 2)
+      ar &atime_sec &atime_nsec &mtime_sec &mtime_nsec;
   }
 };
 
@@ -93,6 +98,6 @@ void try_reopen(pid_t pid, int fd, const std::string &path, int flags,
 
 } // namespace cpr::files
 
-BOOST_CLASS_VERSION(cpr::files::RegularFile, 1)
+BOOST_CLASS_VERSION(cpr::files::RegularFile, 2)
 BOOST_CLASS_VERSION(cpr::files::Device, 1)
 BOOST_CLASS_VERSION(cpr::files::Terminal, 1)

@@ -114,6 +114,10 @@ sdk::Saved RegularFileHandler::save(const sdk::OpenFile &file,
   RegularFile rec{file.path,       file.flags,
                   file.pos,        static_cast<std::uint8_t>(d),
                   file.st.st_mode, {}};
+  rec.atime_sec = file.st.st_atim.tv_sec;
+  rec.atime_nsec = file.st.st_atim.tv_nsec;
+  rec.mtime_sec = file.st.st_mtim.tv_sec;
+  rec.mtime_nsec = file.st.st_mtim.tv_nsec;
   if (d != Disposition::substitute) // the others open the path again
     try_reopen(file.pid, file.fd, file.path,
                reopen_flags(file.flags) | O_NOFOLLOW, S_IFREG);
@@ -158,9 +162,15 @@ int RegularFileHandler::open(const sdk::Record &record,
     seek_or_throw(fd, rec.pos, SEEK_SET, rec.path);
     return fd;
   }
-  case Disposition::replace:
-    put_back(copy_path(rec.copy, ctx.statefile), rec.path, rec.mode);
+  case Disposition::replace: {
+    // As the file was: its contents and its times (0: not saved).
+    const timespec times[2] = {{rec.atime_sec, rec.atime_nsec},
+                               {rec.mtime_sec, rec.mtime_nsec}};
+    bool saved_times = rec.mtime_sec != 0 || rec.mtime_nsec != 0;
+    put_back(copy_path(rec.copy, ctx.statefile), rec.path, rec.mode,
+             saved_times ? times : nullptr);
     [[fallthrough]];
+  }
   case Disposition::merge:
     break;
   }

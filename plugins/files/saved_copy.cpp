@@ -76,7 +76,7 @@ void copy_into(const std::string &from, int out, const std::string &to) {
 }
 
 void put_back(const std::string &from, const std::string &to,
-              std::uint32_t mode) {
+              std::uint32_t mode, const timespec *times) {
   // Never through a link, never into a FIFO or a device put in its place.
   Fd out(::open(to.c_str(),
                 O_WRONLY | O_CREAT | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC,
@@ -89,6 +89,8 @@ void put_back(const std::string &from, const std::string &to,
     throw sdk::Error("component unavailable: cannot replace " + to +
                      ": it is no longer a regular file");
   copy_into(from, out.get(), to);
+  if (times && ::futimens(out.get(), times) != 0)
+    sdk::throw_errno("cannot give " + to + " its times back", errno);
 }
 
 } // namespace cpr::files

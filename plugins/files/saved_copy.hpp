@@ -5,6 +5,7 @@
 
 #include <cpr/sdk/handler.hpp>
 
+#include <ctime>
 #include <string>
 
 namespace cpr::files {
@@ -19,9 +20,10 @@ std::string save_copy(const sdk::OpenFile &file, const sdk::SaveContext &ctx);
 std::string copy_path(const std::string &saved, const std::string &statefile);
 
 // Writes the contents of `from` over `to` (truncating it, creating it if it
-// is gone, with the mode it had).
+// is gone, with the mode it had), then gives it `times` (access and
+// modification, as futimens takes them) unless null.
 void put_back(const std::string &from, const std::string &to,
-              std::uint32_t mode);
+              std::uint32_t mode, const timespec *times);
 // Writes the contents of `from` into `out`, the file `to` names.
 void copy_into(const std::string &from, int out, const std::string &to);
 

@@ -8,6 +8,7 @@
 
 #include "support/sets.hpp"
 
+#include <fcntl.h>
 #include <fstream>
 #include <memory>
 #include <sys/mount.h>
@@ -128,6 +129,41 @@ TEST_CASE("REPLACE puts the saved file back over changes made since",
   write_text(c->file, "EDITED\n");
   restart_and_finish(*c, verified(lines(0, 40)));
   CHECK(read_file(c->file) == lines(0, 40));
+}
+
+// Issue 15: the file put back is as it was, times included.
+TEST_CASE("REPLACE puts back the file's access and modification times",
+          "[e2e][files][dispositions]") {
+  TempDir dir;
+  fs::create_directories(dir / "data");
+  fs::path file = dir / "data" / "in.dat";
+  write_text(file, "kept\n");
+  const timespec old_times[2] = {{1000000000, 123}, {1100000000, 456}};
+  REQUIRE(::utimensat(AT_FDCWD, file.c_str(), old_times, 0) == 0);
+  RunningTarget target = start_target(file_writer({"data/in.dat", "r"}), dir);
+  fs::create_directories(dir / "home");
+  write_text(dir / "home" / ".cpr",
+             fmt::format("CKPT PID {} {{\n    FILE: \"{}/*\": REPLACE\n}}\n",
+                         target.pid, (dir / "data").string()));
+  let_it_run();
+  SetIdentity before = identity_of_set({target.pid});
+  auto sf = dir / "statefile";
+  CommandResult r =
+      run_cpr({"-c", sf.string(), "-p", std::to_string(target.pid)}, {},
+              {"HOME=" + (dir / "home").string()});
+  INFO(r.describe());
+  REQUIRE(r.status.success());
+  wait_exit(target.pid, 10s);
+  write_text(file, "EDITED\n");
+  restart_set({sf}, before);
+  struct stat st {};
+  REQUIRE(::stat(file.c_str(), &st) == 0);
+  CHECK(read_file(file) == "kept\n");
+  CHECK(st.st_atim.tv_sec == old_times[0].tv_sec);
+  CHECK(st.st_atim.tv_nsec == old_times[0].tv_nsec);
+  CHECK(st.st_mtim.tv_sec == old_times[1].tv_sec);
+  CHECK(st.st_mtim.tv_nsec == old_times[1].tv_nsec);
+  expect_finishes_within(target, "done\n", 15s);
 }
 
 TEST_CASE("SUBSTITUTE gives the program the saved copy, the original untouched",

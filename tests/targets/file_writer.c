@@ -1,6 +1,7 @@
-/* file_writer PATH [w|a] [verify]: writes "line NN\n" 40 times to PATH, one
- * every 50 ms (~2 s), through one fd opened O_RDWR|O_CREAT|O_TRUNC ("w",
- * the default) or O_WRONLY|O_CREAT|O_APPEND ("a"). Then prints "done"; with
+/* file_writer PATH [w|a|r] [verify]: writes "line NN\n" 40 times to PATH,
+ * one every 50 ms (~2 s), through one fd opened O_RDWR|O_CREAT|O_TRUNC ("w",
+ * the default) or O_WRONLY|O_CREAT|O_APPEND ("a"); "r" only holds PATH open
+ * O_RDONLY as long, writing nothing. Then prints "done"; with
  * "verify" it first reads the file back through the same fd and prints its
  * length and a hash: what the process itself sees in its file. */
 #define _DEFAULT_SOURCE
@@ -29,9 +30,13 @@ int main(int argc, char **argv) {
   if (argc < 2)
     return 2;
   int append = argc > 2 && strcmp(argv[2], "a") == 0;
+  int hold = argc > 2 && strcmp(argv[2], "r") == 0;
   int verify = argc > 3 && strcmp(argv[3], "verify") == 0;
-  int fd = open(argv[1], append ? O_WRONLY | O_CREAT | O_APPEND
-                                : O_RDWR | O_CREAT | O_TRUNC, 0644);
+  int fd = open(argv[1],
+                hold     ? O_RDONLY
+                : append ? O_WRONLY | O_CREAT | O_APPEND
+                         : O_RDWR | O_CREAT | O_TRUNC,
+                0644);
   if (fd < 0) {
     perror(argv[1]);
     return 1;
@@ -39,7 +44,7 @@ int main(int argc, char **argv) {
   for (int i = 0; i < 40; ++i) {
     char line[16];
     int len = snprintf(line, sizeof line, "line %02d\n", i);
-    if (write(fd, line, (size_t)len) != len) {
+    if (!hold && write(fd, line, (size_t)len) != len) {
       perror("write");
       return 1;
     }
