@@ -25,10 +25,13 @@ namespace {
   if (err == ESRCH)
     throw sdk::Error(fmt::format("No such process: {}", pid));
   std::string tracer = proc::status_field(tid, "TracerPid");
-  if (err == EPERM && !tracer.empty() && tracer != "0")
+  if (err == EPERM && !tracer.empty() && tracer != "0") {
+    auto by = proc::stat(std::stoi(tracer));
     throw sdk::Error(fmt::format("Resource busy: process {} is being traced "
-                                 "by process {}",
-                                 pid, tracer));
+                                 "by process {} ({}); a traced process cannot "
+                                 "be checkpointed until its tracer lets go",
+                                 pid, tracer, by ? by->comm : "gone"));
+  }
   sdk::throw_errno(fmt::format("cannot freeze process {}", pid), err);
 }
 

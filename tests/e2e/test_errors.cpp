@@ -6,6 +6,10 @@
 
 #include <fmt/format.h>
 
+#include <csignal>
+#include <sys/wait.h>
+#include <unistd.h>
+
 using namespace cpr_test;
 
 namespace {
@@ -117,4 +121,37 @@ TEST_CASE("A socket no plugin carries is refused naming its kind and address",
   CHECK_FALSE(fs::exists(sf));
   expect_still_running(target);
   expect_finishes_with(target, reference);
+}
+
+// Issue 15: a process held by a debugger or strace is refused, naming the
+// tracer, and runs on once the tracer lets go.
+TEST_CASE("A traced process is refused naming its tracer", "[e2e][errors]") {
+  auto spec = netlink_holder();
+  TempDir dir;
+  RunningTarget target = start_target(spec, dir);
+  pid_t strace = ::fork();
+  if (strace == 0) {
+    ::execl("/usr/bin/strace", "strace", "-qq", "-o", "/dev/null", "-p",
+            std::to_string(target.pid).c_str(), static_cast<char *>(nullptr));
+    ::_exit(127);
+  }
+  REQUIRE(strace > 0);
+  REQUIRE(wait_until(
+      [&] {
+        return read_file(fmt::format("/proc/{}/status", target.pid))
+                   .find(fmt::format("TracerPid:\t{}\n", strace)) !=
+               std::string::npos;
+      },
+      5s));
+  auto sf = dir / "statefile";
+  CommandResult result = try_checkpoint(sf, target.pid);
+  ::kill(strace, SIGTERM); // strace detaches and exits
+  ::waitpid(strace, nullptr, 0);
+  expect_cpr_error(result, "Resource busy");
+  CHECK(result.err.find(fmt::format("process {} is being traced by process {} "
+                                    "(strace)",
+                                    target.pid, strace)) != std::string::npos);
+  CHECK_FALSE(fs::exists(sf));
+  ExitStatus status = wait_exit(target.pid, 15s);
+  CHECK(status.success());
 }
