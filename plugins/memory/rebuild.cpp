@@ -118,9 +118,10 @@ int open_flags(const Vma &v) {
 }
 
 // The file cpr made for a deleted file or memfd, taken into the process
-// from cpr by pidfd_getfd (its real credentials are still cpr's here).
-long fd_of_remade(sdk::Tracee &t, const Vma &v, pid_t as_pid,
-                  const sdk::RestoreContext &ctx,
+// from cpr by pidfd_getfd (its real credentials are still cpr's here); in
+// a new PID namespace (FORK ANY), where cpr has no PID, opened through
+// cpr's /proc/PID/fd, which /proc (cpr's) still shows it.
+long fd_of_remade(sdk::Tracee &t, const Vma &v, const sdk::RestoreContext &ctx,
                   std::map<std::pair<std::string, int>, int> &open_files) {
   auto key = std::make_pair(v.saved_as, -1);
   if (auto it = open_files.find(key); it != open_files.end())
@@ -129,17 +130,18 @@ long fd_of_remade(sdk::Tracee &t, const Vma &v, pid_t as_pid,
   std::string what = "take " + v.file.path + " from cpr";
   long pidfd = t.syscall(SYS_pidfd_open, static_cast<std::uint64_t>(::getpid()),
                          0, 0, 0, 0, 0);
-  if (pidfd == -ESRCH) // cpr is outside the set's new PID namespace
-    throw sdk::Error(fmt::format("component unavailable: {} (mapped by "
-                                 "process {}) cannot be mapped again in a new "
-                                 "PID namespace (FORK ANY)",
-                                 v.file.path, as_pid));
-  if (pidfd < 0)
-    sdk::throw_errno("cannot " + what, static_cast<int>(-pidfd));
-  long fd = sdk::remote_call(t, what, SYS_pidfd_getfd,
-                             static_cast<std::uint64_t>(pidfd),
-                             static_cast<std::uint64_t>(in_cpr), 0);
-  sdk::remote_close(t, static_cast<int>(pidfd));
+  long fd = -1;
+  if (pidfd == -ESRCH) {
+    fd = sdk::remote_open(t, fmt::format("/proc/{}/fd/{}", ::getpid(), in_cpr),
+                          O_RDWR | O_CLOEXEC);
+  } else {
+    if (pidfd < 0)
+      sdk::throw_errno("cannot " + what, static_cast<int>(-pidfd));
+    fd = sdk::remote_call(t, what, SYS_pidfd_getfd,
+                          static_cast<std::uint64_t>(pidfd),
+                          static_cast<std::uint64_t>(in_cpr), 0);
+    sdk::remote_close(t, static_cast<int>(pidfd));
+  }
   open_files[key] = static_cast<int>(fd);
   return fd;
 }
@@ -176,7 +178,7 @@ void map_vmas(sdk::Tracee &t, const AddressSpace &as,
       continue;
     }
     if (!v.saved_as.empty()) {
-      fd = fd_of_remade(t, v, as.pid, ctx, open_files);
+      fd = fd_of_remade(t, v, ctx, open_files);
     } else if (file) {
       auto key = std::make_pair(v.name, open_flags(v));
       auto it = open_files.find(key);

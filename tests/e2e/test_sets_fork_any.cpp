@@ -81,3 +81,35 @@ TEST_CASE("FORK ANY restores a set whose PID is taken in a new PID namespace",
   CHECK(output_mismatch(read_file(target.out), reference) == "");
   CHECK(read_file(target.err) == "");
 }
+
+// Issue 15: a deleted file and a memfd mapped are taken from cpr through
+// /proc in the new namespace, where cpr has no PID.
+TEST_CASE("FORK ANY maps deleted files and memfds again in the new namespace",
+          "[e2e][sets][fork]") {
+  for (const char *mode : {"deleted", "memfd"}) {
+    auto spec = memory_kinds(mode);
+    const std::string &reference = reference_output(spec);
+    TempDir dir;
+    RunningTarget target = start_target(spec, dir);
+    let_it_run(300ms, 800ms);
+    auto sf = dir / "statefile";
+    checkpoint(sf, target.pid, {"-g"}); // the original keeps its PID
+    note(fmt::format("cpr -r --fork-any {}", sf.string()));
+    CommandResult result = run_cpr({"-r", "--fork-any", sf.string()});
+    INFO(mode << ": cpr -r --fork-any: " << result.describe());
+    REQUIRE(result.status.success());
+    std::vector<pid_t> copies = writers_of(target.out, target.pid);
+    REQUIRE(copies.size() == 1);
+    expect_finishes_within(target, reference, 15s);
+    bool all_gone = wait_until(
+        [&] {
+          for (pid_t child : children_of_this())
+            ::waitpid(child, nullptr, WNOHANG);
+          return descendants_of(getpid()).empty();
+        },
+        15s);
+    CHECK(all_gone);
+    // The copy wrote the same bytes over the original's output.
+    CHECK(output_mismatch(read_file(target.out), reference) == "");
+  }
+}
