@@ -25,11 +25,6 @@ const std::string deleted_suffix = " (deleted)";
 
 using Fd = sdk::UniqueFd;
 
-std::string directory_of(const std::string &path) {
-  auto slash = path.rfind('/');
-  return slash == 0 ? "/" : path.substr(0, slash);
-}
-
 // Saves the contents once per inode; a second open file of the same
 // deleted file (or a mapping of it) finds the copy made.
 std::string save_contents(const sdk::OpenFile &file,
@@ -78,12 +73,6 @@ sdk::Saved DeletedFileHandler::save(const sdk::OpenFile &file,
 void DeletedFileHandler::check(const sdk::Record &record,
                                const sdk::RestoreContext &ctx) const {
   auto rec = sdk::from_payload<DeletedFile>(record.payload);
-  std::string dir = directory_of(rec.path);
-  struct stat st {};
-  if (::stat(dir.c_str(), &st) != 0 || !S_ISDIR(st.st_mode))
-    throw sdk::Error(fmt::format("component unavailable: the directory {} "
-                                 "of deleted file {} is gone",
-                                 dir, rec.path));
   remade(ctx.statefile, rec);
 }
 
@@ -91,7 +80,7 @@ int DeletedFileHandler::remade(const std::string &statefile,
                                const DeletedFile &rec) const {
   return sdk::remade_file(statefile + "/" + rec.copy, [&] {
     std::string what = "deleted file " + rec.path;
-    Fd file(sdk::unlinked_file_in(directory_of(rec.path), what));
+    Fd file(sdk::unlinked_file_near(rec.path, what));
     sdk::fill_unlinked(file.get(), statefile, rec.copy, rec.size, rec.mode,
                        rec.uid, rec.gid, what);
     return file.release();

@@ -25,11 +25,6 @@ std::string describe(const Vma &v) {
              : "deleted file " + v.file.path;
 }
 
-std::string directory_of(const std::string &path) {
-  auto slash = path.rfind('/');
-  return slash == 0 ? "/" : path.substr(0, slash);
-}
-
 } // namespace
 
 bool maps_unlinked_file(const std::string &path, bool shared) {
@@ -67,7 +62,7 @@ int remade_mapped_file(const Vma &v, const std::string &statefile) {
         is_memfd(v.file.path)
             ? ::memfd_create(v.file.path.substr(memfd_prefix.size()).c_str(),
                              MFD_CLOEXEC | MFD_ALLOW_SEALING)
-            : sdk::unlinked_file_in(directory_of(v.file.path), what));
+            : sdk::unlinked_file_near(v.file.path, what));
     if (made.get() < 0)
       sdk::throw_errno("cannot make " + what + " again", errno);
     sdk::fill_unlinked(made.get(), statefile, v.saved_as, v.file.size,

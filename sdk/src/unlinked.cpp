@@ -72,6 +72,16 @@ int unlinked_file_in(const std::string &dir, const std::string &what) {
   return fd;
 }
 
+int unlinked_file_near(const std::string &path, const std::string &what) {
+  auto slash = path.rfind('/');
+  std::string dir =
+      slash == 0 || slash == std::string::npos ? "/" : path.substr(0, slash);
+  struct stat st {};
+  if (::stat(dir.c_str(), &st) != 0 || !S_ISDIR(st.st_mode))
+    dir = "/var/tmp";
+  return unlinked_file_in(dir, what);
+}
+
 void fill_unlinked(int to, const std::string &statefile,
                    const std::string &name, std::uint64_t size,
                    std::uint32_t mode, std::uint32_t uid, std::uint32_t gid,

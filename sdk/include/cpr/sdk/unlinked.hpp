@@ -26,6 +26,9 @@ int remade_file(const std::string &name, const std::function<int()> &make);
 
 // A new unlinked file in `dir` (O_TMPFILE, or a name unlinked at once).
 int unlinked_file_in(const std::string &dir, const std::string &what);
+// One in the directory of `path`, where a file was deleted, or, that
+// directory gone too, in /var/tmp (no path leads to the file either way).
+int unlinked_file_near(const std::string &path, const std::string &what);
 
 // Copies the saved `name` into `to` (`size` bytes) and gives it `mode` and,
 // run as root, its owner.
