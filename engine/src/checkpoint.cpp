@@ -30,6 +30,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <set>
 #include <sys/syscall.h>
 #include <sys/utsname.h>
 #include <unistd.h>
@@ -221,6 +222,34 @@ struct FrozenSet {
   // process (clone with CLONE_VM, a vfork child before its exec): each to
   // the first of its group, which must be its parent (restart builds it by
   // a clone of its parent's). Call after order_as_tree().
+  // Processes sharing one fs struct (clone with CLONE_FS): each with its
+  // parent, which restart clones it from. One fd table shared by processes
+  // (CLONE_FILES) is refused: restart builds each table in its process.
+  std::set<pid_t> fs_sharers() const {
+    std::set<pid_t> sharers;
+    for (size_t i = 0; i < processes.size(); ++i) {
+      pid_t pid = processes[i]->pid();
+      for (size_t j = 0; j < i; ++j) {
+        pid_t other = processes[j]->pid();
+        if (::syscall(SYS_kcmp, other, pid, KCMP_FILES, 0, 0) == 0)
+          throw sdk::Error(fmt::format(
+              "Checkpoint error: processes {} and {} share one fd table "
+              "(clone with CLONE_FILES), which cpr cannot restore",
+              other, pid));
+        if (::syscall(SYS_kcmp, other, pid, KCMP_FS, 0, 0) != 0)
+          continue;
+        if (proc::stat(pid)->field(4) != other)
+          throw sdk::Error(fmt::format(
+              "Checkpoint error: process {} shares the working directory "
+              "and root of {}, which is not its parent; cpr restores them "
+              "shared by a parent",
+              pid, other));
+        sharers.insert(pid);
+      }
+    }
+    return sharers;
+  }
+
   std::map<pid_t, pid_t> share_groups() const {
     std::map<pid_t, pid_t> owner;
     for (size_t i = 0; i < processes.size(); ++i) {
@@ -306,10 +335,12 @@ void checkpoint(const CheckpointRequest &req) {
     in_set_ipc.emplace(ctx.processes.front());
   FdTableCollector fds(registry, ctx, manifest);
   const Rights caller = caller_rights();
+  const std::set<pid_t> fs_sharers = set.fs_sharers();
   for (auto &f : set.processes) {
     auto owner = share_group.find(f->pid());
     collect_process(*f, registry, ctx, pages, fds, manifest,
                     owner == share_group.end() ? 0 : owner->second, caller);
+    manifest.processes.back().shares_fs = fs_sharers.count(f->pid()) != 0;
   }
   manifest.header.terminal = note_terminals(manifest.processes);
   collect_set_objects(registry, ctx, manifest);

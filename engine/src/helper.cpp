@@ -132,8 +132,9 @@ std::string read_message(int fd) {
 
 } // namespace
 
-pid_t clone_with_pid(pid_t pid) {
+pid_t clone_with_pid(pid_t pid, std::uint64_t flags) {
   CloneArgs args{};
+  args.flags = flags;
   args.exit_signal = SIGCHLD;
   pid_t want = pid;
   args.set_tid = reinterpret_cast<std::uint64_t>(&want);
@@ -238,7 +239,8 @@ void ProcessTree::run_inside(int index) {
         building_ = this;
         clone_vm_with_pid(child.pid, &ProcessTree::run_shared_child,
                           reinterpret_cast<void *>(static_cast<intptr_t>(c)));
-      } else if (clone_with_pid(child.pid) == 0) {
+      } else if (clone_with_pid(child.pid, child.shares_fs ? CLONE_FS : 0) ==
+                 0) {
         run_inside(c);
       }
     }

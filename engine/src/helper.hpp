@@ -9,6 +9,7 @@
 #include "registry.hpp"
 #include "terminal.hpp"
 
+#include <cstdint>
 #include <map>
 #include <set>
 #include <string>
@@ -18,8 +19,9 @@
 
 namespace cpr::engine {
 
-// A child with the given PID (clone3 set_tid); throws "unavailable PID".
-pid_t clone_with_pid(pid_t pid);
+// A child with the given PID (clone3 set_tid) and clone `flags` (CLONE_FS);
+// throws "unavailable PID".
+pid_t clone_with_pid(pid_t pid, std::uint64_t flags = 0);
 
 struct PlannedProcess {
   const ProcessRecord *record;

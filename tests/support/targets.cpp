@@ -142,6 +142,15 @@ TargetSpec pty_session() {
   return make_target("pty_session", {program.string()}, {});
 }
 
+TargetSpec clone_fs(std::string mode) {
+  auto program = fs::path(CPR_TARGETS_BUILD_DIR) / "clone_fs";
+  std::vector<std::string> args;
+  if (!mode.empty())
+    args.push_back(mode);
+  return make_target(mode.empty() ? "clone_fs" : "clone_fs " + mode,
+                     {program.string()}, args);
+}
+
 TargetSpec file_writer(std::vector<std::string> args) {
   auto program = fs::path(CPR_TARGETS_BUILD_DIR) / "file_writer";
   return make_target("file_writer", {program.string()}, args);

@@ -71,6 +71,10 @@ TargetSpec proc_files();
 // A session on a pty of its own: leader, worker and background job open
 // /dev/tty after ~2 s, then the pty is hung up; prints what each saw.
 TargetSpec pty_session();
+// A parent and a child sharing one fs struct (CLONE_FS; "files": one fd
+// table, CLONE_FILES); after ~2 s the child moves and sets its umask, and
+// the parent prints where it is.
+TargetSpec clone_fs(std::string mode = "");
 // file_writer PATH [w|a] [verify]: 40 lines to PATH over ~2 s.
 TargetSpec file_writer(std::vector<std::string> args);
 TargetSpec zombie(); // keeps a zombie child (status 7) for ~1.8 s
