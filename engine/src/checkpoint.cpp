@@ -218,10 +218,6 @@ struct FrozenSet {
                      });
   }
 
-  // Processes sharing one address space without being threads of one
-  // process (clone with CLONE_VM, a vfork child before its exec): each to
-  // the first of its group, which must be its parent (restart builds it by
-  // a clone of its parent's). Call after order_as_tree().
   // Processes sharing one fs struct (clone with CLONE_FS): each with its
   // parent, which restart clones it from. One fd table shared by processes
   // (CLONE_FILES) is refused: restart builds each table in its process.
@@ -250,6 +246,10 @@ struct FrozenSet {
     return sharers;
   }
 
+  // Processes sharing one address space without being threads of one
+  // process (clone with CLONE_VM, a vfork child before its exec): each to
+  // the first of its group, which must be its parent (restart builds it by
+  // a clone of its parent's). Call after order_as_tree().
   std::map<pid_t, pid_t> share_groups() const {
     std::map<pid_t, pid_t> owner;
     for (size_t i = 0; i < processes.size(); ++i) {

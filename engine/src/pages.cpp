@@ -219,6 +219,8 @@ void PageWriter::copy_nonzero(pid_t pid, File &out,
   }
   if (used > 0)
     write_chunk(pid, out, buffer, used);
+  else
+    next_ ^= 1; // unused: the next chunk fills it, not the one being written
 }
 
 std::uint64_t PageWriter::save(pid_t pid, std::span<const sdk::Range> ranges) {
