@@ -6,10 +6,12 @@
 
 #include <cpr/sdk/error.hpp>
 #include <cpr/sdk/payload.hpp>
+#include <cpr/sdk/procfs.hpp>
 #include <cpr/sdk/tracee.hpp>
 
 #include <algorithm>
 #include <charconv>
+#include <cstdio>
 #include <fcntl.h>
 #include <filesystem>
 #include <fmt/format.h>
@@ -54,6 +56,28 @@ bool proc_shows_own_pid() {
   return n > 0 && std::to_string(::syscall(SYS_getpid)) == std::string(link, n);
 }
 
+pid_t parent_of(pid_t pid) {
+  auto text = sdk::try_read_file(fmt::format("/proc/{}/stat", pid));
+  auto close = text ? text->rfind(')') : std::string::npos;
+  if (close == std::string::npos)
+    return 0;
+  char state = 0;
+  int ppid = 0;
+  std::sscanf(text->c_str() + close + 1, " %c %d", &state, &ppid);
+  return ppid;
+}
+
+// The restart makes a process's ancestors, and its children, before the
+// process opens its files: their /proc files can be opened then.
+bool made_before_its_files(pid_t holder, pid_t pid) {
+  if (parent_of(pid) == holder)
+    return true;
+  for (pid_t at = holder; at > 1; at = parent_of(at))
+    if (at == pid)
+      return true;
+  return false;
+}
+
 } // namespace
 
 bool in_proc(const std::string &path, const struct stat &st) {
@@ -74,6 +98,12 @@ sdk::Saved ProcFileHandler::save(const sdk::OpenFile &file,
                                      pid) != ctx.processes.end();
   rec.pid = of_the_set ? pid : 0;
   rec.path = of_the_set ? rest : file.path;
+  if (of_the_set && !made_before_its_files(file.pid, pid))
+    throw sdk::Error(fmt::format("Checkpoint error: process {} fd {} is {}, "
+                                 "a file of process {}, which is neither its "
+                                 "ancestor nor its child: cpr cannot reopen "
+                                 "it",
+                                 file.pid, file.fd, file.path, pid));
   if (of_the_set && rest.starts_with("task/") &&
       !rest.starts_with(fmt::format("task/{}/", pid)) &&
       rest != fmt::format("task/{}", pid))
