@@ -53,15 +53,6 @@ TEST_CASE("Seccomp filters are installed again, in their order",
 // when cpr, its parent at restart, exits.
 TEST_CASE("Personality, no_new_privs, dumpable, pdeathsig and rseq come back",
           "[e2e][credentials]") {
-  auto spec = process_flags();
-  const std::string &reference = reference_output(spec);
   TempDir dir;
-  RunningTarget target = start_target(spec, dir);
-  std::vector<pid_t> child = wait_for_children(target.pid, 1);
-  let_it_run(300ms, 1200ms);
-  auto sf = dir / "statefile";
-  SetIdentity before = checkpoint_set_and_reap(
-      sf, fmt::format("{}:HID", target.pid), {target.pid, child[0]});
-  restart_set({sf}, before);
-  expect_finishes_within(target, reference, 15s);
+  expect_tree_round_trip(process_flags(), dir);
 }

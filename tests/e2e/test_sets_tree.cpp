@@ -76,17 +76,8 @@ TEST_CASE("A child subreaper comes back one, with its reparented grandchild",
 // directory and umask again; one fd table shared (CLONE_FILES) is refused.
 TEST_CASE("Processes sharing one fs struct come back sharing it",
           "[e2e][sets]") {
-  auto spec = clone_fs();
-  const std::string &reference = reference_output(spec);
   TempDir dir;
-  RunningTarget target = start_target(spec, dir);
-  std::vector<pid_t> child = wait_for_children(target.pid, 1);
-  let_it_run(300ms, 1200ms);
-  auto sf = dir / "statefile";
-  SetIdentity before = checkpoint_set_and_reap(
-      sf, fmt::format("{}:HID", target.pid), {target.pid, child[0]});
-  restart_set({sf}, before);
-  expect_finishes_within(target, reference, 15s);
+  expect_tree_round_trip(clone_fs(), dir);
 }
 
 TEST_CASE("Processes sharing one fd table are refused naming both",

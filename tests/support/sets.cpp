@@ -159,6 +159,20 @@ void expect_round_trip(const TargetSpec &spec, const TempDir &dir,
   expect_finishes_within(target, reference, 15s);
 }
 
+void expect_tree_round_trip(const TargetSpec &spec, const TempDir &dir,
+                            std::size_t children) {
+  const std::string &reference = reference_output(spec);
+  RunningTarget target = start_target(spec, dir);
+  std::vector<pid_t> tree = wait_for_children(target.pid, children);
+  tree.insert(tree.begin(), target.pid);
+  let_it_run(300ms, 1200ms);
+  auto sf = dir / "statefile";
+  SetIdentity before =
+      checkpoint_set_and_reap(sf, fmt::format("{}:HID", target.pid), tree);
+  restart_set({sf}, before);
+  expect_finishes_within(target, reference, 15s);
+}
+
 void expect_finishes_within(const RunningTarget &target,
                             const std::string &reference,
                             milliseconds timeout) {
