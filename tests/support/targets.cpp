@@ -4,6 +4,11 @@
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>
+#include <fstream>
+#include <iterator>
+#include <optional>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #ifndef CPR_TARGETS_BUILD_DIR
 #error "CPR_TARGETS_BUILD_DIR (where the C targets are built) must be defined"
@@ -270,12 +275,63 @@ TargetSpec share_group() {
   return make_target("share_group", {program.string()}, {});
 }
 
+namespace {
+
+// What identifies an uninterrupted run's output: the command line, and the
+// size and modification time of every file in it (the target, a script).
+std::string stamped_key(const TargetSpec &target) {
+  std::string key = target.key();
+  for (const std::string &arg : target.argv) {
+    struct stat st {};
+    if (::stat(arg.c_str(), &st) == 0 && S_ISREG(st.st_mode))
+      key += fmt::format("|{}:{}.{}:{}", arg, st.st_mtim.tv_sec,
+                         st.st_mtim.tv_nsec, st.st_size);
+  }
+  return key;
+}
+
+// Each test runs in a process of its own: the outputs are kept in the build
+// tree, so that a target's uninterrupted run is made once per build, not
+// once per test.
+fs::path kept_output(const std::string &key) {
+  return fs::path(CPR_TARGETS_BUILD_DIR) / "reference-outputs" /
+         fmt::format("{:016x}", std::hash<std::string>{}(key));
+}
+
+std::optional<std::string> read_kept(const std::string &key) {
+  std::ifstream in(kept_output(key), std::ios::binary);
+  std::string stored_key;
+  if (!in || !std::getline(in, stored_key) || stored_key != key)
+    return std::nullopt;
+  return std::string(std::istreambuf_iterator<char>(in), {});
+}
+
+void keep(const std::string &key, const std::string &output) {
+  fs::path at = kept_output(key);
+  fs::create_directories(at.parent_path());
+  fs::path part = at;
+  part += fmt::format(".{}", ::getpid());
+  {
+    std::ofstream out(part, std::ios::binary);
+    out << key << '\n' << output;
+  }
+  fs::rename(part, at); // whole or not at all, whoever reads it
+}
+
+} // namespace
+
 const std::string &reference_output(const TargetSpec &target) {
   static std::map<std::string, std::string> cache;
   auto found = cache.find(target.key());
-  if (found == cache.end())
-    found = cache.emplace(target.key(), run_uninterrupted(target)).first;
-  return found->second;
+  if (found != cache.end())
+    return found->second;
+  std::string key = stamped_key(target);
+  std::optional<std::string> kept = read_kept(key);
+  if (!kept) {
+    kept = run_uninterrupted(target);
+    keep(key, *kept);
+  }
+  return cache.emplace(target.key(), std::move(*kept)).first->second;
 }
 
 RunningTarget start_target(const TargetSpec &target, const TempDir &dir,
