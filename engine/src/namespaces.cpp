@@ -5,6 +5,7 @@
 #include <cerrno>
 #include <fcntl.h>
 #include <fmt/format.h>
+#include <iterator>
 #include <sched.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -39,12 +40,16 @@ ino_t namespace_of(const std::string &pid, const char *file) {
 
 bool own_ipc_namespace(const std::vector<pid_t> &pids) {
   const ino_t cpr_ipc = namespace_of("self", "ipc");
+  std::vector<ino_t> cprs;
+  for (const Kind &k : refused)
+    cprs.push_back(namespace_of("self", k.file));
   ino_t set_ipc = 0;
   pid_t first = 0;
   for (pid_t pid : pids) {
     std::string p = std::to_string(pid);
-    for (const Kind &k : refused) {
-      ino_t own = namespace_of("self", k.file);
+    for (std::size_t i = 0; i < std::size(refused); ++i) {
+      const Kind &k = refused[i];
+      ino_t own = cprs[i];
       ino_t its = own ? namespace_of(p, k.file) : 0;
       if (its != own)
         throw sdk::Error(fmt::format("Checkpoint error: process {} is in a "

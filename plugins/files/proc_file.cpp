@@ -168,10 +168,11 @@ sdk::Saved ProcOffsetsHandler::save(sdk::Tracee &process,
   std::error_code ec;
   for (const auto &e : std::filesystem::directory_iterator(
            fmt::format("/proc/{}/fd", process.pid()), ec)) {
-    struct stat st {};
+    // The path first: most fds are no /proc file, and need nothing more.
     std::string path = std::filesystem::read_symlink(e.path(), ec).string();
-    if (ec || ::stat(e.path().c_str(), &st) != 0 || !S_ISREG(st.st_mode) ||
-        !in_proc(path, st))
+    struct stat st {};
+    if (ec || !path.starts_with(proc) || ::stat(e.path().c_str(), &st) != 0 ||
+        !S_ISREG(st.st_mode) || !in_proc(path, st))
       continue;
     sdk::OpenFile file;
     file.pid = process.pid();

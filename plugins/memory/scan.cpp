@@ -236,13 +236,11 @@ void hand_out(const std::vector<sdk::Range> &saved, std::vector<Vma> &vmas,
 
 // mlockall's MCL_FUTURE (and MCL_ONFAULT) as a new mapping shows them.
 std::uint32_t future_locking(const std::string &vmflags) {
-  auto has = [&](const char *flag) {
-    return (" " + vmflags + " ").find(std::string(" ") + flag + " ") !=
-           std::string::npos;
-  };
-  if (!has("lo"))
+  Vma area;
+  area.vmflags = vmflags;
+  if (!area.has_flag("lo"))
     return 0;
-  return MCL_FUTURE | (has("lf") ? MCL_ONFAULT : 0);
+  return MCL_FUTURE | (area.has_flag("lf") ? MCL_ONFAULT : 0);
 }
 
 } // namespace

@@ -154,21 +154,6 @@ TEST_CASE("A deleted root directory, worked in, comes back deleted",
 // Issue 15: files of /proc are made again for the restored processes.
 TEST_CASE("Open /proc files are reopened for the restored processes",
           "[e2e][files]") {
-  auto spec = proc_files();
-  const std::string &reference = reference_output(spec);
   TempDir dir;
-  RunningTarget target = start_target(spec, dir);
-  REQUIRE(wait_until(
-      [&] {
-        return file_size_or_zero(target.out) > 0 &&
-               read_file(target.out) == "opened\n";
-      },
-      5s));
-  std::vector<pid_t> child = wait_for_children(target.pid, 1);
-  let_it_run(100ms, 800ms);
-  auto sf = dir / "statefile";
-  SetIdentity before = checkpoint_set_and_reap(
-      sf, fmt::format("{}:HID", target.pid), {target.pid, child[0]});
-  restart_set({sf}, before);
-  expect_finishes_within(target, reference, 15s);
+  expect_tree_round_trip(proc_files(), dir, 1, "opened\n");
 }

@@ -53,23 +53,8 @@ TEST_CASE("A bash tree checkpointed by SID restarts whole", "[e2e][sets]") {
 // still its child to reap.
 TEST_CASE("A child subreaper comes back one, with its reparented grandchild",
           "[e2e][sets]") {
-  auto spec = subreaper();
-  const std::string &reference = reference_output(spec);
   TempDir dir;
-  RunningTarget target = start_target(spec, dir);
-  REQUIRE(wait_until(
-      [&] {
-        return file_size_or_zero(target.out) > 0 &&
-               read_file(target.out) == "child exited 0\n";
-      },
-      5s));
-  std::vector<pid_t> grandchild = wait_for_children(target.pid, 1);
-  let_it_run(200ms, 800ms);
-  auto sf = dir / "statefile";
-  SetIdentity before = checkpoint_set_and_reap(
-      sf, fmt::format("{}:HID", target.pid), {target.pid, grandchild[0]});
-  restart_set({sf}, before);
-  expect_finishes_within(target, reference, 15s);
+  expect_tree_round_trip(subreaper(), dir, 1, "child exited 0\n");
 }
 
 // Issue 15: a child made by clone(CLONE_FS) shares its parent's working

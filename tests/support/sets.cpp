@@ -160,9 +160,17 @@ void expect_round_trip(const TargetSpec &spec, const TempDir &dir,
 }
 
 void expect_tree_round_trip(const TargetSpec &spec, const TempDir &dir,
-                            std::size_t children) {
+                            std::size_t children,
+                            const std::string &first_output) {
   const std::string &reference = reference_output(spec);
   RunningTarget target = start_target(spec, dir);
+  if (!first_output.empty())
+    REQUIRE(wait_until(
+        [&] {
+          return file_size_or_zero(target.out) > 0 &&
+                 read_file(target.out) == first_output;
+        },
+        5s));
   std::vector<pid_t> tree = wait_for_children(target.pid, children);
   tree.insert(tree.begin(), target.pid);
   let_it_run(300ms, 1200ms);

@@ -61,9 +61,11 @@ checkpoint_and_restart(const RunningTarget &target, const TempDir &dir);
 void expect_round_trip(const TargetSpec &spec, const TempDir &dir,
                        milliseconds lo = 300ms, milliseconds hi = 1200ms);
 // The same for a target and the `children` it starts at once: the tree is
-// checkpointed whole (PID:HID).
+// checkpointed whole (PID:HID), once the target has printed `first_output`
+// (if given) and run a while more.
 void expect_tree_round_trip(const TargetSpec &spec, const TempDir &dir,
-                            std::size_t children = 1);
+                            std::size_t children = 1,
+                            const std::string &first_output = "");
 
 // Like expect_finishes_with, with a shorter time limit: a restored set that
 // lost its shared memory would wait for ever.
