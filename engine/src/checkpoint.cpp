@@ -218,31 +218,48 @@ struct FrozenSet {
                      });
   }
 
-  // Processes sharing one fs struct (clone with CLONE_FS): each with its
-  // parent, which restart clones it from. One fd table shared by processes
-  // (CLONE_FILES) is refused: restart builds each table in its process.
-  std::set<pid_t> fs_sharers() const {
+  // Processes grouped by a kernel object they share (KCMP_VM, _FS, _FILES),
+  // each group in tree order. kcmp orders the objects, so a sort finds the
+  // groups without comparing every pair while the set is frozen.
+  std::vector<std::vector<pid_t>> sharing(int kcmp_type) const {
+    auto compare = [kcmp_type](pid_t a, pid_t b) {
+      return ::syscall(SYS_kcmp, a, b, kcmp_type, 0, 0);
+    };
+    std::vector<pid_t> pids;
+    for (const auto &f : processes)
+      pids.push_back(f->pid());
+    std::stable_sort(pids.begin(), pids.end(),
+                     [&](pid_t a, pid_t b) { return compare(a, b) == 1; });
+    std::vector<std::vector<pid_t>> groups;
+    for (size_t i = 0; i < pids.size(); ++i)
+      if (i > 0 && compare(groups.back().front(), pids[i]) == 0)
+        groups.back().push_back(pids[i]);
+      else
+        groups.push_back({pids[i]});
+    std::erase_if(groups, [](const auto &g) { return g.size() < 2; });
+    return groups;
+  }
+
+  static pid_t parent_of(pid_t pid) {
+    return static_cast<pid_t>(proc::stat(pid)->field(4));
+  }
+
+  // Processes sharing one fs struct (CLONE_FS) or one fd table
+  // (CLONE_FILES) with their parent, which restart clones them from: every
+  // member of a group but the first must be a child of another.
+  std::set<pid_t> sharing_with_parent(int kcmp_type, const char *what) const {
     std::set<pid_t> sharers;
-    for (size_t i = 0; i < processes.size(); ++i) {
-      pid_t pid = processes[i]->pid();
-      for (size_t j = 0; j < i; ++j) {
-        pid_t other = processes[j]->pid();
-        if (::syscall(SYS_kcmp, other, pid, KCMP_FILES, 0, 0) == 0)
+    for (const auto &group : sharing(kcmp_type))
+      for (size_t i = 1; i < group.size(); ++i) {
+        if (std::find(group.begin(), group.end(), parent_of(group[i])) ==
+            group.end())
           throw sdk::Error(fmt::format(
-              "Checkpoint error: processes {} and {} share one fd table "
-              "(clone with CLONE_FILES), which cpr cannot restore",
-              other, pid));
-        if (::syscall(SYS_kcmp, other, pid, KCMP_FS, 0, 0) != 0)
-          continue;
-        if (proc::stat(pid)->field(4) != other)
-          throw sdk::Error(fmt::format(
-              "Checkpoint error: process {} shares the working directory "
-              "and root of {}, which is not its parent; cpr restores them "
-              "shared by a parent",
-              pid, other));
-        sharers.insert(pid);
+              "Checkpoint error: process {} shares {} with {} without being "
+              "a child of a process sharing it; cpr restores what a parent "
+              "shares with its children",
+              group[i], what, group.front()));
+        sharers.insert(group[i]);
       }
-    }
     return sharers;
   }
 
@@ -252,22 +269,16 @@ struct FrozenSet {
   // a clone of its parent's). Call after order_as_tree().
   std::map<pid_t, pid_t> share_groups() const {
     std::map<pid_t, pid_t> owner;
-    for (size_t i = 0; i < processes.size(); ++i) {
-      pid_t pid = processes[i]->pid();
-      for (size_t j = 0; j < i; ++j) {
-        pid_t first = processes[j]->pid();
-        if (::syscall(SYS_kcmp, first, pid, KCMP_VM, 0, 0) != 0)
-          continue;
-        if (proc::stat(pid)->field(4) != first)
+    for (const auto &group : sharing(KCMP_VM))
+      for (size_t i = 1; i < group.size(); ++i) {
+        if (parent_of(group[i]) != group.front())
           throw sdk::Error(fmt::format(
               "Checkpoint error: process {} shares the address space of {}, "
               "which is not its parent; cpr restores share groups made by "
               "a parent",
-              pid, first));
-        owner[pid] = first;
-        break;
+              group[i], group.front()));
+        owner[group[i]] = group.front();
       }
-    }
     return owner;
   }
 
@@ -335,12 +346,16 @@ void checkpoint(const CheckpointRequest &req) {
     in_set_ipc.emplace(ctx.processes.front());
   FdTableCollector fds(registry, ctx, manifest);
   const Rights caller = caller_rights();
-  const std::set<pid_t> fs_sharers = set.fs_sharers();
+  const std::set<pid_t> fs_sharers =
+      set.sharing_with_parent(KCMP_FS, "its working directory and root");
+  const std::set<pid_t> table_sharers =
+      set.sharing_with_parent(KCMP_FILES, "its fd table");
   for (auto &f : set.processes) {
     auto owner = share_group.find(f->pid());
     collect_process(*f, registry, ctx, pages, fds, manifest,
                     owner == share_group.end() ? 0 : owner->second, caller);
     manifest.processes.back().shares_fs = fs_sharers.count(f->pid()) != 0;
+    manifest.processes.back().shares_files = table_sharers.count(f->pid()) != 0;
   }
   manifest.header.terminal = note_terminals(manifest.processes);
   collect_set_objects(registry, ctx, manifest);

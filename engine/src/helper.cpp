@@ -42,14 +42,15 @@ extern "C" long cpr_clone3_on_stack(void *args, unsigned long size,
 // A child that shares the caller's address space (a share group), with its
 // saved PID, running fn(arg) on a stack of its own. It shares everything the
 // caller's address space becomes, which the engine rebuilds once.
-pid_t clone_vm_with_pid(pid_t pid, void (*fn)(void *), void *arg) {
+pid_t clone_vm_with_pid(pid_t pid, std::uint64_t flags, void (*fn)(void *),
+                        void *arg) {
   constexpr std::size_t stack_size = 1 << 20;
   void *stack = ::mmap(nullptr, stack_size, PROT_READ | PROT_WRITE,
                        MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
   if (stack == MAP_FAILED)
     sdk::throw_errno("cannot allocate a stack", errno);
   CloneArgs args{};
-  args.flags = CLONE_VM;
+  args.flags = CLONE_VM | flags;
   args.exit_signal = SIGCHLD;
   pid_t want = pid;
   args.set_tid = reinterpret_cast<std::uint64_t>(&want);
@@ -92,19 +93,22 @@ void restore_limits(const ProcessRecord &p) {
   ::_exit(WEXITSTATUS(status));
 }
 
+// `builds_table`: false for a process sharing the fd table its parent
+// builds later.
 void set_up_self(const PlannedProcess &pp, const Registry &registry,
                  const std::map<std::uint64_t, int> &opened_above,
-                 sdk::RestoreContext &ctx, int &err) {
+                 sdk::RestoreContext &ctx, int &err, bool builds_table) {
   const ProcessRecord &p = *pp.record;
   allow_all_fds();
   int top = 3;
   for (const FdRef &ref : p.fds)
     top = std::max(top, ref.fd + 1);
-  int high_err = ::fcntl(err, F_DUPFD_CLOEXEC, top);
-  err = high_err;
+  if (builds_table)
+    err = ::fcntl(err, F_DUPFD_CLOEXEC, top);
   {
     ActingAs as(p.creds);
-    install_fds(p, *pp.manifest, registry, ctx, top, opened_above);
+    if (builds_table)
+      install_fds(p, *pp.manifest, registry, ctx, top, opened_above);
     if (pp.manifest->header.cdir == DirPolicy::replace)
       enter_working_directory(p);
   }
@@ -115,8 +119,15 @@ void set_up_self(const PlannedProcess &pp, const Registry &registry,
     sdk::throw_errno(
         fmt::format("cannot make process {} a subreaper again", p.pid), errno);
   restore_limits(p);
+  if (!builds_table)
+    return;
   ::close_range(static_cast<unsigned>(top), static_cast<unsigned>(err - 1), 0);
   ::close_range(static_cast<unsigned>(err + 1), ~0U, 0);
+}
+
+// glibc's raise() would use the TID cached for cpr: ask the kernel.
+void stop_self() {
+  ::syscall(SYS_tgkill, ::syscall(SYS_getpid), ::syscall(SYS_gettid), SIGSTOP);
 }
 
 std::string read_message(int fd) {
@@ -158,6 +169,7 @@ ProcessTree::ProcessTree(std::vector<PlannedProcess> plan,
     : registry_(registry), terminal_(terminal), cpr_pid_(::getpid()),
       in_namespace_(new_pid_namespace) {
   plan_tree(std::move(plan));
+  plan_shared_tables();
   find_shared_files();
   plan_standins();
   int err[2], standin[2];
@@ -214,6 +226,32 @@ void ProcessTree::plan_tree(std::vector<PlannedProcess> plan) {
       }
 }
 
+void ProcessTree::plan_shared_tables() {
+  for (size_t i = 0; i < nodes_.size(); ++i) {
+    Node &n = nodes_[i];
+    if (!n.p.record->shares_files)
+      continue;
+    if (n.parent < 0 || n.p.record->zombie || nodes_[n.parent].p.record->zombie)
+      throw sdk::Error(fmt::format("damaged statefile {}: process {} shares "
+                                   "the fd table of a parent not restored",
+                                   n.p.statefile, n.p.record->pid));
+    const Node &parent = nodes_[n.parent];
+    n.table_builder =
+        parent.table_builder >= 0 ? parent.table_builder : n.parent;
+    ++nodes_[n.table_builder].sharers_waiting;
+  }
+}
+
+// Once the last process sharing a builder's table has stopped, the builder
+// (stopped before its own set-up) goes on to build it.
+void ProcessTree::let_builder_go_on(int sharer) {
+  int b = nodes_[sharer].table_builder;
+  if (b < 0 || --nodes_[b].sharers_waiting > 0)
+    return;
+  ptrace::cont(nodes_[b].live, 0);
+  wait_until_stopped(nodes_[b].live);
+}
+
 void ProcessTree::run_inside(int index) {
   const Node &n = nodes_[index];
   const ProcessRecord &p = *n.p.record;
@@ -233,28 +271,31 @@ void ProcessTree::run_inside(int index) {
     open_shared_files(index);
     for (int c : n.children) {
       const ProcessRecord &child = *nodes_[c].p.record;
+      std::uint64_t flags = (child.shares_fs ? CLONE_FS : 0) |
+                            (child.shares_files ? CLONE_FILES : 0);
       if (child.shares_mm_with == p.pid) {
         // It runs nothing but a read() of its go pipe until this process
         // has stopped: the two never run at once in their one memory.
         building_ = this;
-        clone_vm_with_pid(child.pid, &ProcessTree::run_shared_child,
+        clone_vm_with_pid(child.pid, flags, &ProcessTree::run_shared_child,
                           reinterpret_cast<void *>(static_cast<intptr_t>(c)));
-      } else if (clone_with_pid(child.pid, child.shares_fs ? CLONE_FS : 0) ==
-                 0) {
+      } else if (clone_with_pid(child.pid, flags) == 0) {
         run_inside(c);
       }
     }
+    // Its table's other users set up first, in the table as it is now.
+    if (n.sharers_waiting > 0)
+      stop_self();
     std::map<std::uint64_t, int> mine;
     for (const auto &[key, fd] : opened_above_)
       if (key.first == n.p.manifest)
         mine[key.second] = fd;
     NoPages no_pages;
     sdk::RestoreContext ctx = restore_context(n.p.statefile, no_pages);
-    set_up_self(n.p, registry_, mine, ctx, err);
-    ::close(err);
-    // glibc's raise() would use the TID cached for cpr: ask the kernel.
-    ::syscall(SYS_tgkill, ::syscall(SYS_getpid), ::syscall(SYS_gettid),
-              SIGSTOP);
+    set_up_self(n.p, registry_, mine, ctx, err, n.table_builder < 0);
+    if (n.table_builder < 0)
+      ::close(err); // a shared table's builder closes what others left
+    stop_self();
   } catch (const std::exception &e) {
     std::string msg = sdk::message_of(e);
     [[maybe_unused]] ssize_t w = ::write(err, msg.data(), msg.size());
@@ -295,6 +336,12 @@ void ProcessTree::start(int index) {
   // not last: a change of credentials clears it).
   ptrace::seize(pid, PTRACE_O_EXITKILL);
   [[maybe_unused]] ssize_t w = ::write(n.go_write, "g", 1);
+  wait_until_stopped(pid);
+  let_builder_go_on(index);
+}
+
+// Until it stops itself, or fails with a message.
+void ProcessTree::wait_until_stopped(pid_t pid) {
   for (;;) {
     int status = 0;
     while (::waitpid(pid, &status, __WALL) < 0 && errno == EINTR)

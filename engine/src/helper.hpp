@@ -19,8 +19,8 @@
 
 namespace cpr::engine {
 
-// A child with the given PID (clone3 set_tid) and clone `flags` (CLONE_FS);
-// throws "unavailable PID".
+// A child with the given PID (clone3 set_tid) and clone `flags` (CLONE_FS,
+// CLONE_FILES); throws "unavailable PID".
 pid_t clone_with_pid(pid_t pid, std::uint64_t flags = 0);
 
 struct PlannedProcess {
@@ -67,8 +67,14 @@ private:
     // A root that stays in the session of cpr, which is its own and has
     // no controlling terminal: there is nothing to cut it off from.
     bool stays = false;
+    // One fd table shared with its parent (CLONE_FILES): the first process
+    // of the group builds it, once every other member has set itself up in
+    // it and stopped, and closes what they left there.
+    int table_builder = -1;  // that first process; -1: a table of its own
+    int sharers_waiting = 0; // of a builder: members not yet stopped
   };
   void plan_tree(std::vector<PlannedProcess> plan);
+  void plan_shared_tables();
   sdk::RestoreContext restore_context(const std::string &statefile,
                                       sdk::PageSource &pages) const;
   // Sessions and process groups (sessions.cpp).
@@ -95,6 +101,8 @@ private:
   static void run_shared_child(void *index);
   static ProcessTree *building_;
   void start(int index);
+  void wait_until_stopped(pid_t pid);
+  void let_builder_go_on(int sharer);
   void kill_all();
   void start_namespace_init();
   pid_t forked_root(const Node &root);

@@ -190,6 +190,7 @@ struct ProcessRecord {
   std::int32_t stop_signal = 0;    // the signal it stopped by, 0: unknown
   std::int32_t shares_mm_with = 0; // its parent, whose address space it shares
   bool shares_fs = false;          // its parent's fs struct (cwd, root, umask)
+  bool shares_files = false;       // its parent's fd table
   std::vector<std::uint64_t> affinity;
   Credentials creds;
   std::vector<Limit> limits;         // indexed by RLIMIT_*
@@ -210,7 +211,7 @@ struct ProcessRecord {
   // Class version 1 added zombie, exit_status, stopped; 2 shares_mm_with;
   // 3 itimers; 4 posix_timers; 5 tty_nr, tpgid, pty_of_the_set, ctty_fd;
   // 6 stop_signal; 7 seccomp_filters, child_subreaper; 8 cwd_deleted,
-  // root_deleted, cwd_mode; 9 shares_fs.
+  // root_deleted, cwd_mode; 9 shares_fs; 10 shares_files.
   template <class A> void serialize(A &ar, unsigned version) {
     ar &pid &ppid &pgid &sid &comm &psargs &exe &cwd &root;
     ar &umask &personality &nice &sched_policy &sched_priority;
@@ -235,6 +236,8 @@ struct ProcessRecord {
       ar &cwd_deleted &root_deleted &cwd_mode;
     if (version >= 9)
       ar &shares_fs;
+    if (version >= 10)
+      ar &shares_files;
   }
 };
 
@@ -258,7 +261,7 @@ struct Manifest {
 } // namespace cpr::engine
 
 BOOST_CLASS_VERSION(cpr::engine::Header, 4)
-BOOST_CLASS_VERSION(cpr::engine::ProcessRecord, 9)
+BOOST_CLASS_VERSION(cpr::engine::ProcessRecord, 10)
 BOOST_CLASS_VERSION(cpr::engine::ThreadState, 1)
 BOOST_CLASS_VERSION(cpr::engine::FdRef, 1)
 BOOST_CLASS_VERSION(cpr::engine::Manifest, 1)
