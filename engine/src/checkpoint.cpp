@@ -294,6 +294,18 @@ struct FrozenSet {
   }
 };
 
+// What would stop a restart's build is found now, before anything is killed.
+void check_build_order(const Manifest &manifest) {
+  std::vector<const ProcessRecord *> records;
+  for (const ProcessRecord &p : manifest.processes)
+    records.push_back(&p);
+  try {
+    build_order(records);
+  } catch (const sdk::Error &e) {
+    throw sdk::Error(fmt::format("Checkpoint error: {}", e.what()));
+  }
+}
+
 } // namespace
 
 bool timing_wanted() {
@@ -357,6 +369,7 @@ void checkpoint(const CheckpointRequest &req) {
     manifest.processes.back().shares_fs = fs_sharers.count(f->pid()) != 0;
     manifest.processes.back().shares_files = table_sharers.count(f->pid()) != 0;
   }
+  check_build_order(manifest);
   manifest.header.terminal = note_terminals(manifest.processes);
   collect_set_objects(registry, ctx, manifest);
   in_set_ipc.reset();

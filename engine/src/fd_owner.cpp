@@ -9,6 +9,8 @@
 #include <cstring>
 #include <fcntl.h>
 #include <fmt/format.h>
+#include <map>
+#include <set>
 #include <sys/syscall.h>
 
 namespace cpr::engine {
@@ -108,6 +110,49 @@ void restore_fd_owners(RemoteProcess &t, const ProcessRecord &p) {
                  p, ref, "turn on O_ASYNC");
     }
   }
+}
+
+std::vector<std::size_t>
+build_order(const std::vector<const ProcessRecord *> &processes) {
+  std::map<pid_t, std::size_t> by_pid, by_thread;
+  for (std::size_t i = 0; i < processes.size(); ++i) {
+    by_pid[processes[i]->pid] = i;
+    for (const ThreadState &th : processes[i]->threads)
+      if (th.tid != processes[i]->pid)
+        by_thread[th.tid] = i;
+  }
+  auto built_before = [&](std::size_t i) {
+    std::set<std::size_t> before;
+    const ProcessRecord &p = *processes[i];
+    if (auto owner = by_pid.find(p.shares_mm_with); owner != by_pid.end())
+      before.insert(owner->second);
+    for (const FdRef &ref : p.fds)
+      if (auto t = by_thread.find(ref.owner); ref.owner_type == F_OWNER_TID &&
+                                              t != by_thread.end() &&
+                                              t->second != i)
+        before.insert(t->second);
+    return before;
+  };
+  enum class Mark { none, visiting, done };
+  std::vector<Mark> mark(processes.size(), Mark::none);
+  std::vector<std::size_t> order;
+  auto visit = [&](auto &self, std::size_t i, std::size_t from) -> void {
+    if (mark[i] == Mark::done)
+      return;
+    if (mark[i] == Mark::visiting)
+      throw sdk::Error(fmt::format(
+          "processes {} and {} hold fds that signal threads of each other "
+          "(F_SETOWN_EX), which cpr cannot restore",
+          processes[i]->pid, processes[from]->pid));
+    mark[i] = Mark::visiting;
+    for (std::size_t b : built_before(i))
+      self(self, b, i);
+    mark[i] = Mark::done;
+    order.push_back(i);
+  };
+  for (std::size_t i = 0; i < processes.size(); ++i)
+    visit(visit, i, i);
+  return order;
 }
 
 } // namespace cpr::engine

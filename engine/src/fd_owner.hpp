@@ -20,4 +20,11 @@ void collect_fd_owners(RemoteProcess &t, ProcessRecord &p,
 // PID namespace (its own with FORK ANY) every process and thread has them.
 void restore_fd_owners(RemoteProcess &t, const ProcessRecord &p);
 
+// The order the processes are built in (indexes into `processes`): as
+// given, except that one holding an fd owned by a thread of another process
+// (F_OWNER_TID) comes after that process, whose build makes the thread.
+// Throws when two processes wait for each other so.
+std::vector<std::size_t>
+build_order(const std::vector<const ProcessRecord *> &processes);
+
 } // namespace cpr::engine

@@ -354,9 +354,13 @@ Restarted restart(const RestartRequest &request) {
     manifests.push_back(&l.manifest);
   JobTerminal terminal(request.interactive, manifests);
   ProcessTree tree(plan, registry, pids.new_namespace(), terminal);
-  // In the order of the statefile: memory several processes share was saved
-  // with the first of them, which must be rebuilt first.
-  for (const PlannedProcess &pp : plan) {
+  // Memory several processes share was saved with the first of them, which
+  // must be rebuilt first; a thread an fd signals, made with its process.
+  std::vector<const ProcessRecord *> records;
+  for (const PlannedProcess &pp : plan)
+    records.push_back(pp.record);
+  for (std::size_t i : build_order(records)) {
+    const PlannedProcess &pp = plan[i];
     if (pp.record->zombie)
       continue;
     try {

@@ -138,6 +138,17 @@ TEST_CASE("An O_ASYNC pipe keeps its owner and signal, and signals on",
   expect_round_trip(sigio(), dir);
 }
 
+// A thread of a process restored after the fd's holder.
+TEST_CASE("An O_ASYNC pipe keeps signalling a thread of another process",
+          "[e2e][files][signals]") {
+  auto spec = sigio("thread");
+  REQUIRE(reference_output(spec) ==
+          "the child's thread took 40 of 40 signals, right fd\n"
+          "child exited 0; read end: owner kept\n");
+  TempDir dir;
+  expect_tree_round_trip(spec, dir);
+}
+
 // Issue 15: a directory removed while the process works in it stays its
 // working directory (empty, reachable by no path), made again and removed.
 TEST_CASE("A deleted working directory comes back deleted", "[e2e][files]") {

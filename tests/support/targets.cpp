@@ -98,9 +98,11 @@ TargetSpec memory_kinds(std::string mode) {
   return make_target("memory_kinds", {program.string()}, {std::move(mode)});
 }
 
-TargetSpec sigio() {
+TargetSpec sigio(std::string mode) {
   auto program = fs::path(CPR_TARGETS_BUILD_DIR) / "sigio";
-  return make_target("sigio", {program.string()}, {});
+  if (mode.empty())
+    return make_target("sigio", {program.string()}, {});
+  return make_target("sigio " + mode, {program.string()}, {mode});
 }
 
 TargetSpec timer_thread() {

@@ -50,7 +50,7 @@ TargetSpec mapped_files();
 TargetSpec memory_kinds(std::string mode);
 // An O_ASYNC pipe owned by the process (F_SETOWN_EX, F_SETSIG): counts the
 // 40 signals its 40 writes send, ~2 s.
-TargetSpec sigio();
+TargetSpec sigio(std::string mode = "");
 // A SIGEV_THREAD timer that runs a function 40 times, 50 ms apart.
 TargetSpec timer_thread();
 // Two seccomp filters refusing uname() and sysinfo(), checked for ~2 s.
