@@ -320,8 +320,15 @@ Restarted restart(const RestartRequest &request) {
   IpcNamespace ipc;
   struct LetGo {
     const Registry &registry;
-    bool succeeded = false;
-    ~LetGo() { registry.restart_over(succeeded); }
+    bool over = false;
+    void built() {
+      over = true;
+      registry.restart_over(true);
+    }
+    ~LetGo() {
+      if (!over)
+        registry.restart_over(false);
+    }
   } let_go{registry};
   std::vector<Loaded> loaded;
   for (const std::string &path : statefiles)
@@ -373,8 +380,8 @@ Restarted restart(const RestartRequest &request) {
   for (const Loaded &l : loaded)
     l.pages->verify();
   terminal.take_foreground();
+  let_go.built(); // before the processes run
   tree.release();
-  let_go.succeeded = true;
   std::vector<pid_t> on_terminal;
   for (const PlannedProcess &pp : plan)
     if (terminal.takes_over(*pp.record) && !pp.record->zombie)

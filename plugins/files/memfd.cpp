@@ -102,6 +102,14 @@ void finish(UniqueFd &fd, const MemFd &rec, bool sealable) {
                      errno);
 }
 
+// Sealed against writes to come (F_SEAL_FUTURE_WRITE) while mapped writable
+// by the set: sealed so (and then F_SEAL_SEAL) once the restart has mapped
+// it again everywhere, in cpr, which keeps the memfd for the restart.
+std::vector<std::pair<int, std::uint32_t>> &sealed_once_mapped() {
+  static std::vector<std::pair<int, std::uint32_t>> memfds;
+  return memfds;
+}
+
 // Made in cpr, once for all its open files and mappings (sdk/unlinked.hpp):
 // a mapping made first leaves sealing possible, so the seals go on here.
 int remade(const MemFd &rec, const std::string &statefile) {
@@ -115,10 +123,16 @@ int remade(const MemFd &rec, const std::string &statefile) {
                        rec.mode, rec.uid, rec.gid, what);
     return made.release();
   });
+  std::uint32_t now = rec.seals & F_SEAL_FUTURE_WRITE
+                          ? rec.seals & ~(F_SEAL_FUTURE_WRITE | F_SEAL_SEAL)
+                          : rec.seals;
   int seals = ::fcntl(fd, F_GET_SEALS);
-  if (seals >= 0 && static_cast<std::uint32_t>(seals) != rec.seals &&
-      ::fcntl(fd, F_ADD_SEALS, rec.seals) != 0)
-    sdk::throw_errno("cannot seal " + what, errno);
+  if (seals >= 0 && static_cast<std::uint32_t>(seals) != now) {
+    if (::fcntl(fd, F_ADD_SEALS, now) != 0)
+      sdk::throw_errno("cannot seal " + what, errno);
+    if (now != rec.seals)
+      sealed_once_mapped().emplace_back(fd, rec.seals);
+  }
   return fd;
 }
 
@@ -220,6 +234,12 @@ int MemFdHandler::open(const sdk::Record &record,
   fill(fd.get(), rec, ctx);
   finish(fd, rec, sealable);
   return fd.release();
+}
+
+void MemFdHandler::restart_over() const {
+  for (auto [fd, seals] : sealed_once_mapped())
+    ::fcntl(fd, F_ADD_SEALS, seals);
+  sealed_once_mapped().clear();
 }
 
 } // namespace cpr::files

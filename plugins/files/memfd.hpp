@@ -4,8 +4,8 @@
 
 namespace cpr::files {
 
-// A memfd (memfd_create): its name, contents, seals and offset. One that is
-// also mapped is refused by memory.mm, which cannot map it again.
+// A memfd (memfd_create): its name, contents, seals and offset; one inode
+// with the mappings of it (memory.mm).
 class MemFdHandler final : public sdk::FdHandler {
 public:
   std::string kind() const override { return "files.memfd"; }
@@ -16,6 +16,7 @@ public:
   void check(const sdk::Record &record,
              const sdk::RestoreContext &ctx) const override;
   int open(const sdk::Record &record, sdk::RestoreContext &ctx) const override;
+  void restart_over() const override;
 };
 
 } // namespace cpr::files

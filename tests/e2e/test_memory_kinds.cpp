@@ -32,6 +32,13 @@ TEST_CASE("memfds mapped shared and private come back, one object with "
   expect_round_trip(memory_kinds("memfd"), dir, 300ms, 800ms);
 }
 
+TEST_CASE("A memfd mapped writable and then sealed against writes to come "
+          "comes back so",
+          "[e2e][memory][files]") {
+  TempDir dir;
+  expect_round_trip(memory_kinds("sealed"), dir, 300ms, 800ms);
+}
+
 TEST_CASE("madvise flags, mlock and THP disable come back, WIPEONFORK memory "
           "comes back zero",
           "[e2e][memory]") {

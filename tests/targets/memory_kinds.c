@@ -9,6 +9,9 @@
  *             deleted; the shared one also kept open, written both ways.
  *   memfd     a memfd mapped shared (its fd closed) and one mapped shared
  *             and private with its fd kept, written both ways.
+ *   sealed    a memfd mapped shared and writable, then sealed against
+ *             writes to come (F_SEAL_FUTURE_WRITE): the mapping stays
+ *             writable, a write() or a new writable mapping is refused.
  *   advice    ranges with each madvise flag, one mlock'ed, THP disabled:
  *             prints the flags smaps shows. WIPEONFORK memory is written;
  *             whether it is zero at the end goes to the file "wiped".
@@ -19,6 +22,7 @@
  *             mapping made before and of one made at the end.
  * Files are made in the cwd. */
 #define _GNU_SOURCE
+#include <errno.h>
 #include <fcntl.h>
 #include <setjmp.h>
 #include <signal.h>
@@ -187,6 +191,32 @@ static int memfd(void) {
   return 0;
 }
 
+static int sealed(void) {
+  size_t len = 4 * PAGE;
+  int fd = memfd_create("cpr-sealed", MFD_ALLOW_SEALING);
+  if (fd < 0 || ftruncate(fd, (off_t)len))
+    return 1;
+  uint64_t *m = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+  if (m == MAP_FAILED || fcntl(fd, F_ADD_SEALS,
+                               F_SEAL_FUTURE_WRITE | F_SEAL_SHRINK |
+                                   F_SEAL_GROW | F_SEAL_SEAL) != 0)
+    return 1;
+  for (int round = 0; round < ROUNDS; ++round) {
+    scribble(m, len / 8, round);
+    nap();
+  }
+  uint64_t v = 1;
+  int write_refused = pwrite(fd, &v, sizeof v, 0) < 0 && errno == EPERM;
+  void *again = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+  printf("sealed memfd %016llx, its fd %016llx, seals %#x\n",
+         (unsigned long long)hash(m, len), (unsigned long long)fd_hash(fd, len),
+         fcntl(fd, F_GET_SEALS));
+  printf("write %s, new writable mapping %s\n",
+         write_refused ? "refused" : "ALLOWED",
+         again == MAP_FAILED ? "refused" : "ALLOWED");
+  return 0;
+}
+
 /* The VmFlags of the mapping that holds `p`. */
 static void print_flags(const char *what, const void *p) {
   FILE *f = fopen("/proc/self/smaps", "r");
@@ -317,6 +347,7 @@ int main(int argc, char **argv) {
   int rc = strcmp(mode, "holes") == 0     ? holes()
            : strcmp(mode, "deleted") == 0 ? deleted()
            : strcmp(mode, "memfd") == 0   ? memfd()
+           : strcmp(mode, "sealed") == 0  ? sealed()
            : strcmp(mode, "advice") == 0  ? advice()
            : strcmp(mode, "sparse") == 0  ? sparse()
            : strcmp(mode, "lockall") == 0 ? lockall()

@@ -115,11 +115,12 @@ public:
   // Runs in the same process once all its fds are in place, for an object
   // that refers to other fds by number (an epoll set): `fd` is its own.
   virtual void connect(const Record &, int /*fd*/, RestoreContext &) const {}
-  // In the restarting process once a restart is over (the set runs, or the
-  // restart failed): what open() kept there for more open files of an
-  // object (the two ends of a pipe) is let go, or the restarting process,
-  // which may live on (cpr -j, a program calling ckpt_restart), would hold
-  // it open.
+  // In the restarting process once a restart is over (every process is
+  // built, just before the set runs, or the restart failed): what open()
+  // kept there for more open files of an object (the two ends of a pipe)
+  // is let go, or the restarting process, which may live on (cpr -j, a
+  // program calling ckpt_restart), would hold it open; what must wait
+  // until every process is built is done.
   virtual void restart_over() const {}
 };
 
@@ -149,9 +150,9 @@ public:
   // restart is checked (a file the object is must be there for that) or any
   // process is made: the object is made again, or throws Error.
   virtual void restore(const Record &record, RestoreContext &ctx) const = 0;
-  // When the restart is over: `succeeded`, what must wait until every
-  // process is built is done (marking an object for removal); else what
-  // restore() made is taken away again.
+  // When the restart is over: `succeeded` (every process is built, just
+  // before the set runs), what must wait until then is done (marking an
+  // object for removal); else what restore() made is taken away again.
   virtual void restart_over(bool /*succeeded*/) const {}
 };
 
