@@ -5,6 +5,10 @@
 
 #include "support/sets.hpp"
 
+#include <csignal>
+#include <fcntl.h>
+#include <sys/stat.h>
+
 using namespace cpr_test;
 
 namespace {
@@ -38,6 +42,44 @@ TEST_CASE("An open directory comes back at its readdir position",
   restart(sf, before);
   CHECK(fd_link(target.pid, 3) == (dir / "tree").string()); // O_PATH
   expect_finishes_with(target, reference);
+}
+
+// Issue 15: neither a checkpoint nor a restart reads a directory's entries.
+// The walker is stopped while its directory gets old times, and comes back
+// stopped: only cpr could touch them in between.
+TEST_CASE("Checkpoint and restart leave an open directory's times alone",
+          "[e2e][files][directory]") {
+  auto spec = dirwalk();
+  const std::string &reference = reference_output(spec);
+  TempDir dir;
+  RunningTarget target = start_target(spec, dir);
+  REQUIRE(wait_until([&] { return file_size_or_zero(target.out) > 0; }, 10s));
+  let_it_run(200ms, 700ms);
+  REQUIRE(kill(target.pid, SIGSTOP) == 0);
+  REQUIRE(wait_until(
+      [&] {
+        auto stat = process_stat(target.pid);
+        return stat && stat->state == 'T';
+      },
+      2s));
+  auto tree = dir / "tree";
+  const timespec old[2] = {{1000000000, 1}, {1000000000, 2}};
+  REQUIRE(utimensat(AT_FDCWD, tree.c_str(), old, 0) == 0);
+  auto expect_old_times = [&] {
+    struct stat st {};
+    REQUIRE(::stat(tree.c_str(), &st) == 0);
+    CHECK(st.st_atim.tv_sec == old[0].tv_sec);
+    CHECK(st.st_atim.tv_nsec == old[0].tv_nsec);
+    CHECK(st.st_mtim.tv_nsec == old[1].tv_nsec);
+  };
+  auto sf = dir / "statefile";
+  SetIdentity before =
+      checkpoint_set_and_reap(sf, std::to_string(target.pid), {target.pid});
+  expect_old_times();
+  restart_set({sf}, before);
+  expect_old_times();
+  REQUIRE(kill(target.pid, SIGCONT) == 0);
+  expect_finishes_within(target, reference, 15s);
 }
 
 // Issue 15: a program often removes its temporary directory with the files
