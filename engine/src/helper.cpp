@@ -374,15 +374,13 @@ void ProcessTree::kill_all() {
       ;
   };
   // A traced thread, or a traced process cpr did not fork, is reaped by
-  // cpr, its tracer; a leader waits until its other threads are.
+  // cpr, its tracer, before its parent can (a namespace's init waits for
+  // it); a leader waits until its other threads are.
   for (pid_t tid : extra_threads_)
     reap(tid);
   for (auto it = nodes_.rbegin(); it != nodes_.rend(); ++it)
-    if (it->parent >= 0 && it->live > 0 && init_ == 0)
+    if (it->live > 0)
       reap(it->live);
-  for (const Node &n : nodes_)
-    if (n.parent < 0 && n.live > 0 && init_ == 0)
-      reap(n.live);
   for (pid_t s : standins_)
     reap(s);
   if (init_ > 0)
