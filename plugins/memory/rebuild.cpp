@@ -132,8 +132,13 @@ long fd_of_remade(sdk::Tracee &t, const Vma &v, const sdk::RestoreContext &ctx,
                          0, 0, 0, 0, 0);
   long fd = -1;
   if (pidfd == -ESRCH) {
+    // cpr's fd is not the owner's to open: root's fsuid for this one open
+    // (of a path cpr makes), the owner's again after it.
+    long owner_fsuid = t.syscall(SYS_setfsuid, 0, 0, 0, 0, 0, 0);
     fd = sdk::remote_open(t, fmt::format("/proc/{}/fd/{}", ::getpid(), in_cpr),
                           O_RDWR | O_CLOEXEC);
+    t.syscall(SYS_setfsuid, static_cast<std::uint64_t>(owner_fsuid), 0, 0, 0, 0,
+              0);
   } else {
     if (pidfd < 0)
       sdk::throw_errno("cannot " + what, static_cast<int>(-pidfd));

@@ -84,13 +84,19 @@ TEST_CASE("FORK ANY restores a set whose PID is taken in a new PID namespace",
 
 // Issue 15: a deleted file and a memfd mapped are taken from cpr through
 // /proc in the new namespace, where cpr has no PID.
+// The memfd's owner is a user: it still gets cpr's copy of the memfd.
 TEST_CASE("FORK ANY maps deleted files and memfds again in the new namespace",
           "[e2e][sets][fork]") {
   for (const char *mode : {"deleted", "memfd"}) {
     auto spec = memory_kinds(mode);
     const std::string &reference = reference_output(spec);
     TempDir dir;
-    RunningTarget target = start_target(spec, dir);
+    StartOptions as_user;
+    if (std::string(mode) == "memfd") {
+      dir.give_to(nobody);
+      as_user.as = nobody;
+    }
+    RunningTarget target = start_target(spec, dir, as_user);
     let_it_run(300ms, 800ms);
     auto sf = dir / "statefile";
     checkpoint(sf, target.pid, {"-g"}); // the original keeps its PID
