@@ -265,7 +265,7 @@ TEST_CASE("Examples 3-2 and 3-4: the CD-ROM is closed and unmounted at "
   const std::string data = cd_data();
   CdromDrive drive;
   drive.insert(data);
-  const TargetSpec spec = example_target("run_3_2_4");
+  const TargetSpec spec = privileged(example_target("run_3_2_4")); // mount
   {
     TempDir dir;
     RunningTarget uninterrupted = start_target(spec, dir);

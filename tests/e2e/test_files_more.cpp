@@ -201,7 +201,7 @@ TEST_CASE("A deleted working directory comes back deleted", "[e2e][files]") {
 TEST_CASE("A deleted root directory, worked in, comes back deleted",
           "[e2e][files]") {
   TempDir dir;
-  expect_round_trip(deleted_cwd("root"), dir);
+  expect_round_trip(privileged(deleted_cwd("root")), dir); // chroot
 }
 
 // Issue 15: files of /proc are made again for the restored processes.

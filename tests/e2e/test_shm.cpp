@@ -458,6 +458,7 @@ TEST_CASE("A process in a namespace of another kind of its own is refused "
           "[e2e][errors]") {
   TargetSpec spec = heap_avx();
   spec.argv.insert(spec.argv.begin(), {"/usr/bin/unshare", "--uts"});
+  spec.privileged = true;
   TempDir dir;
   RunningTarget target = start_target(spec, dir);
   let_it_run();
@@ -481,6 +482,13 @@ TEST_CASE("A segment the set does not attach is saved only with --all-ipc",
   int apart = shmget(IPC_PRIVATE, size, IPC_CREAT | 0600);
   REQUIRE(apart >= 0);
   guard.id(Ipc::shm, apart);
+  if (auto owner = targets_owner()) { // the checkpoint owner's, as theirs are
+    shmid_ds ds{};
+    REQUIRE(shmctl(apart, IPC_STAT, &ds) == 0);
+    ds.shm_perm.uid = owner->uid;
+    ds.shm_perm.gid = owner->gid;
+    REQUIRE(shmctl(apart, IPC_SET, &ds) == 0);
+  }
   void *at = shmat(apart, nullptr, 0);
   REQUIRE(at != reinterpret_cast<void *>(-1));
   std::memset(at, 0x5a, size);

@@ -29,6 +29,11 @@ struct Credentials {
 };
 inline constexpr Credentials nobody{65534, 65534};
 
+// CPR_TEST_TARGETS_AS=UID[:GID]: every target the tests start runs as that
+// user, as when root checkpoints a user's processes; TempDirs are theirs and
+// what the tests make in them is open to them (umask 0).
+std::optional<Credentials> targets_owner();
+
 // An owned file descriptor.
 class Fd {
 public:

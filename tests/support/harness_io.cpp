@@ -9,6 +9,8 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <fstream>
 #include <random>
@@ -188,11 +190,29 @@ std::string output_mismatch(std::string_view actual,
                      want.size(), expected.size(), got.size(), actual.size());
 }
 
+std::optional<Credentials> targets_owner() {
+  static const std::optional<Credentials> owner = []() {
+    const char *v = std::getenv("CPR_TEST_TARGETS_AS");
+    if (!v || !*v)
+      return std::optional<Credentials>{};
+    unsigned uid = 0, gid = 0;
+    int n = std::sscanf(v, "%u:%u", &uid, &gid);
+    if (n < 1)
+      throw HarnessError(
+          fmt::format("CPR_TEST_TARGETS_AS={}: not UID[:GID]", v));
+    umask(0);
+    return std::optional<Credentials>{Credentials{uid, n == 2 ? gid : uid}};
+  }();
+  return owner;
+}
+
 TempDir::TempDir() {
   char name[] = "/tmp/cpr-e2e-XXXXXX";
   if (!mkdtemp(name))
     throw HarnessError(fmt::format("mkdtemp: {}", errno_text()));
   path_ = name;
+  if (auto owner = targets_owner())
+    give_to(*owner);
 }
 
 TempDir::~TempDir() {

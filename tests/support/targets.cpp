@@ -181,8 +181,9 @@ TargetSpec ckpt_events(int handler_seconds) {
 
 TargetSpec self_checkpoint(const fs::path &statefile, std::string mode) {
   auto program = fs::path(CPR_TARGETS_BUILD_DIR) / "self_checkpoint";
-  return make_target("self_checkpoint", {program.string()},
-                     {statefile.string(), std::move(mode)});
+  // It runs cpr itself, which a user may only as the setuid install.
+  return privileged(make_target("self_checkpoint", {program.string()},
+                                {statefile.string(), std::move(mode)}));
 }
 
 TargetSpec pending_signals() {
@@ -237,7 +238,7 @@ TargetSpec pty_hold(const std::string &mode, std::size_t bytes) {
 
 TargetSpec devices() {
   auto program = fs::path(CPR_TARGETS_BUILD_DIR) / "devices";
-  return make_target("devices", {program.string()}, {});
+  return privileged(make_target("devices", {program.string()}, {})); // console
 }
 
 TargetSpec pipe_data(std::string mode) {
@@ -257,6 +258,7 @@ TargetSpec sysv_counter(key_t key, const std::string &variant) {
 TargetSpec in_own_ipc_namespace(TargetSpec spec) {
   spec.argv.insert(spec.argv.begin(), {"/usr/bin/unshare", "--ipc"});
   spec.name = "unshare --ipc " + spec.name;
+  spec.privileged = true;
   return spec;
 }
 
@@ -328,6 +330,8 @@ const std::string &reference_output(const TargetSpec &target) {
   if (found != cache.end())
     return found->second;
   std::string key = stamped_key(target);
+  if (auto owner = targets_owner(); owner && !target.privileged)
+    key += fmt::format(" as {}:{}", owner->uid, owner->gid);
   std::optional<std::string> kept = read_kept(key);
   if (!kept) {
     kept = run_uninterrupted(target);
@@ -341,7 +345,9 @@ RunningTarget start_target(const TargetSpec &target, const TempDir &dir,
   SpawnOptions spawn_opts{.stdout_path = dir / "stdout.txt",
                           .stderr_path = dir / "stderr.txt",
                           .stdout_to_pipe = opts.stdout_to_pipe,
-                          .as = opts.as,
+                          .as = opts.as             ? opts.as
+                                : target.privileged ? std::nullopt
+                                                    : targets_owner(),
                           .cwd = dir.path(),
                           .new_session = opts.new_session};
   Spawned spawned = spawn(target.argv, spawn_opts);

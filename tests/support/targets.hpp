@@ -12,7 +12,16 @@ struct TargetSpec {
   std::string name;              // for messages
   std::vector<std::string> argv; // absolute program path first
   std::string key() const;       // identifies the program and its arguments
+  // It needs root itself (a mount, a namespace, chroot, /dev/console): it
+  // runs as root even where the tests run targets as a user
+  // (CPR_TEST_TARGETS_AS).
+  bool privileged = false;
 };
+
+inline TargetSpec privileged(TargetSpec spec) {
+  spec.privileged = true;
+  return spec;
+}
 
 // Each takes the target's own arguments; none means its defaults (~2-3 s).
 TargetSpec heap_avx(std::vector<std::string> args = {});
