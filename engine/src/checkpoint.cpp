@@ -111,11 +111,11 @@ void collect_process(FrozenProcess &frozen, const Registry &registry,
   collect_seccomp(p, frozen.tids());
   fds.collect(p);
   collect_fd_owners(t, p, ctx.processes);
-  for (const sdk::ProcessHandler *h : registry.process_handlers()) {
-    if (shares_mm_with && h->per_address_space())
+  for (const ProcessHandlerRef &h : registry.process_handlers()) {
+    if (shares_mm_with && h.per_address_space())
       continue; // saved with the first of its share group
-    sdk::Saved saved = h->save(t, ctx);
-    ObjectRecord rec{manifest.objects.size() + 1, h->kind(), h->version(),
+    sdk::Saved saved = h.save(t, ctx);
+    ObjectRecord rec{manifest.objects.size() + 1, h.kind(), h.version(),
                      std::move(saved.payload), std::move(saved.summary)};
     p.objects.push_back(rec.id);
     manifest.objects.push_back(std::move(rec));
@@ -134,9 +134,9 @@ void collect_process(FrozenProcess &frozen, const Registry &registry,
 // is frozen and saved.
 void collect_set_objects(const Registry &registry, sdk::SaveContext &ctx,
                          Manifest &manifest) {
-  for (const sdk::SetHandler *h : registry.set_handlers())
-    for (sdk::Saved &saved : h->save(ctx)) {
-      ObjectRecord rec{manifest.objects.size() + 1, h->kind(), h->version(),
+  for (const SetHandlerRef &h : registry.set_handlers())
+    for (sdk::Saved &saved : h.save(ctx)) {
+      ObjectRecord rec{manifest.objects.size() + 1, h.kind(), h.version(),
                        std::move(saved.payload), std::move(saved.summary)};
       manifest.set_objects.push_back(rec.id);
       manifest.objects.push_back(std::move(rec));

@@ -63,7 +63,7 @@ std::uint64_t FdTableCollector::object_for(const sdk::OpenFile &file) {
     if (k.dev == file.st.st_dev && k.ino == file.st.st_ino &&
         ::syscall(SYS_kcmp, k.pid, file.pid, KCMP_FILE, k.fd, file.fd) == 0)
       return k.id;
-  const sdk::FdHandler *h = registry_.fd_handler_for(file);
+  std::optional<FdHandlerRef> h = registry_.fd_handler_for(file);
   if (!h)
     throw sdk::Error(fmt::format("Checkpoint error: process {} fd {} is {}, "
                                  "which no plugin can checkpoint",
@@ -118,7 +118,7 @@ void install_fds(const ProcessRecord &p, const Manifest &manifest,
       continue;
     }
     const ObjectRecord &rec = manifest.object(ref.object);
-    const sdk::FdHandler &h = registry.fd_handler(rec.kind, rec.version);
+    FdHandlerRef h = registry.fd_handler(rec.kind, rec.version);
     int fd = h.open({rec.kind, rec.version, rec.payload}, ctx);
     int high = ::fcntl(fd, F_DUPFD_CLOEXEC, keep_from);
     if (high < 0)

@@ -33,7 +33,7 @@ void ProcessTree::open_before_fork() {
     for (const FdRef &ref : n.p.record->fds) {
       ObjectKey key{n.p.manifest, ref.object};
       const ObjectRecord &rec = n.p.manifest->object(ref.object);
-      const sdk::FdHandler &h = registry_.fd_handler(rec.kind, rec.version);
+      FdHandlerRef h = registry_.fd_handler(rec.kind, rec.version);
       if (!h.open_before_fork() || opened_above_.count(key))
         continue;
       NoPages no_pages;

@@ -102,110 +102,113 @@ void Registry::load_library(const std::string &path) {
     loaded->fd_handlers = loaded->plugin->fd_handlers();
     loaded->process_handlers = loaded->plugin->process_handlers();
     loaded->set_handlers = loaded->plugin->set_handlers();
-  } catch (const sdk::Error &) {
-    throw;
+  } catch (const sdk::Error &e) {
+    throw sdk::Error(e.what()); // the engine's, not the plugin's
   } catch (const std::exception &e) {
     throw sdk::Error(fmt::format("cannot load plugin {}: {}", path, e.what()));
   }
+  add_kinds(*loaded, path);
   plugins_.push_back(std::move(loaded));
 }
 
-const sdk::FdHandler *
+// All of a plugin's kinds or none: a kind another plugin has is refused.
+void Registry::add_kinds(const Loaded &loaded, const std::string &file) {
+  std::map<std::string, Entry> added;
+  auto add = [&](const sdk::Handler &h, const sdk::FdHandler *fd,
+                 const sdk::ProcessHandler *process,
+                 const sdk::SetHandler *set) {
+    std::string kind = h.kind();
+    const Entry *other = by_kind_.count(kind) ? &by_kind_.at(kind)
+                         : added.count(kind)  ? &added.at(kind)
+                                              : nullptr;
+    if (other)
+      throw sdk::Error(fmt::format("plugins {} and {} both handle objects of "
+                                   "kind '{}': remove one of them",
+                                   other->file, file, kind));
+    added.emplace(kind, Entry{&h, fd, process, set, file});
+  };
+  for (const auto &h : loaded.fd_handlers)
+    add(*h, h.get(), nullptr, nullptr);
+  for (const auto &h : loaded.process_handlers)
+    add(*h, nullptr, h.get(), nullptr);
+  for (const auto &h : loaded.set_handlers)
+    add(*h, nullptr, nullptr, h.get());
+  by_kind_.merge(added);
+}
+
+std::optional<FdHandlerRef>
 Registry::fd_handler_for(const sdk::OpenFile &file) const {
   for (const auto &p : plugins_)
     for (const auto &h : p->fd_handlers)
-      if (h->claims(file))
-        return h.get();
-  return nullptr;
+      if (FdHandlerRef ref(*h); ref.claims(file))
+        return ref;
+  return std::nullopt;
 }
 
-std::vector<const sdk::ProcessHandler *> Registry::process_handlers() const {
-  std::vector<const sdk::ProcessHandler *> out;
+std::vector<ProcessHandlerRef> Registry::process_handlers() const {
+  std::vector<const sdk::ProcessHandler *> all;
   for (const auto &p : plugins_)
     for (const auto &h : p->process_handlers)
-      out.push_back(h.get());
-  std::stable_sort(out.begin(), out.end(),
+      all.push_back(h.get());
+  std::stable_sort(all.begin(), all.end(),
                    [](auto *a, auto *b) { return a->order() < b->order(); });
+  std::vector<ProcessHandlerRef> out;
+  for (const sdk::ProcessHandler *h : all)
+    out.emplace_back(*h);
   return out;
 }
 
-std::vector<const sdk::SetHandler *> Registry::set_handlers() const {
-  std::vector<const sdk::SetHandler *> out;
+std::vector<SetHandlerRef> Registry::set_handlers() const {
+  std::vector<SetHandlerRef> out;
   for (const auto &p : plugins_)
     for (const auto &h : p->set_handlers)
-      out.push_back(h.get());
+      out.emplace_back(*h);
   return out;
 }
 
-namespace {
-template <class H>
-const H *find_kind(const std::vector<std::unique_ptr<H>> &handlers,
-                   const std::string &kind) {
-  for (const auto &h : handlers)
-    if (h->kind() == kind)
-      return h.get();
-  return nullptr;
-}
-
-void check_version(const sdk::Handler &h, unsigned version) {
+const Registry::Entry &Registry::entry(const std::string &kind,
+                                       unsigned version) const {
+  auto found = by_kind_.find(kind);
+  if (found == by_kind_.end())
+    throw sdk::Error(fmt::format("Checkpoint error: no plugin handles objects "
+                                 "of kind '{}' (plugin path: {})",
+                                 kind, fmt::join(search_path(), ":")));
+  const sdk::Handler &h = *found->second.any;
   if (version > h.version())
     throw sdk::Error(fmt::format(
         "Checkpoint error: objects of kind '{}' were saved by version {} of "
         "its handler; the installed plugin reads up to version {}",
-        h.kind(), version, h.version()));
+        kind, version, h.version()));
+  return found->second;
 }
 
-[[noreturn]] void no_handler(const std::string &kind) {
-  throw sdk::Error(fmt::format("Checkpoint error: no plugin handles objects "
-                               "of kind '{}' (plugin path: {})",
-                               kind, fmt::join(Registry::search_path(), ":")));
+namespace {
+template <class H> const H &in_role(const H *h, const std::string &kind) {
+  if (!h)
+    throw sdk::Error(fmt::format("damaged statefile: a record of kind '{}' "
+                                 "is where its handler keeps no such record",
+                                 kind));
+  return *h;
 }
 } // namespace
 
-const sdk::FdHandler &Registry::fd_handler(const std::string &kind,
-                                           unsigned version) const {
-  for (const auto &p : plugins_)
-    if (const sdk::FdHandler *h = find_kind(p->fd_handlers, kind)) {
-      check_version(*h, version);
-      return *h;
-    }
-  no_handler(kind);
+HandlerRef Registry::handler(const std::string &kind, unsigned version) const {
+  return HandlerRef(*entry(kind, version).any);
 }
 
-const sdk::ProcessHandler &Registry::process_handler(const std::string &kind,
-                                                     unsigned version) const {
-  for (const auto &p : plugins_)
-    if (const sdk::ProcessHandler *h = find_kind(p->process_handlers, kind)) {
-      check_version(*h, version);
-      return *h;
-    }
-  no_handler(kind);
+FdHandlerRef Registry::fd_handler(const std::string &kind,
+                                  unsigned version) const {
+  return FdHandlerRef(in_role(entry(kind, version).fd, kind));
 }
 
-const sdk::SetHandler &Registry::set_handler(const std::string &kind,
-                                             unsigned version) const {
-  for (const auto &p : plugins_)
-    if (const sdk::SetHandler *h = find_kind(p->set_handlers, kind)) {
-      check_version(*h, version);
-      return *h;
-    }
-  no_handler(kind);
+ProcessHandlerRef Registry::process_handler(const std::string &kind,
+                                            unsigned version) const {
+  return ProcessHandlerRef(in_role(entry(kind, version).process, kind));
 }
 
-const sdk::Handler &Registry::handler(const std::string &kind,
-                                      unsigned version) const {
-  for (const auto &p : plugins_) {
-    const sdk::Handler *h = find_kind(p->fd_handlers, kind);
-    if (!h)
-      h = find_kind(p->process_handlers, kind);
-    if (!h)
-      h = find_kind(p->set_handlers, kind);
-    if (h) {
-      check_version(*h, version);
-      return *h;
-    }
-  }
-  no_handler(kind);
+SetHandlerRef Registry::set_handler(const std::string &kind,
+                                    unsigned version) const {
+  return SetHandlerRef(in_role(entry(kind, version).set, kind));
 }
 
 std::vector<std::string> Registry::plugin_names() const {

@@ -1,11 +1,15 @@
 // The plugins, loaded with Boost.DLL, and the handlers they export, by kind.
 #pragma once
 
+#include "guarded.hpp"
+
 #include <cpr/sdk/plugin.hpp>
 
 #include <boost/dll/shared_library.hpp>
 
+#include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -29,18 +33,18 @@ public:
   // built against another SDK ABI.
   void load_library(const std::string &path);
 
-  const sdk::FdHandler *fd_handler_for(const sdk::OpenFile &file) const;
-  std::vector<const sdk::ProcessHandler *> process_handlers() const;
-  std::vector<const sdk::SetHandler *> set_handlers() const;
+  // The handler that claims an open file, if one does.
+  std::optional<FdHandlerRef> fd_handler_for(const sdk::OpenFile &file) const;
+  // In their order of checkpoint and restart.
+  std::vector<ProcessHandlerRef> process_handlers() const;
+  std::vector<SetHandlerRef> set_handlers() const;
   // The handler of `kind` that reads records of `version`; throws Error
-  // naming the kind when no plugin has it.
-  const sdk::Handler &handler(const std::string &kind, unsigned version) const;
-  const sdk::FdHandler &fd_handler(const std::string &kind,
-                                   unsigned version) const;
-  const sdk::ProcessHandler &process_handler(const std::string &kind,
-                                             unsigned version) const;
-  const sdk::SetHandler &set_handler(const std::string &kind,
-                                     unsigned version) const;
+  // naming the kind when no plugin has it (or has it in another role).
+  HandlerRef handler(const std::string &kind, unsigned version) const;
+  FdHandlerRef fd_handler(const std::string &kind, unsigned version) const;
+  ProcessHandlerRef process_handler(const std::string &kind,
+                                    unsigned version) const;
+  SetHandlerRef set_handler(const std::string &kind, unsigned version) const;
 
   std::vector<std::string> plugin_names() const;
   // Every fd and set handler's restart_over().
@@ -59,7 +63,18 @@ private:
     std::vector<std::unique_ptr<sdk::SetHandler>> set_handlers;
     ~Loaded();
   };
+  // Each kind has one handler, of one plugin file, in one role.
+  struct Entry {
+    const sdk::Handler *any = nullptr;
+    const sdk::FdHandler *fd = nullptr;
+    const sdk::ProcessHandler *process = nullptr;
+    const sdk::SetHandler *set = nullptr;
+    std::string file;
+  };
+  void add_kinds(const Loaded &loaded, const std::string &file);
+  const Entry &entry(const std::string &kind, unsigned version) const;
   std::vector<std::unique_ptr<Loaded>> plugins_;
+  std::map<std::string, Entry> by_kind_;
 };
 
 } // namespace cpr::engine

@@ -94,7 +94,7 @@ void make_set_objects(const Loaded &l, const Registry &registry) {
   for (bool make : {false, true})
     for (std::uint64_t id : l.manifest.set_objects) {
       const ObjectRecord &o = l.manifest.object(id);
-      const sdk::SetHandler &h = registry.set_handler(o.kind, o.version);
+      SetHandlerRef h = registry.set_handler(o.kind, o.version);
       sdk::Record record{o.kind, o.version, o.payload};
       make ? h.restore(record, ctx) : h.check(record, ctx);
     }
