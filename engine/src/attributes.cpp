@@ -27,12 +27,12 @@ template <class T> struct Keyword {
   T value;
 };
 
-constexpr Keyword<sdk::FileDisposition> file_actions[] = {
-    {"MERGE", sdk::FileDisposition::merge},
-    {"IGNORE", sdk::FileDisposition::ignore},
-    {"APPEND", sdk::FileDisposition::append},
-    {"REPLACE", sdk::FileDisposition::replace},
-    {"SUBSTITUTE", sdk::FileDisposition::substitute},
+constexpr Keyword<FileDisposition> file_actions[] = {
+    {"MERGE", FileDisposition::merge},
+    {"IGNORE", FileDisposition::ignore},
+    {"APPEND", FileDisposition::append},
+    {"REPLACE", FileDisposition::replace},
+    {"SUBSTITUTE", FileDisposition::substitute},
 };
 constexpr Keyword<Will> will_actions[] = {
     {"EXIT", Will::exit}, {"KILL", Will::kill}, {"CONT", Will::cont}};
@@ -421,7 +421,7 @@ IpcPolicy Policies::ipc() const {
   return IpcPolicy::used;
 }
 
-sdk::FileDisposition Policies::disposition(const std::string &path) const {
+FileDisposition Policies::disposition(const std::string &path) const {
   for (const auto &b : blocks_) {
     for (const FileRule &rule : b.files)
       if (::fnmatch(rule.pattern.c_str(), path.c_str(), 0) == 0)
@@ -429,7 +429,18 @@ sdk::FileDisposition Policies::disposition(const std::string &path) const {
     if (b.file_default)
       return *b.file_default;
   }
-  return sdk::FileDisposition::merge;
+  return FileDisposition::merge;
+}
+
+std::string Policies::policy(const std::string &directive,
+                             const std::string &subject) const {
+  if (directive != "FILE")
+    return "";
+  FileDisposition d = disposition(subject);
+  for (const auto &k : file_actions)
+    if (k.value == d)
+      return std::string(k.name);
+  return "";
 }
 
 Policies policies_for(const std::string &ids,

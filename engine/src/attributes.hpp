@@ -48,19 +48,28 @@
 
 namespace cpr::engine {
 
+// The guide's FILE dispositions: what becomes of an open file at restart.
+enum class FileDisposition {
+  merge,      // reopen, seek to the saved offset (the default)
+  ignore,     // reopen as first opened, at offset 0 (truncating a writer)
+  append,     // reopen, at the end
+  replace,    // saved at checkpoint, put back over the original at restart
+  substitute, // saved at checkpoint, the copy opened instead of the original
+};
+
 // Which System V IPC objects a checkpoint saves.
 enum class IpcPolicy { used, all };
 
 struct FileRule {
   std::string pattern;
-  sdk::FileDisposition action;
+  FileDisposition action;
 };
 
 struct AttributeBlock {
-  std::string id_type;                              // "PID" ... "SGP", or "*"
-  std::string id_value;                             // as written, or "*"
-  std::vector<FileRule> files;                      // with a pattern
-  std::optional<sdk::FileDisposition> file_default; // FILE without one
+  std::string id_type;                         // "PID" ... "SGP", or "*"
+  std::string id_value;                        // as written, or "*"
+  std::vector<FileRule> files;                 // with a pattern
+  std::optional<FileDisposition> file_default; // FILE without one
   std::optional<Will> will;
   std::optional<DirPolicy> cdir, rdir;
   std::optional<Fork> fork;
@@ -90,7 +99,11 @@ public:
   DirPolicy rdir() const;
   Fork fork() const;
   IpcPolicy ipc() const;
-  sdk::FileDisposition disposition(const std::string &path) const;
+  FileDisposition disposition(const std::string &path) const;
+  // For handlers (sdk::PolicyLookup): the guide's word for what is said of
+  // `subject` under `directive` ("FILE"), "" for nothing.
+  std::string policy(const std::string &directive,
+                     const std::string &subject) const;
 
 private:
   std::vector<AttributeBlock> blocks_;

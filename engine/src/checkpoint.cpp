@@ -322,17 +322,19 @@ void checkpoint(const CheckpointRequest &req) {
   Registry registry = Registry::load();
   StatefileWriter writer(req.statefile, req.force);
   PageWriter pages(writer.work_dir(), writer.seal_key());
-  sdk::SaveContext ctx{writer.work_dir(), pages, {}, {}, {}, {}};
-  ctx.disposition = [policies](const std::string &path) {
-    return policies.disposition(path);
+  sdk::SaveContext ctx{writer.work_dir(), pages, registry.sessions()};
+  ctx.policy = [policies](const std::string &directive,
+                          const std::string &subject) {
+    return policies.policy(directive, subject);
   };
-  ctx.distribute = req.distribute;
   ctx.own_outside = [&writer](const std::string &path) {
     writer.own_outside(path);
   };
-  ctx.outside_pipes = req.outside_pipes;
   ctx.owner = owner;
-  ctx.all_of_owner = req.all_ipc || policies.ipc() == IpcPolicy::all;
+  ctx.options.set_flag("files.distribute", req.distribute);
+  ctx.options.set_flag("pipes.outside", req.outside_pipes);
+  ctx.options.set_flag("shm.all_of_owner",
+                       req.all_ipc || policies.ipc() == IpcPolicy::all);
   Manifest manifest;
   manifest.header = make_header(req, will, policies, owner, group);
 

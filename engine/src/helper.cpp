@@ -469,9 +469,12 @@ pid_t ProcessTree::forked_root(const Node &root) {
 
 sdk::RestoreContext ProcessTree::restore_context(const std::string &statefile,
                                                  sdk::PageSource &pages) const {
-  sdk::RestoreContext ctx{statefile, pages, {}};
-  ctx.job_terminal = job_terminal_fd_;
-  ctx.replaced_terminal = terminal_.saved_rdev();
+  sdk::RestoreContext ctx{statefile, pages, registry_.sessions(), {}};
+  if (job_terminal_fd_ >= 0) {
+    ctx.options.set_number("files.job_terminal_fd", job_terminal_fd_);
+    ctx.options.set_number("files.replaced_terminal",
+                           static_cast<std::int64_t>(terminal_.saved_rdev()));
+  }
   return ctx;
 }
 

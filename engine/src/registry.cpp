@@ -25,28 +25,11 @@ Registry::Loaded::~Loaded() {
 }
 
 void Registry::restart_over(bool succeeded) const {
-  // Letting go cannot fail in a way that matters to the restart.
-  auto quietly = [](auto &&step) {
-    try {
-      step();
-    } catch (...) {
-    }
-  };
-  for (const auto &loaded : plugins_) {
-    for (const auto &h : loaded->fd_handlers)
-      quietly([&] { h->restart_over(); });
-    for (const auto &h : loaded->set_handlers)
-      quietly([&] { h->restart_over(succeeded); });
-  }
-}
-
-void Registry::take_back_set_objects() const {
-  for (const auto &loaded : plugins_)
-    for (const auto &h : loaded->set_handlers)
-      h->restart_over(false);
+  sessions_->restart_over(succeeded);
 }
 
 Registry::~Registry() {
+  sessions_.reset();
   while (!plugins_.empty())
     plugins_.pop_back();
 }
@@ -134,14 +117,22 @@ void Registry::add_kinds(const Loaded &loaded, const std::string &file) {
   for (const auto &h : loaded.set_handlers)
     add(*h, nullptr, nullptr, h.get());
   by_kind_.merge(added);
+  claim_order_.clear();
+  for (const auto &[kind, e] : by_kind_)
+    if (e.fd)
+      claim_order_.push_back(e.fd);
+  std::stable_sort(claim_order_.begin(), claim_order_.end(),
+                   [](auto *a, auto *b) {
+                     return a->claim_priority() > b->claim_priority();
+                   });
 }
 
+// Highest claim priority first, then by kind: never by file names.
 std::optional<FdHandlerRef>
 Registry::fd_handler_for(const sdk::OpenFile &file) const {
-  for (const auto &p : plugins_)
-    for (const auto &h : p->fd_handlers)
-      if (FdHandlerRef ref(*h); ref.claims(file))
-        return ref;
+  for (const sdk::FdHandler *h : claim_order_)
+    if (FdHandlerRef ref(*h); ref.claims(file))
+      return ref;
   return std::nullopt;
 }
 
@@ -150,8 +141,9 @@ std::vector<ProcessHandlerRef> Registry::process_handlers() const {
   for (const auto &p : plugins_)
     for (const auto &h : p->process_handlers)
       all.push_back(h.get());
-  std::stable_sort(all.begin(), all.end(),
-                   [](auto *a, auto *b) { return a->order() < b->order(); });
+  std::sort(all.begin(), all.end(), [](auto *a, auto *b) {
+    return std::pair(a->phase(), a->kind()) < std::pair(b->phase(), b->kind());
+  });
   std::vector<ProcessHandlerRef> out;
   for (const sdk::ProcessHandler *h : all)
     out.emplace_back(*h);

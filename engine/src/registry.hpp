@@ -47,10 +47,11 @@ public:
   SetHandlerRef set_handler(const std::string &kind, unsigned version) const;
 
   std::vector<std::string> plugin_names() const;
-  // Every fd and set handler's restart_over().
+  // The handlers' sessions of this run (a registry is loaded for one
+  // checkpoint or restart); they go before the plugins do.
+  sdk::Sessions &sessions() const { return *sessions_; }
+  // Every session's restart_over(); the sessions are then dropped.
   void restart_over(bool succeeded) const;
-  // Every set handler takes back what it made so far.
-  void take_back_set_objects() const;
 
 private:
   // Member order matters: handlers are destroyed before the plugin object,
@@ -75,6 +76,8 @@ private:
   const Entry &entry(const std::string &kind, unsigned version) const;
   std::vector<std::unique_ptr<Loaded>> plugins_;
   std::map<std::string, Entry> by_kind_;
+  std::vector<const sdk::FdHandler *> claim_order_;
+  std::unique_ptr<sdk::Sessions> sessions_ = std::make_unique<sdk::Sessions>();
 };
 
 } // namespace cpr::engine

@@ -90,7 +90,8 @@ std::vector<pid_t> pids_of(const Manifest &m) {
 }
 
 void make_set_objects(const Loaded &l, const Registry &registry) {
-  sdk::RestoreContext ctx{l.path, *l.pages, pids_of(l.manifest)};
+  sdk::RestoreContext ctx{l.path, *l.pages, registry.sessions(),
+                          pids_of(l.manifest)};
   for (bool make : {false, true})
     for (std::uint64_t id : l.manifest.set_objects) {
       const ObjectRecord &o = l.manifest.object(id);
@@ -113,7 +114,7 @@ void make_set_objects(const std::vector<Loaded> &loaded,
   } catch (const sdk::IdTaken &) {
     if (fork != Fork::any || ipc.is_new())
       throw;
-    registry.take_back_set_objects();
+    registry.restart_over(false); // what was made is taken back
     ipc.enter_new();
     for (const Loaded &l : loaded)
       make_set_objects(l, registry);
@@ -150,7 +151,8 @@ void check_credentials(const Loaded &l) {
 
 // Everything that can be known to fail is found before a process exists.
 void check(Loaded &l, const Registry &registry, PidCheck &pids) {
-  sdk::RestoreContext ctx{l.path, *l.pages, pids_of(l.manifest)};
+  sdk::RestoreContext ctx{l.path, *l.pages, registry.sessions(),
+                          pids_of(l.manifest)};
   const auto &set_objects = l.manifest.set_objects;
   for (const ObjectRecord &o : l.manifest.objects)
     if (std::find(set_objects.begin(), set_objects.end(), o.id) ==
@@ -266,7 +268,8 @@ void build(const PlannedProcess &pp, const Loaded &l, const Registry &registry,
                      rseq.len, rseq_flag_unregister, rseq.sig);
   // Files it maps are opened with its rights, until it has them all.
   act_as_owner(main, p);
-  sdk::RestoreContext ctx{l.path, *l.pages, pids_of(l.manifest),
+  sdk::RestoreContext ctx{l.path, *l.pages, registry.sessions(),
+                          pids_of(l.manifest),
                           [&](pid_t saved) { return tree.live_pid(saved); }};
   for (std::uint64_t id : p.objects) {
     const ObjectRecord &rec = l.manifest.object(id);

@@ -13,7 +13,7 @@ public:
   // After memory.mm (0): rebuilding memory opens and closes mapped files in
   // the process, and closing any fd of a file drops the POSIX locks the
   // process holds on it.
-  int order() const override { return 100; }
+  sdk::Phase phase() const override { return sdk::Phase::open_files; }
   sdk::Saved save(sdk::Tracee &process, sdk::SaveContext &ctx) const override;
   void restore(sdk::Tracee &process, const sdk::Record &record,
                sdk::RestoreContext &ctx) const override;

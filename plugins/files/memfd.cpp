@@ -105,14 +105,23 @@ void finish(UniqueFd &fd, const MemFd &rec, bool sealable) {
 // Sealed against writes to come (F_SEAL_FUTURE_WRITE) while mapped writable
 // by the set: sealed so (and then F_SEAL_SEAL) once the restart has mapped
 // it again everywhere, in cpr, which keeps the memfd for the restart.
-std::vector<std::pair<int, std::uint32_t>> &sealed_once_mapped() {
-  static std::vector<std::pair<int, std::uint32_t>> memfds;
-  return memfds;
-}
+class SealLater final : public sdk::Session {
+public:
+  void add(int fd, std::uint32_t seals) { memfds_.emplace_back(fd, seals); }
+  void restart_over(bool succeeded) override {
+    for (auto [fd, seals] : memfds_)
+      if (succeeded)
+        ::fcntl(fd, F_ADD_SEALS, seals);
+  }
+
+private:
+  std::vector<std::pair<int, std::uint32_t>> memfds_;
+};
 
 // Made in cpr, once for all its open files and mappings (sdk/unlinked.hpp):
 // a mapping made first leaves sealing possible, so the seals go on here.
-int remade(const MemFd &rec, const std::string &statefile) {
+int remade(const MemFd &rec, const std::string &statefile,
+           SealLater &seal_later) {
   std::string what = "memfd " + rec.name;
   int fd = sdk::remade_file(statefile + "/" + rec.inode_copy, [&] {
     UniqueFd made(
@@ -131,7 +140,7 @@ int remade(const MemFd &rec, const std::string &statefile) {
     if (::fcntl(fd, F_ADD_SEALS, now) != 0)
       sdk::throw_errno("cannot seal " + what, errno);
     if (now != rec.seals)
-      sealed_once_mapped().emplace_back(fd, rec.seals);
+      seal_later.add(fd, rec.seals);
   }
   return fd;
 }
@@ -205,7 +214,7 @@ void MemFdHandler::check(const sdk::Record &record,
                          const sdk::RestoreContext &ctx) const {
   auto rec = sdk::from_payload<MemFd>(record.payload);
   if (!rec.inode_copy.empty()) {
-    remade(rec, ctx.statefile);
+    remade(rec, ctx.statefile, ctx.session<SealLater>(*this));
     return;
   }
   if (rec.contents_file.empty())
@@ -225,7 +234,8 @@ int MemFdHandler::open(const sdk::Record &record,
                        sdk::RestoreContext &ctx) const {
   auto rec = sdk::from_payload<MemFd>(record.payload);
   if (!rec.inode_copy.empty())
-    return reopened(remade(rec, ctx.statefile), rec);
+    return reopened(remade(rec, ctx.statefile, ctx.session<SealLater>(*this)),
+                    rec);
   bool sealable = rec.seals != F_SEAL_SEAL;
   UniqueFd fd(::memfd_create(rec.name.c_str(),
                              MFD_CLOEXEC | (sealable ? MFD_ALLOW_SEALING : 0)));
@@ -234,12 +244,6 @@ int MemFdHandler::open(const sdk::Record &record,
   fill(fd.get(), rec, ctx);
   finish(fd, rec, sealable);
   return fd.release();
-}
-
-void MemFdHandler::restart_over() const {
-  for (auto [fd, seals] : sealed_once_mapped())
-    ::fcntl(fd, F_ADD_SEALS, seals);
-  sealed_once_mapped().clear();
 }
 
 } // namespace cpr::files

@@ -16,7 +16,8 @@ public:
   void check(const sdk::Record &record,
              const sdk::RestoreContext &ctx) const override;
   int open(const sdk::Record &record, sdk::RestoreContext &ctx) const override;
-  void restart_over() const override;
+  // A memfd looks like a deleted regular file.
+  int claim_priority() const override { return 20; }
 };
 
 } // namespace cpr::files

@@ -23,9 +23,7 @@ public:
   std::string name() const override { return "files"; }
   std::vector<std::unique_ptr<sdk::FdHandler>> fd_handlers() const override {
     std::vector<std::unique_ptr<sdk::FdHandler>> out;
-    // First: a memfd looks like a deleted regular file.
     out.push_back(std::make_unique<MemFdHandler>());
-    // Before regular files and directories: /proc's are made anew.
     out.push_back(std::make_unique<ProcFileHandler>());
     out.push_back(std::make_unique<RegularFileHandler>());
     out.push_back(std::make_unique<DeviceHandler>());

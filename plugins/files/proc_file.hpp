@@ -19,6 +19,8 @@ public:
   std::string kind() const override { return "files.proc"; }
   unsigned version() const override { return 1; }
   bool claims(const sdk::OpenFile &file) const override;
+  // Before regular files and directories: /proc's are made anew.
+  int claim_priority() const override { return 10; }
   sdk::Saved save(const sdk::OpenFile &file,
                   sdk::SaveContext &ctx) const override;
   void check(const sdk::Record &record,
@@ -37,7 +39,7 @@ class ProcOffsetsHandler final : public sdk::ProcessHandler {
 public:
   std::string kind() const override { return "files.proc_offsets"; }
   unsigned version() const override { return 1; }
-  int order() const override { return 100; } // after memory.mm
+  sdk::Phase phase() const override { return sdk::Phase::open_files; }
   sdk::Saved save(sdk::Tracee &process, sdk::SaveContext &ctx) const override;
   void restore(sdk::Tracee &process, const sdk::Record &record,
                sdk::RestoreContext &ctx) const override;

@@ -25,12 +25,18 @@ struct MadePty {
   int index = -1;
 };
 
-// The ptys of the set made again in cpr, by statefile and saved index.
+// The ptys of the set made again in cpr, by statefile and saved index: the
+// session of files.pty-master, which the slaves' files.terminal uses too.
 using MadeKey = std::pair<std::string, int>;
-std::map<MadeKey, MadePty> &made_ptys() {
-  static std::map<MadeKey, MadePty> made;
-  return made;
-}
+struct MadePtys final : sdk::Session {
+  std::map<MadeKey, MadePty> made;
+  ~MadePtys() override {
+    for (auto &[key, pty] : made)
+      if (pty.master >= 0)
+        ::close(pty.master);
+  }
+};
+const std::string master_kind = "files.pty-master";
 
 // devpts gives the lowest free index: open until the wanted one comes (or
 // a higher one: it is taken).
@@ -53,8 +59,9 @@ MadePty make_pty(int wanted) {
   }
 }
 
-MadePty &pty_for(const std::string &statefile, int saved_index) {
-  auto &made = made_ptys();
+MadePty &pty_for(const sdk::RestoreContext &ctx, int saved_index) {
+  const std::string &statefile = ctx.statefile;
+  auto &made = ctx.sessions.of<MadePtys>(master_kind).made;
   auto it = made.find({statefile, saved_index});
   if (it == made.end())
     it = made.emplace(MadeKey{statefile, saved_index}, make_pty(saved_index))
@@ -77,9 +84,9 @@ bool master_in_set(int index, const sdk::SaveContext &ctx) {
   return false;
 }
 
-int open_pty_slave(const std::string &statefile, int saved_index,
+int open_pty_slave(const sdk::RestoreContext &ctx, int saved_index,
                    std::uint32_t flags) {
-  MadePty &pty = pty_for(statefile, saved_index);
+  MadePty &pty = pty_for(ctx, saved_index);
   int how = static_cast<int>(flags & (O_ACCMODE | O_NONBLOCK | O_APPEND)) |
             O_NOCTTY | O_CLOEXEC;
   // Once its master is placed, the slave is opened by its name.
@@ -119,7 +126,7 @@ sdk::Saved PtyMasterHandler::save(const sdk::OpenFile &file,
 int PtyMasterHandler::open(const sdk::Record &record,
                            sdk::RestoreContext &ctx) const {
   auto rec = sdk::from_payload<PtyMaster>(record.payload);
-  MadePty &pty = pty_for(ctx.statefile, rec.index);
+  MadePty &pty = pty_for(ctx, rec.index);
   if (pty.master < 0)
     throw sdk::Error(fmt::format("damaged statefile: the master of pty {} is "
                                  "saved twice",
@@ -129,13 +136,6 @@ int PtyMasterHandler::open(const sdk::Record &record,
   int fd = pty.master;
   pty.master = -1;
   return fd;
-}
-
-void PtyMasterHandler::restart_over() const {
-  for (auto &[key, pty] : made_ptys())
-    if (pty.master >= 0)
-      ::close(pty.master);
-  made_ptys().clear();
 }
 
 } // namespace cpr::files

@@ -20,14 +20,13 @@ public:
                   sdk::SaveContext &ctx) const override;
   int open(const sdk::Record &record, sdk::RestoreContext &ctx) const override;
   bool open_before_fork() const override { return true; }
-  void restart_over() const override;
 };
 
 // Whether a process of the set holds the master of pty `index`.
 bool master_in_set(int index, const sdk::SaveContext &ctx);
-// A new open file of the slave of pty `saved_index` of `statefile`, made
+// A new open file of the slave of pty `saved_index` of the statefile, made
 // again.
-int open_pty_slave(const std::string &statefile, int saved_index,
+int open_pty_slave(const sdk::RestoreContext &ctx, int saved_index,
                    std::uint32_t flags);
 
 } // namespace cpr::files

@@ -10,8 +10,18 @@
 
 namespace cpr::files {
 
+// The guide's FILE dispositions: what becomes of an open file at restart,
+// as the attribute file says (its words in parentheses).
+enum class Disposition : std::uint8_t {
+  merge,      // (MERGE) reopen, seek to the saved offset: the default
+  ignore,     // (IGNORE) reopen as first opened, at offset 0
+  append,     // (APPEND) reopen, at the end
+  replace,    // (REPLACE) saved, put back over the original at restart
+  substitute, // (SUBSTITUTE) saved, the copy opened instead of the original
+};
+
 // files.regular: a regular file, reopened by path as its FILE disposition
-// says (sdk::FileDisposition; MERGE before class version 1).
+// says (Disposition; MERGE before class version 1).
 struct RegularFile {
   std::string path;
   std::uint32_t flags = 0;

@@ -14,22 +14,28 @@
 namespace cpr::files {
 namespace {
 
-using Disposition = sdk::FileDisposition;
+constexpr std::pair<Disposition, const char *> words[] = {
+    {Disposition::merge, "MERGE"},
+    {Disposition::ignore, "IGNORE"},
+    {Disposition::append, "APPEND"},
+    {Disposition::replace, "REPLACE"},
+    {Disposition::substitute, "SUBSTITUTE"}};
 
 const char *name_of(Disposition d) {
-  switch (d) {
-  case Disposition::merge:
-    return "MERGE";
-  case Disposition::ignore:
-    return "IGNORE";
-  case Disposition::append:
-    return "APPEND";
-  case Disposition::replace:
-    return "REPLACE";
-  case Disposition::substitute:
-    return "SUBSTITUTE";
-  }
+  for (auto [value, word] : words)
+    if (value == d)
+      return word;
   return "?";
+}
+
+// What the attribute file says of it: MERGE unless it says otherwise.
+Disposition disposition_for(const std::string &path,
+                            const sdk::SaveContext &ctx) {
+  std::string said = ctx.policy("FILE", path);
+  for (auto [value, word] : words)
+    if (said == word)
+      return value;
+  return Disposition::merge;
 }
 
 Disposition disposition_of(const RegularFile &rec) {
@@ -110,7 +116,7 @@ bool RegularFileHandler::claims(const sdk::OpenFile &file) const {
 
 sdk::Saved RegularFileHandler::save(const sdk::OpenFile &file,
                                     sdk::SaveContext &ctx) const {
-  Disposition d = ctx.disposition(file.path);
+  Disposition d = disposition_for(file.path, ctx);
   RegularFile rec{file.path,       file.flags,
                   file.pos,        static_cast<std::uint8_t>(d),
                   file.st.st_mode, {}};

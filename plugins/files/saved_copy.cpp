@@ -45,7 +45,8 @@ void write_copy(const std::string &source, const std::string &dest,
 
 std::string save_copy(const sdk::OpenFile &file, const sdk::SaveContext &ctx) {
   std::string source = fmt::format("/proc/{}/fd/{}", file.pid, file.fd);
-  if (ctx.distribute) {
+  // CKPT_OPENFILE_DISTRIBUTE: beside the original, as NAME.ckpt.pidPID.
+  if (ctx.options.flag("files.distribute")) {
     std::string copy = fmt::format("{}.ckpt.pid{}", file.path, file.pid);
     write_copy(source, copy, file.st.st_mode, file.path);
     ctx.own_outside(copy);

@@ -70,7 +70,7 @@ int TerminalHandler::open(const sdk::Record &record,
                           sdk::RestoreContext &ctx) const {
   auto rec = sdk::from_payload<Terminal>(record.payload);
   if (rec.pty_index >= 0)
-    return open_pty_slave(ctx.statefile, rec.pty_index, rec.flags);
+    return open_pty_slave(ctx, rec.pty_index, rec.flags);
   return reopen_terminal(rec.tty, rec.flags, ctx);
 }
 
@@ -96,9 +96,13 @@ int reopen_terminal(const TerminalRef &tty, std::uint32_t flags,
   // Never made the controlling terminal by being opened: sessions get
   // theirs from the engine.
   int how = reopen_flags(flags) | O_NOCTTY;
-  if (ctx.job_terminal >= 0 && tty.rdev == ctx.replaced_terminal) {
-    int fd =
-        ::open(fmt::format("/proc/self/fd/{}", ctx.job_terminal).c_str(), how);
+  // cpr -j: the terminal cpr runs on (its fd here) takes the place of the
+  // set's controlling terminal, the device `replaced_terminal` was.
+  std::int64_t job_terminal = ctx.options.number("files.job_terminal_fd", -1);
+  if (job_terminal >= 0 &&
+      tty.rdev == static_cast<std::uint64_t>(
+                      ctx.options.number("files.replaced_terminal", 0))) {
+    int fd = ::open(fmt::format("/proc/self/fd/{}", job_terminal).c_str(), how);
     if (fd < 0)
       sdk::throw_errno("component unavailable: cannot open the terminal that "
                        "replaces " +

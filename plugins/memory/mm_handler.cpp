@@ -17,8 +17,8 @@ void MmHandler::check(const sdk::Record &record,
 }
 
 sdk::Saved MmHandler::save(sdk::Tracee &process, sdk::SaveContext &ctx) const {
-  AddressSpace as =
-      scan_address_space(process, ctx.pages, seen_, ctx.statefile);
+  AddressSpace as = scan_address_space(
+      process, ctx.pages, ctx.session<SharedMemorySeen>(*this), ctx.statefile);
   std::uint64_t bytes = 0;
   for (const Vma &v : as.vmas)
     for (const sdk::Range &r : v.pages)

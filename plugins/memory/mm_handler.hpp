@@ -11,17 +11,13 @@ class MmHandler final : public sdk::ProcessHandler {
 public:
   std::string kind() const override { return "memory.mm"; }
   unsigned version() const override { return 1; }
-  int order() const override { return 0; }
+  sdk::Phase phase() const override { return sdk::Phase::address_space; }
   bool per_address_space() const override { return true; }
   void check(const sdk::Record &record,
              const sdk::RestoreContext &ctx) const override;
   sdk::Saved save(sdk::Tracee &process, sdk::SaveContext &ctx) const override;
   void restore(sdk::Tracee &process, const sdk::Record &record,
                sdk::RestoreContext &ctx) const override;
-
-private:
-  // One checkpoint's shared memory objects, saved with the first holder.
-  mutable SharedMemorySeen seen_;
 };
 
 } // namespace cpr::memory

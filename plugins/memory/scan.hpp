@@ -4,6 +4,7 @@
 #include "address_space.hpp"
 
 #include <cpr/sdk/pages.hpp>
+#include <cpr/sdk/session.hpp>
 #include <cpr/sdk/tracee.hpp>
 
 #include <map>
@@ -14,7 +15,7 @@ namespace cpr::memory {
 // (inode): which process holds which part of it, at which range. Each part
 // comes back as an object of its own, which later mappings of (a piece of)
 // that part map again.
-struct SharedMemorySeen {
+struct SharedMemorySeen final : sdk::Session {
   struct Holder {
     std::int32_t pid;
     sdk::Range range;

@@ -8,9 +8,11 @@
 
 #include <fcntl.h>
 #include <fmt/format.h>
+#include <set>
 #include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <utility>
 
 namespace cpr::pipes {
 namespace {
@@ -59,8 +61,15 @@ bool FifoHandler::claims(const sdk::OpenFile &file) const {
   return S_ISFIFO(file.st.st_mode) && file.path.starts_with("/");
 }
 
+namespace {
+// FIFOs whose bytes are saved already (with their first open file).
+struct SavedFifos final : sdk::Session {
+  std::set<std::pair<std::uint64_t, std::uint64_t>> dev_ino;
+};
+} // namespace
+
 sdk::Saved FifoHandler::save(const sdk::OpenFile &file,
-                             sdk::SaveContext &) const {
+                             sdk::SaveContext &ctx) const {
   Fifo rec;
   rec.path = fifo_path(file.path);
   rec.dev = file.st.st_dev;
@@ -70,7 +79,8 @@ sdk::Saved FifoHandler::save(const sdk::OpenFile &file,
   Fd reader = peek_reader(file);
   rec.capacity =
       static_cast<std::uint32_t>(::fcntl(reader.get(), F_GETPIPE_SZ));
-  rec.carries_data = saved_.insert({rec.dev, rec.ino}).second;
+  rec.carries_data =
+      ctx.session<SavedFifos>(*this).dev_ino.insert({rec.dev, rec.ino}).second;
   if (rec.carries_data)
     rec.data = peek_all(reader.get(), describe(file));
   return {sdk::to_payload(rec),

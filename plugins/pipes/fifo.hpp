@@ -2,10 +2,6 @@
 
 #include <cpr/sdk/handler.hpp>
 
-#include <cstdint>
-#include <set>
-#include <utility>
-
 namespace cpr::pipes {
 
 // An open FIFO (named pipe): reopened by its path, made again if it is
@@ -22,9 +18,6 @@ public:
              const sdk::RestoreContext &ctx) const override;
   int open(const sdk::Record &record, sdk::RestoreContext &ctx) const override;
   bool open_before_fork() const override { return true; }
-
-private:
-  mutable std::set<std::pair<std::uint64_t, std::uint64_t>> saved_;
 };
 
 } // namespace cpr::pipes

@@ -11,7 +11,9 @@
 #include <fcntl.h>
 #include <filesystem>
 #include <fmt/format.h>
+#include <map>
 #include <optional>
+#include <set>
 #include <sstream>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -78,7 +80,7 @@ OtherEnd other_end_of(const sdk::OpenFile &file, bool other_in_set,
   auto holder = outside_holder(file.st.st_ino, !reader, ctx.processes);
   if (!holder)
     return OtherEnd::closed;
-  if (!ctx.outside_pipes)
+  if (!ctx.options.flag("pipes.outside")) // --outside-pipes
     throw sdk::Error(fmt::format(
         "Checkpoint error: {} is the {} end of a pipe whose {} end is held "
         "by {}; checkpoint that process too, or carry the pipe with "
@@ -108,28 +110,43 @@ bool PipeHandler::claims(const sdk::OpenFile &file) const {
   return S_ISFIFO(file.st.st_mode) && file.path.starts_with("pipe:[");
 }
 
-const PipeHandler::Holders &
-PipeHandler::holders_in_set(std::uint64_t pipe,
-                            const sdk::SaveContext &ctx) const {
-  if (!scanned_) {
-    scanned_ = true;
-    for (pid_t pid : ctx.processes) {
-      std::error_code ec;
-      for (const auto &e :
-           fs::directory_iterator(fmt::format("/proc/{}/fd", pid), ec)) {
-        std::error_code link_ec;
-        std::string link = fs::read_symlink(e.path(), link_ec).string();
-        if (!link.starts_with("pipe:["))
-          continue;
-        Holders &h = in_set_[std::stoull(link.substr(6))];
-        (is_reader(fd_flags(pid, e.path().filename().string())) ? h.reader
-                                                                : h.writer) =
-            true;
-      }
+namespace {
+
+// What a checkpoint learns of the set's pipes once.
+struct SetPipes final : sdk::Session {
+  struct Holders {
+    bool reader = false, writer = false;
+  };
+  std::map<std::uint64_t, Holders> in_set; // which ends the set holds
+  bool scanned = false;
+  std::set<std::uint64_t> data_saved; // with its first read end
+
+  const Holders &holders(std::uint64_t pipe, const sdk::SaveContext &ctx) {
+    if (!scanned) {
+      scanned = true;
+      for (pid_t pid : ctx.processes)
+        note_ends_of(pid);
+    }
+    return in_set[pipe];
+  }
+
+private:
+  void note_ends_of(pid_t pid) {
+    std::error_code ec;
+    for (const auto &e :
+         fs::directory_iterator(fmt::format("/proc/{}/fd", pid), ec)) {
+      std::error_code link_ec;
+      std::string link = fs::read_symlink(e.path(), link_ec).string();
+      if (!link.starts_with("pipe:["))
+        continue;
+      Holders &h = in_set[std::stoull(link.substr(6))];
+      bool reader = is_reader(fd_flags(pid, e.path().filename().string()));
+      (reader ? h.reader : h.writer) = true;
     }
   }
-  return in_set_[pipe];
-}
+};
+
+} // namespace
 
 sdk::Saved PipeHandler::save(const sdk::OpenFile &file,
                              sdk::SaveContext &ctx) const {
@@ -139,10 +156,11 @@ sdk::Saved PipeHandler::save(const sdk::OpenFile &file,
   Fd mine = sdk::borrow_fd(file);
   rec.capacity = static_cast<std::uint32_t>(::fcntl(mine.get(), F_GETPIPE_SZ));
   bool reader = is_reader(file.flags);
-  const Holders &h = holders_in_set(rec.pipe, ctx);
+  SetPipes &pipes = ctx.session<SetPipes>(*this);
+  const SetPipes::Holders &h = pipes.holders(rec.pipe, ctx);
   OtherEnd other = other_end_of(file, reader ? h.writer : h.reader, ctx);
   rec.other_end = static_cast<std::uint8_t>(other);
-  if (reader && data_saved_.insert(rec.pipe).second)
+  if (reader && pipes.data_saved.insert(rec.pipe).second)
     rec.data = peek_all(mine.get(), describe(file));
   if (other == OtherEnd::cpr_stdin && !rec.data.empty())
     throw sdk::Error(fmt::format(
@@ -163,23 +181,24 @@ namespace {
 // Each pipe made in this restart, by statefile and saved pipe, both ends
 // kept until the restart is over for more open files of it: a process may
 // have opened an end again through /proc/self/fd (bash's <(...) does).
+// They are made in cpr (open_before_fork), whose session lets them go.
 struct Made {
   Fd read, write;
   bool read_given = false, write_given = false;
 };
 using MadeKey = std::pair<std::string, std::uint64_t>;
-std::map<MadeKey, Made> &made_pipes() {
-  static std::map<MadeKey, Made> made;
-  return made;
-}
+struct MadePipes final : sdk::Session {
+  std::map<MadeKey, Made> made;
+};
 
 void set_status_flags(int fd, std::uint32_t flags) {
   if (::fcntl(fd, F_SETFL, static_cast<int>(flags & O_NONBLOCK)) != 0)
     sdk::throw_errno("cannot set the flags of a pipe", errno);
 }
 
-Made &pipe_for(const PipeEnd &rec, const std::string &statefile) {
-  auto &made = made_pipes();
+Made &pipe_for(const PipeEnd &rec, const std::string &statefile,
+               MadePipes &pipes) {
+  auto &made = pipes.made;
   auto it = made.find({statefile, rec.pipe});
   if (it != made.end())
     return it->second;
@@ -194,8 +213,9 @@ Made &pipe_for(const PipeEnd &rec, const std::string &statefile) {
 }
 
 // The first open file of an end is the one made; another is opened anew.
-Fd open_end(const PipeEnd &rec, const std::string &statefile) {
-  Made &m = pipe_for(rec, statefile);
+Fd open_end(const PipeEnd &rec, const std::string &statefile,
+            MadePipes &pipes) {
+  Made &m = pipe_for(rec, statefile, pipes);
   bool reader = is_reader(rec.flags);
   Fd &kept = reader ? m.read : m.write;
   bool &given = reader ? m.read_given : m.write_given;
@@ -223,7 +243,7 @@ int PipeHandler::open(const sdk::Record &record,
     fd = Fd(::fcntl(STDOUT_FILENO, F_DUPFD_CLOEXEC, 0));
     break;
   default:
-    fd = open_end(rec, ctx.statefile);
+    fd = open_end(rec, ctx.statefile, ctx.session<MadePipes>(*this));
     set_status_flags(fd.get(), rec.flags);
     return fd.release();
   }
@@ -233,7 +253,5 @@ int PipeHandler::open(const sdk::Record &record,
                      errno);
   return fd.release();
 }
-
-void PipeHandler::restart_over() const { made_pipes().clear(); }
 
 } // namespace cpr::pipes

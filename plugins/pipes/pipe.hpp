@@ -2,10 +2,6 @@
 
 #include <cpr/sdk/handler.hpp>
 
-#include <cstdint>
-#include <map>
-#include <set>
-
 namespace cpr::pipes {
 
 // An end of an anonymous pipe. Both ends are made in cpr before it forks
@@ -19,18 +15,6 @@ public:
                   sdk::SaveContext &ctx) const override;
   int open(const sdk::Record &record, sdk::RestoreContext &ctx) const override;
   bool open_before_fork() const override { return true; }
-  void restart_over() const override;
-
-private:
-  struct Holders {
-    bool reader = false, writer = false;
-  };
-  // Which ends of each pipe the set holds: found once per checkpoint.
-  const Holders &holders_in_set(std::uint64_t pipe,
-                                const sdk::SaveContext &ctx) const;
-  mutable std::map<std::uint64_t, Holders> in_set_;
-  mutable bool scanned_ = false;
-  mutable std::set<std::uint64_t> data_saved_; // with its first read end
 };
 
 } // namespace cpr::pipes

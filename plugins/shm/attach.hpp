@@ -13,7 +13,7 @@ class AttachHandler final : public sdk::ProcessHandler {
 public:
   std::string kind() const override { return "shm.sysv-attach"; }
   unsigned version() const override { return 1; }
-  int order() const override { return 10; } // after memory.mm
+  sdk::Phase phase() const override { return sdk::Phase::mapped_objects; }
   bool per_address_space() const override { return true; }
   sdk::Saved save(sdk::Tracee &process, sdk::SaveContext &ctx) const override;
   void restore(sdk::Tracee &process, const sdk::Record &record,

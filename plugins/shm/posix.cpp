@@ -77,6 +77,16 @@ std::optional<sdk::Saved> save_object(const std::string &path, std::size_t n,
 }
 
 // The object under its name: made, or the one there emptied.
+// The objects made in this restart (a session): removed if it fails.
+struct MadeNames final : sdk::Session {
+  std::vector<std::string> paths;
+  void restart_over(bool succeeded) override {
+    if (!succeeded)
+      for (const std::string &path : paths)
+        ::unlink(path.c_str());
+  }
+};
+
 sdk::UniqueFd open_for_restore(const PosixObject &o,
                                std::vector<std::string> &made) {
   sdk::UniqueFd fd(::open(o.path.c_str(),
@@ -122,19 +132,12 @@ void PosixShmHandler::check(const sdk::Record &record,
 void PosixShmHandler::restore(const sdk::Record &record,
                               sdk::RestoreContext &ctx) const {
   auto o = sdk::from_payload<PosixObject>(record.payload);
-  sdk::UniqueFd fd = open_for_restore(o, made_);
+  sdk::UniqueFd fd = open_for_restore(o, ctx.session<MadeNames>(*this).paths);
   if (::ftruncate(fd.get(), static_cast<off_t>(o.size)) != 0 ||
       ::fchown(fd.get(), o.uid, o.gid) != 0 || ::fchmod(fd.get(), o.mode) != 0)
     sdk::throw_errno("cannot give " + o.path + " its size and owner back",
                      errno);
   restore_contents(o.contents, ctx.statefile, fd.get(), o.size);
-}
-
-void PosixShmHandler::restart_over(bool succeeded) const {
-  if (!succeeded)
-    for (const std::string &path : made_)
-      ::unlink(path.c_str());
-  made_.clear();
 }
 
 } // namespace cpr::shm

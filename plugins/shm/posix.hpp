@@ -22,10 +22,6 @@ public:
              const sdk::RestoreContext &ctx) const override;
   void restore(const sdk::Record &record,
                sdk::RestoreContext &ctx) const override;
-  void restart_over(bool succeeded) const override;
-
-private:
-  mutable std::vector<std::string> made_; // removed if the restart fails
 };
 
 } // namespace cpr::shm

@@ -138,7 +138,7 @@ std::vector<sdk::Saved> QueueHandler::save(sdk::SaveContext &ctx) const {
     msqid_ds ds = stat_queue(id);
     if (is_one_of(ds.msg_lspid, ctx.processes) ||
         is_one_of(ds.msg_lrpid, ctx.processes) ||
-        (ctx.all_of_owner && ds.msg_perm.uid == ctx.owner &&
+        (ctx.options.flag("shm.all_of_owner") && ds.msg_perm.uid == ctx.owner &&
          !used_outside(ds.msg_lspid, ctx.processes) &&
          !used_outside(ds.msg_lrpid, ctx.processes)))
       out.push_back(save_queue(id, ds));
@@ -150,10 +150,11 @@ void QueueHandler::restore(const sdk::Record &record,
                            sdk::RestoreContext &ctx) const {
   auto q = sdk::from_payload<Queue>(record.payload);
   if (!left_behind(q, ctx.processes)) {
-    made_.add(make_with_id(IpcKind::msg, q.perm, [&] {
+    int id = make_with_id(IpcKind::msg, q.perm, [&] {
       return ::msgget(q.perm.key, IPC_CREAT | IPC_EXCL |
                                       static_cast<int>(q.perm.mode & 0777));
-    }));
+    });
+    ctx.session<MadeObjects<IpcKind::msg>>(*this).ids.push_back(id);
   }
   set_owner_and_limit(q);
   send_messages(q);
@@ -190,8 +191,9 @@ last_users(const std::vector<pid_t> &processes) {
 
 sdk::Saved QueueUserHandler::save(sdk::Tracee &process,
                                   sdk::SaveContext &ctx) const {
-  const auto &queues = last_users_.of(
-      process.pid(), ctx, [&] { return last_users(ctx.processes); });
+  const auto &queues =
+      ctx.session<ScannedOnce<std::vector<std::int32_t>>>(*this).of(
+          process.pid(), [&] { return last_users(ctx.processes); });
   return {sdk::to_payload(queues),
           queues.empty()
               ? ""

@@ -73,7 +73,7 @@ std::set<int> segments_of(const sdk::SaveContext &ctx) {
     for (const sdk::Mapping &m : sdk::read_maps(pid))
       if (m.path.rfind("/SYSV", 0) == 0)
         ids.insert(static_cast<int>(m.inode)); // the inode is the shmid
-  if (ctx.all_of_owner)
+  if (ctx.options.flag("shm.all_of_owner"))
     for (int id : list_ids(IpcKind::shm)) {
       shmid_ds ds{};
       if (::shmctl(id, IPC_STAT, &ds) == 0 && ds.shm_perm.uid == ctx.owner &&
@@ -135,9 +135,10 @@ void SegmentHandler::check(const sdk::Record &record,
 void SegmentHandler::restore(const sdk::Record &record,
                              sdk::RestoreContext &ctx) const {
   auto s = sdk::from_payload<Segment>(record.payload);
+  auto &made = ctx.session<MadeObjects<IpcKind::shm>>(*this);
   bool taken_over = left_behind(s);
   if (!taken_over) {
-    made_.add(make_with_id(IpcKind::shm, s.perm, [&] {
+    made.ids.push_back(make_with_id(IpcKind::shm, s.perm, [&] {
       return ::shmget(s.perm.key, s.size,
                       IPC_CREAT | IPC_EXCL |
                           static_cast<int>(s.perm.mode & 0777));
@@ -158,15 +159,7 @@ void SegmentHandler::restore(const sdk::Record &record,
   if ((s.perm.mode & SHM_LOCKED) && ::shmctl(s.perm.id, SHM_LOCK, nullptr) != 0)
     sdk::throw_errno("cannot lock " + describe(IpcKind::shm, s.perm), errno);
   if (s.perm.mode & SHM_DEST)
-    to_mark_.push_back(s.perm.id);
-}
-
-void SegmentHandler::restart_over(bool succeeded) const {
-  if (succeeded)
-    for (int id : to_mark_)
-      ::shmctl(id, IPC_RMID, nullptr);
-  to_mark_.clear();
-  made_.restart_over(succeeded);
+    made.to_mark.push_back(s.perm.id);
 }
 
 } // namespace cpr::shm

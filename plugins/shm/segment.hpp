@@ -18,12 +18,6 @@ public:
              const sdk::RestoreContext &ctx) const override;
   void restore(const sdk::Record &record,
                sdk::RestoreContext &ctx) const override;
-  void restart_over(bool succeeded) const override;
-
-private:
-  mutable MadeObjects made_{IpcKind::shm};
-  // Marked for removal once every process is attached again.
-  mutable std::vector<int> to_mark_;
 };
 
 } // namespace cpr::shm

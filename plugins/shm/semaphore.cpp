@@ -99,7 +99,7 @@ std::vector<sdk::Saved> SemaphoreHandler::save(sdk::SaveContext &ctx) const {
     semid_ds ds = stat_set(id);
     auto users = last_changed_by(id, ds.sem_nsems);
     if (used_by(users, ctx.processes) ||
-        (ctx.all_of_owner && ds.sem_perm.uid == ctx.owner &&
+        (ctx.options.flag("shm.all_of_owner") && ds.sem_perm.uid == ctx.owner &&
          !used_elsewhere(users, ctx.processes)))
       out.push_back(save_set(id, ds));
   }
@@ -110,11 +110,12 @@ void SemaphoreHandler::restore(const sdk::Record &record,
                                sdk::RestoreContext &ctx) const {
   auto s = sdk::from_payload<SemaphoreSet>(record.payload);
   if (!left_behind(s, ctx.processes)) {
-    made_.add(make_with_id(IpcKind::sem, s.perm, [&] {
+    int id = make_with_id(IpcKind::sem, s.perm, [&] {
       return ::semget(s.perm.key, static_cast<int>(s.values.size()),
                       IPC_CREAT | IPC_EXCL |
                           static_cast<int>(s.perm.mode & 0777));
-    }));
+    });
+    ctx.session<MadeObjects<IpcKind::sem>>(*this).ids.push_back(id);
     set_owner(IpcKind::sem, s.perm, [&](ipc_perm &p) {
       semid_ds ds{};
       ds.sem_perm = p;
@@ -149,7 +150,9 @@ std::map<pid_t, std::vector<LastChange>> last_changes() {
 
 sdk::Saved SemUserHandler::save(sdk::Tracee &process,
                                 sdk::SaveContext &ctx) const {
-  const auto &changes = last_changes_.of(process.pid(), ctx, last_changes);
+  const auto &changes =
+      ctx.session<ScannedOnce<std::vector<LastChange>>>(*this).of(process.pid(),
+                                                                  last_changes);
   return {sdk::to_payload(changes),
           changes.empty()
               ? ""

@@ -21,25 +21,16 @@ public:
   std::vector<sdk::Saved> save(sdk::SaveContext &ctx) const override;
   void restore(const sdk::Record &record,
                sdk::RestoreContext &ctx) const override;
-  void restart_over(bool succeeded) const override {
-    made_.restart_over(succeeded);
-  }
-
-private:
-  mutable MadeObjects made_{IpcKind::sem};
 };
 
 class SemUserHandler final : public sdk::ProcessHandler {
 public:
   std::string kind() const override { return "shm.sysv-sem-user"; }
   unsigned version() const override { return 1; }
-  int order() const override { return 20; }
+  sdk::Phase phase() const override { return sdk::Phase::process_ipc; }
   sdk::Saved save(sdk::Tracee &process, sdk::SaveContext &ctx) const override;
   void restore(sdk::Tracee &process, const sdk::Record &record,
                sdk::RestoreContext &ctx) const override;
-
-private:
-  mutable ScanOnce<std::vector<LastChange>> last_changes_;
 };
 
 } // namespace cpr::shm

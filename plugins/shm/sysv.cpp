@@ -173,11 +173,4 @@ void remove_object(IpcKind kind, int id) noexcept {
   }
 }
 
-void MadeObjects::restart_over(bool succeeded) {
-  if (!succeeded)
-    for (int id : ids_)
-      remove_object(kind_, id);
-  ids_.clear();
-}
-
 } // namespace cpr::shm

@@ -54,33 +54,28 @@ void remove_object(IpcKind kind, int id) noexcept;
 
 // What one scan of every object of a kind says of each process: made once
 // per checkpoint, when the first process of the set asks, not once for each
-// process in the freeze window.
-template <class T> class ScanOnce {
-public:
-  template <class Scan>
-  const T &of(pid_t pid, const sdk::SaveContext &ctx, Scan scan) {
-    if (for_ != ctx.statefile) {
-      by_pid_ = scan();
-      for_ = ctx.statefile;
+// process in the freeze window. A handler's session.
+template <class T> struct ScannedOnce final : sdk::Session {
+  template <class Scan> const T &of(pid_t pid, Scan scan) {
+    if (!scanned) {
+      by_pid = scan();
+      scanned = true;
     }
-    return by_pid_[pid];
+    return by_pid[pid];
   }
-
-private:
-  std::string for_; // the statefile being made
-  std::map<pid_t, T> by_pid_;
+  bool scanned = false;
+  std::map<pid_t, T> by_pid;
 };
 
-// The objects one handler made in a restart: removed if it fails.
-class MadeObjects {
-public:
-  explicit MadeObjects(IpcKind kind) : kind_(kind) {}
-  void add(int id) { ids_.push_back(id); }
-  void restart_over(bool succeeded);
-
-private:
-  IpcKind kind_;
-  std::vector<int> ids_;
+// The objects one handler made in a restart (a session): removed if it
+// fails; once it succeeded, those to mark (a segment marked for removal)
+// are marked again, every process being attached by then.
+template <IpcKind Kind> struct MadeObjects final : sdk::Session {
+  std::vector<int> ids, to_mark;
+  void restart_over(bool succeeded) override {
+    for (int id : succeeded ? to_mark : ids)
+      remove_object(Kind, id);
+  }
 };
 
 } // namespace cpr::shm

@@ -18,7 +18,7 @@
 
 namespace fs = std::filesystem;
 using namespace cpr::engine;
-using cpr::sdk::FileDisposition;
+using cpr::engine::FileDisposition;
 
 namespace {
 
@@ -98,6 +98,9 @@ TEST_CASE("attributes: the guide's example is accepted verbatim") {
   CHECK(p.fork() == Fork::any);
   CHECK(p.disposition("/tmp/scratch/x.dat") == FileDisposition::replace);
   CHECK(p.disposition("/home/u/out") == FileDisposition::merge);
+  CHECK(p.policy("FILE", "/tmp/scratch/x.dat") == "REPLACE");
+  CHECK(p.policy("FILE", "/home/u/out") == "MERGE");
+  CHECK(p.policy("NOSUCH", "/home/u/out") == "");
 }
 
 TEST_CASE("attributes: every policy, both forms, comments") {

@@ -2,7 +2,9 @@
 // it claims into its own record and rebuilds the object from that record.
 #pragma once
 
+#include <cpr/sdk/options.hpp>
 #include <cpr/sdk/pages.hpp>
+#include <cpr/sdk/session.hpp>
 #include <cpr/sdk/tracee.hpp>
 
 #include <cstdint>
@@ -29,42 +31,36 @@ struct Record {
   std::string payload;
 };
 
-// The guide's FILE dispositions: what becomes of an open file at restart.
-enum class FileDisposition {
-  merge,      // reopen, seek to the saved offset (the default)
-  ignore,     // reopen as first opened, at offset 0 (truncating a writer)
-  append,     // reopen, at the end
-  replace,    // saved at checkpoint, put back over the original at restart
-  substitute, // saved at checkpoint, the copy opened instead of the original
-};
+class Handler;
 
+// What a handler is given at checkpoint, besides the object.
 struct SaveContext {
   std::string statefile; // the directory being written
   PageSink &pages;
-  // The disposition the attribute file gives the file at `path`.
-  std::function<FileDisposition(const std::string &path)> disposition =
-      [](const std::string &) { return FileDisposition::merge; };
-  // CKPT_OPENFILE_DISTRIBUTE: saved copies of files go beside their
-  // originals, as NAME.ckpt.pidPID, instead of into the statefile.
-  bool distribute = false;
-  // A file the statefile owns outside its directory (such a copy): removed
-  // if the checkpoint fails, and with the statefile (cpr -D, -f).
-  std::function<void(const std::string &path)> own_outside =
-      [](const std::string &) {};
+  Sessions &sessions;
   // Every process being checkpointed (filled once the set is frozen).
   std::vector<pid_t> processes;
-  // --outside-pipes: a pipe whose other end is outside the set is carried;
-  // at restart that end is the restarting process's stdin or stdout.
-  bool outside_pipes = false;
-  // The checkpoint owner, and whether objects of the system that the owner
-  // owns and no process uses are saved too (IPC ALL, --all-ipc).
+  // The checkpoint owner: the owner of the processes.
   uid_t owner = 0;
-  bool all_of_owner = false;
+  Options options;
+  PolicyLookup policy = [](const std::string &, const std::string &) {
+    return std::string();
+  };
+  // A file the statefile owns outside its directory (a copy saved beside
+  // its original): removed if the checkpoint fails, and with the statefile
+  // (cpr -D, -f).
+  std::function<void(const std::string &path)> own_outside =
+      [](const std::string &) {};
+
+  // The handler's session for this checkpoint (session.hpp).
+  template <class S> S &session(const Handler &h) const;
 };
 
+// What a handler is given at restart, besides its record.
 struct RestoreContext {
   std::string statefile;
   PageSource &pages;
+  Sessions &sessions;
   // Every process of the statefile, by its saved PID.
   std::vector<pid_t> processes;
   // The PID a saved process has now, as this (cpr's) PID namespace sees it:
@@ -72,11 +68,11 @@ struct RestoreContext {
   std::function<pid_t(pid_t saved)> live_pid = [](pid_t saved) {
     return saved;
   };
-  // cpr -j: the terminal cpr runs on (an fd of this process, -1 without
-  // -j) takes the place of the set's controlling terminal, the device
-  // `replaced_terminal` was at checkpoint.
-  int job_terminal = -1;
-  std::uint64_t replaced_terminal = 0;
+  Options options;
+
+  // The handler's session for this restart (session.hpp). In the process
+  // being restored (FdHandler::open), a copy of cpr's made when it forked.
+  template <class S> S &session(const Handler &h) const;
 };
 
 class Handler {
@@ -115,20 +111,25 @@ public:
   // Runs in the same process once all its fds are in place, for an object
   // that refers to other fds by number (an epoll set): `fd` is its own.
   virtual void connect(const Record &, int /*fd*/, RestoreContext &) const {}
-  // In the restarting process once a restart is over (every process is
-  // built, just before the set runs, or the restart failed): what open()
-  // kept there for more open files of an object (the two ends of a pipe)
-  // is let go, or the restarting process, which may live on (cpr -j, a
-  // program calling ckpt_restart), would hold it open; what must wait
-  // until every process is built is done.
-  virtual void restart_over() const {}
+  // An open file that several handlers' claims() accept (a memfd looks like
+  // a deleted file, /proc's files are regular files) goes to the highest;
+  // handlers of one priority must not claim the same files.
+  virtual int claim_priority() const { return 0; }
+};
+
+// When a process handler runs, at checkpoint and at restart (in this order;
+// handlers of one phase by kind).
+enum class Phase {
+  address_space,  // the mappings themselves (memory.mm)
+  mapped_objects, // what is attached into them (System V segments)
+  process_ipc,    // a process's part in IPC objects (semaphore undo)
+  open_files,     // state of open files read or set once memory is in place
 };
 
 // State a process has once, as a whole (its address space, ...).
 class ProcessHandler : public Handler {
 public:
-  // Lower runs first, at checkpoint and at restart.
-  virtual int order() const = 0;
+  virtual Phase phase() const = 0;
   // State of the address space rather than of the process: saved once for
   // processes that share one address space (a share group), with the first.
   virtual bool per_address_space() const { return false; }
@@ -149,11 +150,17 @@ public:
   // At restart, once its own record is checked and before the rest of the
   // restart is checked (a file the object is must be there for that) or any
   // process is made: the object is made again, or throws Error.
+  // What must wait until every process is built, or be taken back if the
+  // restart fails, is kept in its session (Session::restart_over).
   virtual void restore(const Record &record, RestoreContext &ctx) const = 0;
-  // When the restart is over: `succeeded` (every process is built, just
-  // before the set runs), what must wait until then is done (marking an
-  // object for removal); else what restore() made is taken away again.
-  virtual void restart_over(bool /*succeeded*/) const {}
 };
+
+template <class S> S &SaveContext::session(const Handler &h) const {
+  return sessions.of<S>(h.kind());
+}
+
+template <class S> S &RestoreContext::session(const Handler &h) const {
+  return sessions.of<S>(h.kind());
+}
 
 } // namespace cpr::sdk
