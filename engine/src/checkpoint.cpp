@@ -52,16 +52,16 @@ std::pair<uid_t, gid_t> checkpoint_owner(const std::vector<pid_t> &pids) {
     uids >> uid;
     gids >> gid;
     if (me != 0 && uid != me)
-      throw sdk::Error(fmt::format("Operation not permitted: process {} "
-                                   "belongs to uid {}",
-                                   pid, uid));
+      throw sdk::Error(EPERM, fmt::format("Operation not permitted: process {} "
+                                          "belongs to uid {}",
+                                          pid, uid));
     if (owner && owner->first != uid)
       owner = std::pair<uid_t, gid_t>{0, 0}; // several owners: root's
     else if (!owner)
       owner = std::pair<uid_t, gid_t>{uid, gid};
   }
   if (!owner)
-    throw sdk::Error("No such process: every process named has ended");
+    throw sdk::Error(ESRCH, "No such process: every process named has ended");
   return *owner;
 }
 
@@ -147,7 +147,7 @@ void collect_set_objects(const Registry &registry, sdk::SaveContext &ctx,
 ProcessRecord zombie_record(pid_t pid) {
   auto st = proc::stat(pid);
   if (!st)
-    throw sdk::Error(fmt::format("No such process: {}", pid));
+    throw sdk::Error(ESRCH, fmt::format("No such process: {}", pid));
   ProcessRecord p;
   p.pid = pid;
   p.comm = st->comm;
@@ -196,7 +196,7 @@ struct FrozenSet {
       }
     }
     if (processes.empty() && zombies.empty())
-      throw sdk::Error("No such process: " + ids);
+      throw sdk::Error(ESRCH, "No such process: " + ids);
   }
 
   // Parents before children, breadth first, as restart builds them: memory
@@ -253,11 +253,14 @@ struct FrozenSet {
       for (size_t i = 1; i < group.size(); ++i) {
         if (std::find(group.begin(), group.end(), parent_of(group[i])) ==
             group.end())
-          throw sdk::Error(fmt::format(
-              "Checkpoint error: process {} shares {} with {} without being "
-              "a child of a process sharing it; cpr restores what a parent "
-              "shares with its children",
-              group[i], what, group.front()));
+          throw sdk::Error(
+              sdk::Code::checkpoint_error,
+              fmt::format(
+                  "Checkpoint error: process {} shares {} with {} without "
+                  "being "
+                  "a child of a process sharing it; cpr restores what a parent "
+                  "shares with its children",
+                  group[i], what, group.front()));
         sharers.insert(group[i]);
       }
     return sharers;
@@ -272,11 +275,14 @@ struct FrozenSet {
     for (const auto &group : sharing(KCMP_VM))
       for (size_t i = 1; i < group.size(); ++i) {
         if (parent_of(group[i]) != group.front())
-          throw sdk::Error(fmt::format(
-              "Checkpoint error: process {} shares the address space of {}, "
-              "which is not its parent; cpr restores share groups made by "
-              "a parent",
-              group[i], group.front()));
+          throw sdk::Error(
+              sdk::Code::checkpoint_error,
+              fmt::format(
+                  "Checkpoint error: process {} shares the address space of "
+                  "{}, "
+                  "which is not its parent; cpr restores share groups made by "
+                  "a parent",
+                  group[i], group.front()));
         owner[group[i]] = group.front();
       }
     return owner;
@@ -287,10 +293,11 @@ struct FrozenSet {
     for (const auto &f : processes)
       for (pid_t child : proc::children(f->pid()))
         if (!has(child) && child != ::getpid()) // ckpt_create's own child
-          throw sdk::Error(fmt::format(
-              "Checkpoint error: process {} has a child {} outside the set; "
-              "checkpoint the tree with {}:HID",
-              f->pid(), child, f->pid()));
+          throw sdk::Error(sdk::Code::checkpoint_error,
+                           fmt::format("Checkpoint error: process {} has a "
+                                       "child {} outside the set; "
+                                       "checkpoint the tree with {}:HID",
+                                       f->pid(), child, f->pid()));
   }
 };
 
@@ -302,7 +309,8 @@ void check_build_order(const Manifest &manifest) {
   try {
     build_order(records);
   } catch (const sdk::Error &e) {
-    throw sdk::Error(fmt::format("Checkpoint error: {}", e.what()));
+    throw sdk::Error(sdk::Code::checkpoint_error,
+                     fmt::format("Checkpoint error: {}", e.what()));
   }
 }
 

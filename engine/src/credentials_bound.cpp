@@ -28,7 +28,8 @@ void check_within(const ProcessRecord &p, const Rights &user,
   if (user.root())
     return;
   auto refuse = [&](const std::string &what) {
-    throw sdk::Error(fmt::format("Permission denied: process {} {}, which {} "
+    throw sdk::Error(EACCES,
+                     fmt::format("Permission denied: process {} {}, which {} "
                                  "(uid {}) does not have",
                                  p.pid, what, who, user.uid));
   };

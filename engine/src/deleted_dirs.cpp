@@ -42,7 +42,8 @@ std::string make_stand_in(const std::string &path, std::uint32_t mode,
   for (const std::string &at : {beside, "/tmp/" + name})
     if (::mkdir(at.c_str(), mode) == 0)
       return at;
-  sdk::throw_errno(fmt::format("component unavailable: cannot make the "
+  sdk::throw_errno(sdk::Code::component_unavailable,
+                   fmt::format("component unavailable: cannot make the "
                                "deleted working directory {} of process {} "
                                "again",
                                path, pid),
@@ -56,7 +57,8 @@ void collect_directories(pid_t pid, ProcessRecord &p) {
   p.cwd_deleted = read_directory(dir + "/cwd", p.cwd, &p.cwd_mode);
   p.root_deleted = read_directory(dir + "/root", p.root, nullptr);
   if (p.root_deleted && !(p.cwd_deleted && p.cwd == p.root))
-    throw sdk::Error(fmt::format("Checkpoint error: the root directory {} of "
+    throw sdk::Error(sdk::Code::checkpoint_error,
+                     fmt::format("Checkpoint error: the root directory {} of "
                                  "process {} was deleted, and the process "
                                  "works outside it",
                                  p.root, pid));
@@ -65,7 +67,8 @@ void collect_directories(pid_t pid, ProcessRecord &p) {
 void enter_working_directory(const ProcessRecord &p) {
   if (!p.cwd_deleted) {
     if (::chdir(p.cwd.c_str()) != 0)
-      sdk::throw_errno(fmt::format("component unavailable: the working "
+      sdk::throw_errno(sdk::Code::component_unavailable,
+                       fmt::format("component unavailable: the working "
                                    "directory {} of process {}",
                                    p.cwd, p.pid),
                        errno);

@@ -72,14 +72,16 @@ void collect_fd_owners(RemoteProcess &t, ProcessRecord &p,
       ref.owner = owners[i].pid;
       ref.io_signal = static_cast<std::int32_t>(results[2 * i + 1]);
       if (ref.owner != 0 && !in_set(ref, set))
-        throw sdk::Error(fmt::format(
-            "Checkpoint error: process {} fd {} signals {} {}, outside the "
-            "set (F_SETOWN); checkpoint it too",
-            p.pid, ref.fd,
-            ref.owner_type == F_OWNER_PGRP  ? "process group"
-            : ref.owner_type == F_OWNER_TID ? "thread"
-                                            : "process",
-            ref.owner));
+        throw sdk::Error(
+            sdk::Code::checkpoint_error,
+            fmt::format(
+                "Checkpoint error: process {} fd {} signals {} {}, outside the "
+                "set (F_SETOWN); checkpoint it too",
+                p.pid, ref.fd,
+                ref.owner_type == F_OWNER_PGRP  ? "process group"
+                : ref.owner_type == F_OWNER_TID ? "thread"
+                                                : "process",
+                ref.owner));
     }
   }
 }

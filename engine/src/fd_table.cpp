@@ -30,6 +30,7 @@ sdk::OpenFile FdTableCollector::describe(pid_t pid, int fd) const {
   f.path = proc::readlink(link);
   if (::stat(link.c_str(), &f.st) != 0)
     sdk::throw_errno(
+        sdk::Code::checkpoint_error,
         fmt::format("Checkpoint error: process {} fd {} ({})", pid, fd, f.path),
         errno);
   std::istringstream info(
@@ -65,7 +66,8 @@ std::uint64_t FdTableCollector::object_for(const sdk::OpenFile &file) {
       return k.id;
   std::optional<FdHandlerRef> h = registry_.fd_handler_for(file);
   if (!h)
-    throw sdk::Error(fmt::format("Checkpoint error: process {} fd {} is {}, "
+    throw sdk::Error(sdk::Code::checkpoint_error,
+                     fmt::format("Checkpoint error: process {} fd {} is {}, "
                                  "which no plugin can checkpoint",
                                  file.pid, file.fd, what_it_is(file)));
   sdk::Saved saved = h->save(file, ctx_);

@@ -23,11 +23,12 @@ namespace {
 
 [[noreturn]] void explain_seize_failure(pid_t pid, pid_t tid, int err) {
   if (err == ESRCH)
-    throw sdk::Error(fmt::format("No such process: {}", pid));
+    throw sdk::Error(ESRCH, fmt::format("No such process: {}", pid));
   std::string tracer = proc::status_field(tid, "TracerPid");
   if (err == EPERM && !tracer.empty() && tracer != "0") {
     auto by = proc::stat(std::stoi(tracer));
-    throw sdk::Error(fmt::format("Resource busy: process {} is being traced "
+    throw sdk::Error(sdk::Code::busy,
+                     fmt::format("Resource busy: process {} is being traced "
                                  "by process {} ({}); a traced process cannot "
                                  "be checkpointed until its tracer lets go",
                                  pid, tracer, by ? by->comm : "gone"));
@@ -53,7 +54,7 @@ int wait_until_frozen(pid_t tid) {
 FrozenProcess::FrozenProcess(pid_t pid) : pid_(pid) {
   auto st = proc::stat(pid);
   if (!st)
-    throw sdk::Error(fmt::format("No such process: {}", pid));
+    throw sdk::Error(ESRCH, fmt::format("No such process: {}", pid));
   was_stopped_ = st->state == 'T';
   try {
     while (seize_new_threads())

@@ -58,8 +58,9 @@ std::uint64_t find_syscall_insn(pid_t pid) {
     return found != 0;
   });
   if (!found)
-    throw sdk::Error("Checkpoint error: process " + std::to_string(pid) +
-                     " has no syscall instruction cpr can use");
+    throw sdk::Error(sdk::Code::checkpoint_error,
+                     "Checkpoint error: process " + std::to_string(pid) +
+                         " has no syscall instruction cpr can use");
   return found;
 }
 

@@ -22,10 +22,8 @@ decltype(auto) into_plugin(const sdk::Handler &h, Call &&call) {
     return std::forward<Call>(call)();
   } catch (const sdk::IdTaken &e) {
     throw sdk::IdTaken(e.what());
-  } catch (const sdk::Error &e) {
-    throw sdk::Error(e.what());
   } catch (const std::exception &e) {
-    throw sdk::Error(sdk::message_of(e));
+    throw sdk::as_error(e); // a copy: code, errno and words
   } catch (...) {
     throw sdk::Error("other fatal failure: the handler of " + h.kind() +
                      " failed");

@@ -61,7 +61,8 @@ pid_t clone_vm_with_pid(pid_t pid, std::uint64_t flags, void (*fn)(void *),
   if (r < 0) {
     errno = static_cast<int>(-r);
     if (errno == EEXIST)
-      throw sdk::Error(fmt::format("unavailable PID: {} is in use", pid));
+      throw sdk::Error(sdk::Code::unavailable_pid,
+                       fmt::format("unavailable PID: {} is in use", pid));
     sdk::throw_errno(fmt::format("cannot create process {}", pid), errno);
   }
   return static_cast<pid_t>(r);
@@ -130,7 +131,9 @@ void stop_self() {
   ::syscall(SYS_tgkill, ::syscall(SYS_getpid), ::syscall(SYS_gettid), SIGSTOP);
 }
 
-std::string read_message(int fd) {
+// A failure a process of the tree sent up the error pipe: its code, its
+// errno and its message, or `otherwise` if it sent none.
+sdk::Error read_failure(int fd, const std::string &otherwise) {
   std::string msg;
   char buf[1024];
   ssize_t n;
@@ -138,10 +141,23 @@ std::string read_message(int fd) {
   ::fcntl(fd, F_SETFL, flags | O_NONBLOCK);
   while ((n = ::read(fd, buf, sizeof buf)) > 0)
     msg.append(buf, static_cast<size_t>(n));
-  return msg;
+  int code = 0, err = 0, at = 0;
+  if (msg.empty() ||
+      std::sscanf(msg.c_str(), "%d %d\n%n", &code, &err, &at) != 2)
+    return sdk::Error(msg.empty() ? otherwise : msg);
+  sdk::Error e(static_cast<sdk::Code>(code),
+               msg.substr(static_cast<size_t>(at)));
+  return err ? sdk::Error(err, e.what()) : e;
 }
 
 } // namespace
+
+void send_failure(int fd, const std::exception &e) {
+  sdk::Error error = sdk::as_error(e);
+  std::string msg = fmt::format("{} {}\n{}", static_cast<int>(error.code()),
+                                error.system_errno(), error.what());
+  [[maybe_unused]] ssize_t w = ::write(fd, msg.data(), msg.size());
+}
 
 pid_t clone_with_pid(pid_t pid, std::uint64_t flags) {
   CloneArgs args{};
@@ -153,9 +169,11 @@ pid_t clone_with_pid(pid_t pid, std::uint64_t flags) {
   long r = ::syscall(SYS_clone3, &args, sizeof args);
   if (r < 0) {
     if (errno == EEXIST)
-      throw sdk::Error(fmt::format("unavailable PID: {} is in use", pid));
+      throw sdk::Error(sdk::Code::unavailable_pid,
+                       fmt::format("unavailable PID: {} is in use", pid));
     if (errno == EPERM)
-      throw sdk::Error(fmt::format("Operation not permitted: restoring PID {} "
+      throw sdk::Error(EPERM,
+                       fmt::format("Operation not permitted: restoring PID {} "
                                    "needs CAP_CHECKPOINT_RESTORE",
                                    pid));
     sdk::throw_errno(fmt::format("cannot create process {}", pid), errno);
@@ -232,7 +250,8 @@ void ProcessTree::plan_shared_tables() {
     if (!n.p.record->shares_files)
       continue;
     if (n.parent < 0 || n.p.record->zombie || nodes_[n.parent].p.record->zombie)
-      throw sdk::Error(fmt::format("damaged statefile {}: process {} shares "
+      throw sdk::Error(sdk::Code::damaged_statefile,
+                       fmt::format("damaged statefile {}: process {} shares "
                                    "the fd table of a parent not restored",
                                    n.p.statefile, n.p.record->pid));
     const Node &parent = nodes_[n.parent];
@@ -297,8 +316,7 @@ void ProcessTree::run_inside(int index) {
       ::close(err); // a shared table's builder closes what others left
     stop_self();
   } catch (const std::exception &e) {
-    std::string msg = sdk::message_of(e);
-    [[maybe_unused]] ssize_t w = ::write(err, msg.data(), msg.size());
+    send_failure(err, e);
   }
   ::_exit(1);
 }
@@ -352,11 +370,9 @@ void ProcessTree::wait_until_stopped(pid_t pid) {
       ptrace::cont(pid, 0);
       continue;
     }
-    std::string msg = read_message(err_read_);
-    throw sdk::Error(msg.empty() ? fmt::format("other fatal failure: process "
-                                               "{} did not come up",
-                                               pid)
-                                 : msg);
+    throw read_failure(
+        err_read_,
+        fmt::format("other fatal failure: process {} did not come up", pid));
   }
 }
 
@@ -420,8 +436,7 @@ void ProcessTree::run_namespace_init(int talk, int ack) {
     ::prctl(PR_SET_NAME, "cpr-init");
     fork_roots();
   } catch (const std::exception &e) {
-    std::string msg = sdk::message_of(e);
-    [[maybe_unused]] ssize_t w = ::write(err_write_, msg.data(), msg.size());
+    send_failure(err_write_, e);
     ::_exit(1);
   }
   ::close_range(0, static_cast<unsigned>(std::min(talk, ack) - 1), 0);
@@ -455,12 +470,9 @@ pid_t ProcessTree::forked_root(const Node &root) {
       if (forker_gone || tries > 10000) {
         if (in_namespace_)
           init_ = forker_gone ? 0 : init_;
-        std::string msg = read_message(err_read_);
-        throw sdk::Error(msg.empty() ? fmt::format("other fatal failure: "
-                                                   "process {} did not come "
-                                                   "up",
-                                                   saved)
-                                     : msg);
+        throw read_failure(err_read_, fmt::format("other fatal failure: "
+                                                  "process {} did not come up",
+                                                  saved));
       }
       ::usleep(1000);
     }

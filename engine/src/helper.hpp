@@ -19,6 +19,10 @@
 
 namespace cpr::engine {
 
+// Sends a failure of a process of the tree up the error pipe `fd`, its code
+// with it.
+void send_failure(int fd, const std::exception &e);
+
 // A child with the given PID (clone3 set_tid) and clone `flags` (CLONE_FS,
 // CLONE_FILES); throws "unavailable PID".
 pid_t clone_with_pid(pid_t pid, std::uint64_t flags = 0);

@@ -50,7 +50,7 @@ struct Item {
 };
 
 [[noreturn]] void invalid(const std::string &what) {
-  throw sdk::Error("Invalid argument: " + what);
+  throw sdk::Error(EINVAL, "Invalid argument: " + what);
 }
 
 [[noreturn]] void not_an_id(const Item &item) {
@@ -374,13 +374,13 @@ std::vector<IdItem> split_id_list(const std::string &ids) {
 
 std::vector<pid_t> resolve_ids(const std::string &ids) {
   if (ids.empty())
-    throw sdk::Error("No such process: the ID list is empty");
+    throw sdk::Error(ESRCH, "No such process: the ID list is empty");
   ProcessTable table;
   std::vector<pid_t> pids;
   for (const auto &item : parse_items(ids)) {
     auto found = without_cpr(resolve_item(item, table));
     if (found.empty())
-      throw sdk::Error("No such process: " + item.text);
+      throw sdk::Error(ESRCH, "No such process: " + item.text);
     pids.insert(pids.end(), found.begin(), found.end());
   }
   std::sort(pids.begin(), pids.end());

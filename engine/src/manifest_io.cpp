@@ -30,7 +30,8 @@ std::uint32_t crc_of(const std::string &bytes) {
 }
 
 [[noreturn]] void damaged(const std::string &name, const std::string &what) {
-  throw sdk::Error("damaged statefile " + name + ": MANIFEST " + what);
+  throw sdk::Error(sdk::Code::damaged_statefile,
+                   "damaged statefile " + name + ": MANIFEST " + what);
 }
 
 } // namespace
@@ -60,12 +61,15 @@ Manifest parse_manifest(const std::string &bytes, const std::string &name) {
     damaged(name, "is truncated");
   std::memcpy(&head, bytes.data(), sizeof head);
   if (!has_manifest_magic(head.magic, sizeof head.magic))
-    throw sdk::Error("damaged statefile " + name + ": not a cpr MANIFEST");
+    throw sdk::Error(sdk::Code::damaged_statefile,
+                     "damaged statefile " + name + ": not a cpr MANIFEST");
   if (head.revision > format_revision)
-    throw sdk::Error(fmt::format(
-        "Checkpoint error: statefile {} has format revision {}, newer than "
-        "this cpr reads ({})",
-        name, head.revision, format_revision));
+    throw sdk::Error(
+        sdk::Code::checkpoint_error,
+        fmt::format(
+            "Checkpoint error: statefile {} has format revision {}, newer than "
+            "this cpr reads ({})",
+            name, head.revision, format_revision));
   if (bytes.size() - sizeof head != head.length)
     damaged(name, "is truncated");
   std::string body = bytes.substr(sizeof head);
@@ -87,7 +91,8 @@ const ObjectRecord &Manifest::object(std::uint64_t id) const {
   for (const ObjectRecord &o : objects)
     if (o.id == id)
       return o;
-  throw sdk::Error(fmt::format("damaged statefile: object {} is missing", id));
+  throw sdk::Error(sdk::Code::damaged_statefile,
+                   fmt::format("damaged statefile: object {} is missing", id));
 }
 
 } // namespace cpr::engine

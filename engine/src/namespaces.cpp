@@ -32,7 +32,8 @@ ino_t namespace_of(const std::string &pid, const char *file) {
     return st.st_ino;
   if (errno == ENOENT && pid == "self")
     return 0;
-  sdk::throw_errno(fmt::format("Checkpoint error: cannot read {}", path),
+  sdk::throw_errno(sdk::Code::checkpoint_error,
+                   fmt::format("Checkpoint error: cannot read {}", path),
                    errno);
 }
 
@@ -52,14 +53,16 @@ bool own_ipc_namespace(const std::vector<pid_t> &pids) {
       ino_t own = cprs[i];
       ino_t its = own ? namespace_of(p, k.file) : 0;
       if (its != own)
-        throw sdk::Error(fmt::format("Checkpoint error: process {} is in a "
+        throw sdk::Error(sdk::Code::checkpoint_error,
+                         fmt::format("Checkpoint error: process {} is in a "
                                      "{} namespace of its own ({}:[{}]), "
                                      "which cpr cannot checkpoint",
                                      pid, k.name, k.file, its));
     }
     ino_t ipc = namespace_of(p, "ipc");
     if (first && ipc != set_ipc)
-      throw sdk::Error(fmt::format("Checkpoint error: processes {} and {} are "
+      throw sdk::Error(sdk::Code::checkpoint_error,
+                       fmt::format("Checkpoint error: processes {} and {} are "
                                    "in different IPC namespaces",
                                    first, pid));
     first = first ? first : pid;
@@ -78,7 +81,8 @@ InIpcNamespaceOf::InIpcNamespaceOf(pid_t pid) {
       ::close(theirs);
     if (own_ >= 0)
       ::close(own_);
-    sdk::throw_errno(fmt::format("Checkpoint error: cannot enter the IPC "
+    sdk::throw_errno(sdk::Code::checkpoint_error,
+                     fmt::format("Checkpoint error: cannot enter the IPC "
                                  "namespace of process {}",
                                  pid),
                      err);

@@ -215,10 +215,12 @@ CheckpointNotice::CheckpointNotice(const std::vector<pid_t> &pids,
       watches.clear(); // detached before SIGRESTART is sent
       send_restart();
       notified_.clear();
-      throw sdk::Error(fmt::format(
-          "Resource busy: process {} has not returned from its SIGCKPT "
-          "handler within {} s",
-          pid, timeout.count()));
+      throw sdk::Error(
+          sdk::Code::busy,
+          fmt::format(
+              "Resource busy: process {} has not returned from its SIGCKPT "
+              "handler within {} s",
+              pid, timeout.count()));
     }
     pause = any ? std::chrono::microseconds(50)
                 : std::min(pause * 2, std::chrono::microseconds(2000));

@@ -155,7 +155,8 @@ void PageWriter::read_forced(pid_t pid, char *buffer,
                               : ::pread(mem.get(), buffer, r.iov_len,
                                         static_cast<off_t>(at));
     if (n != static_cast<ssize_t>(r.iov_len))
-      sdk::throw_errno(fmt::format("Checkpoint error: cannot read the memory "
+      sdk::throw_errno(sdk::Code::checkpoint_error,
+                       fmt::format("Checkpoint error: cannot read the memory "
                                    "of process {} at {:#x}",
                                    pid, at),
                        n < 0 ? errno : EFAULT);
@@ -310,6 +311,7 @@ void PageReader::open(pid_t pid, std::uint64_t bytes) {
     fd = open_beneath(dir_fd_, name, O_RDONLY);
   if (fd.get() < 0 && errno == ENOENT)
     throw sdk::Error(
+        sdk::Code::damaged_statefile,
         fmt::format("damaged statefile {}: {} is missing", statefile_, name));
   if (fd.get() < 0 || sealed == sealed_.end())
     statefile_altered(statefile_, name);
@@ -318,6 +320,7 @@ void PageReader::open(pid_t pid, std::uint64_t bytes) {
   auto size = static_cast<std::uint64_t>(st.st_size);
   if (size < bytes || size < sealed->second.size)
     throw sdk::Error(
+        sdk::Code::damaged_statefile,
         fmt::format("damaged statefile {}: {} is truncated", statefile_, name));
   File &f = files_[pid];
   f.fd = std::move(fd);
@@ -337,6 +340,7 @@ void PageReader::read_chunk(File &f, char *buffer, const Chunk &c) {
       continue;
     if (n <= 0)
       throw sdk::Error(
+          sdk::Code::damaged_statefile,
           fmt::format("damaged statefile {}: {} is short", statefile_, f.name));
     done += static_cast<std::size_t>(n);
   }
@@ -386,7 +390,8 @@ void PageReader::restore(pid_t pid, std::uint64_t offset,
         offset += len;
       });
   if (!chunks.empty() && offset > f.size)
-    throw sdk::Error(fmt::format("damaged statefile {}: pages of process {} "
+    throw sdk::Error(sdk::Code::damaged_statefile,
+                     fmt::format("damaged statefile {}: pages of process {} "
                                  "are short",
                                  statefile_, pid));
   std::future<void> reading;

@@ -86,6 +86,7 @@ void collect_posix_timers(RemoteProcess &t, ProcessRecord &p) {
   for (std::size_t i = 0; i < times.size(); ++i) {
     if (results[i] < 0)
       throw sdk::Error(
+          sdk::Code::checkpoint_error,
           fmt::format("Checkpoint error: cannot read timer {} "
                       "of process {}: {}",
                       p.posix_timers[i].id, t.pid(),

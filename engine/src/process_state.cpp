@@ -108,7 +108,7 @@ user_regs_struct restartable(user_regs_struct r) {
 void collect_identity(pid_t pid, ProcessRecord &p) {
   auto st = proc::stat(pid);
   if (!st)
-    throw sdk::Error(fmt::format("No such process: {}", pid));
+    throw sdk::Error(ESRCH, fmt::format("No such process: {}", pid));
   const std::string dir = fmt::format("/proc/{}", pid);
   p.pid = pid;
   p.comm = st->comm;
@@ -250,7 +250,8 @@ ThreadState collect_thread(RemoteProcess &t, pid_t tid, std::uint64_t sigmask) {
 void restore_signal_actions(RemoteProcess &t, const ProcessRecord &p) {
   constexpr std::size_t size = sizeof(SignalAction);
   if (p.actions.size() != signal_count)
-    throw sdk::Error(fmt::format("damaged statefile: process {} has {} "
+    throw sdk::Error(sdk::Code::damaged_statefile,
+                     fmt::format("damaged statefile: process {} has {} "
                                  "signal actions",
                                  p.pid, p.actions.size()));
   std::uint64_t at = t.scratch(signal_count * size);
@@ -341,7 +342,8 @@ void queue_restart_signal(RemoteProcess &t, const ProcessRecord &p) {
 const Credentials &saved_credentials(const ProcessRecord &p) {
   const Credentials &c = p.creds;
   if (c.uids.size() != 4 || c.gids.size() != 4)
-    throw sdk::Error(fmt::format("damaged statefile: process {} has no "
+    throw sdk::Error(sdk::Code::damaged_statefile,
+                     fmt::format("damaged statefile: process {} has no "
                                  "credentials",
                                  p.pid));
   return c;

@@ -16,8 +16,8 @@ namespace {
 
 long call(const char *what, int request, pid_t tid, void *addr, void *data) {
   errno = 0;
-  long ret = ::ptrace(static_cast<enum __ptrace_request>(request), tid, addr,
-                      data);
+  long ret =
+      ::ptrace(static_cast<enum __ptrace_request>(request), tid, addr, data);
   if (ret == -1 && errno != 0)
     sdk::throw_errno(std::string("ptrace ") + what + " of thread " +
                          std::to_string(tid),
@@ -59,8 +59,8 @@ int wait_stop(pid_t tid) {
     sdk::throw_errno("waiting for thread " + std::to_string(tid), errno);
   }
   if (WIFEXITED(status) || WIFSIGNALED(status))
-    throw sdk::Error("No such process: process " + std::to_string(tid) +
-                     " exited while held by cpr");
+    throw sdk::Error(ESRCH, "No such process: process " + std::to_string(tid) +
+                                " exited while held by cpr");
   return status;
 }
 

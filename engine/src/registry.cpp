@@ -86,7 +86,7 @@ void Registry::load_library(const std::string &path) {
     loaded->process_handlers = loaded->plugin->process_handlers();
     loaded->set_handlers = loaded->plugin->set_handlers();
   } catch (const sdk::Error &e) {
-    throw sdk::Error(e.what()); // the engine's, not the plugin's
+    throw sdk::Error(e); // a copy: the engine's, not the plugin's
   } catch (const std::exception &e) {
     throw sdk::Error(fmt::format("cannot load plugin {}: {}", path, e.what()));
   }
@@ -162,22 +162,26 @@ const Registry::Entry &Registry::entry(const std::string &kind,
                                        unsigned version) const {
   auto found = by_kind_.find(kind);
   if (found == by_kind_.end())
-    throw sdk::Error(fmt::format("Checkpoint error: no plugin handles objects "
+    throw sdk::Error(sdk::Code::checkpoint_error,
+                     fmt::format("Checkpoint error: no plugin handles objects "
                                  "of kind '{}' (plugin path: {})",
                                  kind, fmt::join(search_path(), ":")));
   const sdk::Handler &h = *found->second.any;
   if (version > h.version())
-    throw sdk::Error(fmt::format(
-        "Checkpoint error: objects of kind '{}' were saved by version {} of "
-        "its handler; the installed plugin reads up to version {}",
-        kind, version, h.version()));
+    throw sdk::Error(
+        sdk::Code::checkpoint_error,
+        fmt::format("Checkpoint error: objects of kind '{}' were saved by "
+                    "version {} of "
+                    "its handler; the installed plugin reads up to version {}",
+                    kind, version, h.version()));
   return found->second;
 }
 
 namespace {
 template <class H> const H &in_role(const H *h, const std::string &kind) {
   if (!h)
-    throw sdk::Error(fmt::format("damaged statefile: a record of kind '{}' "
+    throw sdk::Error(sdk::Code::damaged_statefile,
+                     fmt::format("damaged statefile: a record of kind '{}' "
                                  "is where its handler keeps no such record",
                                  kind));
   return *h;

@@ -389,9 +389,10 @@ std::uint64_t RemoteProcess::free_spot(const std::vector<sdk::Range> &avoid,
   // set while the area is there: the text up to it must be the process's).
   auto where = sdk::find_gap(taken, size, 1 << 20, true);
   if (!where)
-    throw sdk::Error("Resource temporarily unavailable: no free address "
+    throw sdk::Error(EAGAIN,
+                     "Resource temporarily unavailable: no free address "
                      "range in process " +
-                     std::to_string(pid_));
+                         std::to_string(pid_));
   return *where;
 }
 

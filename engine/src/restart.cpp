@@ -69,7 +69,8 @@ public:
     if (pid_free(pid, claimed_))
       return;
     if (fork_ == Fork::original)
-      throw sdk::Error(fmt::format("unavailable PID: {} {} cannot have its "
+      throw sdk::Error(sdk::Code::unavailable_pid,
+                       fmt::format("unavailable PID: {} {} cannot have its "
                                    "PID back, it is in use",
                                    thread ? "thread" : "process", pid));
     new_namespace_ = true;
@@ -127,10 +128,12 @@ bool own_ipc_namespace(const std::vector<Loaded> &loaded) {
   for (const Loaded &l : loaded)
     if (l.manifest.header.own_ipc_namespace !=
         first.manifest.header.own_ipc_namespace)
-      throw sdk::Error(fmt::format(
-          "component unavailable: {} and {} cannot restart together: one "
-          "set had an IPC namespace of its own, the other did not",
-          first.path, l.path));
+      throw sdk::Error(
+          sdk::Code::component_unavailable,
+          fmt::format(
+              "component unavailable: {} and {} cannot restart together: one "
+              "set had an IPC namespace of its own, the other did not",
+              first.path, l.path));
   return first.manifest.header.own_ipc_namespace;
 }
 
@@ -164,7 +167,8 @@ void check(Loaded &l, const Registry &registry, PidCheck &pids) {
     if (p.zombie)
       continue;
     if (p.threads.empty() || p.threads.front().tid != p.pid)
-      throw sdk::Error(fmt::format("damaged statefile {}: process {} has no "
+      throw sdk::Error(sdk::Code::damaged_statefile,
+                       fmt::format("damaged statefile {}: process {} has no "
                                    "main thread",
                                    l.path, p.pid));
     for (size_t i = 1; i < p.threads.size(); ++i)
@@ -208,6 +212,7 @@ std::unique_ptr<RemoteProcess> clone_thread(RemoteProcess &main, pid_t tid,
                      static_cast<int>(-got));
   if (got != tid)
     throw sdk::Error(
+        sdk::Code::unavailable_pid,
         fmt::format("unavailable PID: thread {} came back as {}", tid, got));
   pid_t live = tree.live_tid(saved_pid, tid);
   ptrace::seize(live, PTRACE_O_EXITKILL); // a restart cpr abandons dies
@@ -376,8 +381,8 @@ Restarted restart(const RestartRequest &request) {
     try {
       build(pp, *source[pp.record->pid], registry, own_insn, tree, terminal);
     } catch (const sdk::Error &e) {
-      throw sdk::Error(fmt::format("restart of process {} failed: {}",
-                                   pp.record->pid, e.what()));
+      throw e.within(
+          fmt::format("restart of process {} failed: ", pp.record->pid));
     }
   }
   for (const Loaded &l : loaded)

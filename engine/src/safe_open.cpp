@@ -52,7 +52,8 @@ std::string read_bounded(int fd, std::uint64_t limit, const std::string &name,
     sdk::throw_errno(fmt::format("cannot read {} of statefile {}", part, name),
                      errno);
   if (static_cast<std::uint64_t>(st.st_size) > limit)
-    throw sdk::Error(fmt::format("damaged statefile {}: {} is too large ({} "
+    throw sdk::Error(sdk::Code::damaged_statefile,
+                     fmt::format("damaged statefile {}: {} is too large ({} "
                                  "bytes)",
                                  name, part, st.st_size));
   std::string bytes(static_cast<std::size_t>(st.st_size), '\0');

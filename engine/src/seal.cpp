@@ -86,10 +86,12 @@ bool unhex(const std::string &s, std::uint8_t *out, std::size_t n) {
 
 [[noreturn]] void key_unreadable(const std::string &path, int err) {
   if (err == EACCES || err == EPERM)
-    throw sdk::Error(fmt::format(
-        "Permission denied: cannot read the host key {} (cpr must run as "
-        "root or be installed setuid root; see cpr(1))",
-        path));
+    throw sdk::Error(
+        EACCES,
+        fmt::format(
+            "Permission denied: cannot read the host key {} (cpr must run as "
+            "root or be installed setuid root; see cpr(1))",
+            path));
   sdk::throw_errno("cannot read the host key " + path, err);
 }
 
@@ -133,7 +135,8 @@ std::vector<std::uint8_t> read_key(const std::string &path) {
   ::fstat(fd.get(), &st);
   if (!S_ISREG(st.st_mode) || st.st_uid != 0 || (st.st_mode & 077) != 0 ||
       st.st_size != static_cast<off_t>(key_size))
-    throw sdk::Error(fmt::format("Permission denied: the host key {} must "
+    throw sdk::Error(EACCES,
+                     fmt::format("Permission denied: the host key {} must "
                                  "be a {}-byte file that only root can read",
                                  path, key_size));
   std::vector<std::uint8_t> key(key_size);
@@ -199,7 +202,8 @@ Seal parse_seal(const std::string &text, const std::string &name) {
 } // namespace
 
 void statefile_altered(const std::string &name, const std::string &file) {
-  throw sdk::Error(fmt::format("Permission denied: statefile {} was altered "
+  throw sdk::Error(EACCES,
+                   fmt::format("Permission denied: statefile {} was altered "
                                "after checkpoint ({})",
                                name, file));
 }
@@ -237,9 +241,10 @@ void write_seal(const std::string &dir, const SealKey &key,
   text += "NONCE " + key.nonce() + "\n";
   for (const auto &[name, e] : entries) {
     if (name.find('\n') != std::string::npos)
-      throw sdk::Error("Checkpoint error: a file of the statefile has a "
+      throw sdk::Error(sdk::Code::checkpoint_error,
+                       "Checkpoint error: a file of the statefile has a "
                        "newline in its name: " +
-                       name);
+                           name);
     text += fmt::format("{} {} {}\n", hex(e.digest.data(), e.digest.size()),
                         e.size, name);
   }
@@ -259,7 +264,8 @@ Seal read_seal(int dir_fd, const std::string &name) {
   sdk::UniqueFd fd = open_beneath(dir_fd, "SEAL", O_RDONLY);
   if (fd.get() < 0) {
     if (errno == ENOENT)
-      throw sdk::Error(fmt::format("Permission denied: statefile {} is not "
+      throw sdk::Error(EACCES,
+                       fmt::format("Permission denied: statefile {} is not "
                                    "sealed (SEAL is missing)",
                                    name));
     statefile_altered(name, "SEAL");
@@ -271,10 +277,11 @@ Seal read_seal(int dir_fd, const std::string &name) {
   std::string body = text.substr(0, mac_at);
   std::string mac = text.substr(mac_at + 4, text.size() - mac_at - 5);
   if (!same_mac(mac, mac_of(body)))
-    throw sdk::Error(fmt::format(
-        "Permission denied: statefile {} was altered after checkpoint (SEAL), "
-        "or was sealed on another host (see cpr --reseal)",
-        name));
+    throw sdk::Error(
+        EACCES, fmt::format("Permission denied: statefile {} was altered after "
+                            "checkpoint (SEAL), "
+                            "or was sealed on another host (see cpr --reseal)",
+                            name));
   return parse_seal(body, name);
 }
 

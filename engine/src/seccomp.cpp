@@ -22,7 +22,8 @@ std::vector<std::uint8_t> filter_at(pid_t pid, unsigned long index) {
       ::ptrace(static_cast<__ptrace_request>(ptrace_seccomp_get_filter), pid,
                index, nullptr);
   if (count < 0)
-    sdk::throw_errno(fmt::format("Checkpoint error: cannot read seccomp "
+    sdk::throw_errno(sdk::Code::checkpoint_error,
+                     fmt::format("Checkpoint error: cannot read seccomp "
                                  "filter {} of process {}",
                                  index, pid),
                      errno);
@@ -30,7 +31,8 @@ std::vector<std::uint8_t> filter_at(pid_t pid, unsigned long index) {
                                     sizeof(sock_filter));
   if (::ptrace(static_cast<__ptrace_request>(ptrace_seccomp_get_filter), pid,
                index, program.data()) != count)
-    sdk::throw_errno(fmt::format("Checkpoint error: cannot read seccomp "
+    sdk::throw_errno(sdk::Code::checkpoint_error,
+                     fmt::format("Checkpoint error: cannot read seccomp "
                                  "filter {} of process {}",
                                  index, pid),
                      errno);
@@ -44,13 +46,15 @@ void collect_seccomp(ProcessRecord &p, const std::vector<pid_t> &tids) {
   if (mode.empty() || mode == "0")
     return;
   if (mode != "2")
-    throw sdk::Error(fmt::format("Checkpoint error: process {} is in strict "
+    throw sdk::Error(sdk::Code::checkpoint_error,
+                     fmt::format("Checkpoint error: process {} is in strict "
                                  "seccomp mode, which cpr cannot restore",
                                  p.pid));
   std::string count = proc::status_field(p.pid, "Seccomp_filters");
   for (pid_t tid : tids)
     if (proc::status_field(tid, "Seccomp_filters") != count)
-      throw sdk::Error(fmt::format("Checkpoint error: the threads of process "
+      throw sdk::Error(sdk::Code::checkpoint_error,
+                       fmt::format("Checkpoint error: the threads of process "
                                    "{} have different seccomp filters",
                                    p.pid));
   // Index 0 is the filter installed last.
@@ -66,7 +70,8 @@ void restore_seccomp(RemoteProcess &t, const ProcessRecord &p) {
   for (const auto &f : p.seccomp_filters) {
     if (f.empty() || f.size() % sizeof(sock_filter) != 0 ||
         f.size() > BPF_MAXINSNS * sizeof(sock_filter))
-      throw sdk::Error(fmt::format("damaged statefile: a seccomp filter of "
+      throw sdk::Error(sdk::Code::damaged_statefile,
+                       fmt::format("damaged statefile: a seccomp filter of "
                                    "process {}",
                                    p.pid));
     bytes = std::max(bytes, sizeof(sock_fprog) + f.size());

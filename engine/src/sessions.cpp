@@ -96,8 +96,7 @@ void ProcessTree::run_standin(pid_t standin, const std::vector<int> &roots) {
       if (clone_with_pid(nodes_[i].p.record->pid) == 0)
         run_inside(i);
   } catch (const std::exception &e) {
-    std::string msg = sdk::message_of(e);
-    [[maybe_unused]] ssize_t w = ::write(err_write_, msg.data(), msg.size());
+    send_failure(err_write_, e);
     ::_exit(1);
   }
   ::close_range(0, static_cast<unsigned>(standin_read_ - 1), 0);

@@ -258,6 +258,7 @@ sdk::UniqueFd open_sealed(int dir, const std::string &name,
   }
   if (errno == ENOENT)
     throw sdk::Error(
+        sdk::Code::damaged_statefile,
         fmt::format("damaged statefile {}: {} is missing", path, name));
   if (errno == EACCES || errno == EPERM)
     sdk::throw_errno(fmt::format("cannot open {} of statefile {}", name, path),
@@ -270,6 +271,7 @@ void compare(std::uint64_t size, const Digest &d, const std::string &name,
              const SealEntry &sealed, const std::string &path) {
   if (size < sealed.size)
     throw sdk::Error(
+        sdk::Code::damaged_statefile,
         fmt::format("damaged statefile {}: {} is truncated", path, name));
   if (size != sealed.size || d != sealed.digest)
     statefile_altered(path, name);
@@ -330,7 +332,8 @@ OpenedStatefile open_statefile(const std::string &path, Verify how) {
   const SealEntries &sealed = seal.entries;
   sf.key = seal.key;
   if (!sealed.count("MANIFEST"))
-    throw sdk::Error("damaged statefile " + path + ": it has no MANIFEST");
+    throw sdk::Error(sdk::Code::damaged_statefile,
+                     "damaged statefile " + path + ": it has no MANIFEST");
   check_listing(path, sealed);
   std::string manifest;
   for (const auto &[name, entry] : sealed) {

@@ -97,7 +97,8 @@ namespace {
 int open_own_terminal() {
   int tty = ::open("/dev/tty", O_RDWR | O_NOCTTY | O_CLOEXEC);
   if (tty < 0)
-    throw sdk::Error("Invalid argument: -j (interactive restart) needs a "
+    throw sdk::Error(EINVAL,
+                     "Invalid argument: -j (interactive restart) needs a "
                      "controlling terminal, and cpr has none");
   auto own = proc::stat(::getpid());
   auto rdev = static_cast<dev_t>(own ? own->field(7) : 0);

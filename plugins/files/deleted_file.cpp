@@ -34,7 +34,8 @@ std::string save_contents(const sdk::OpenFile &file,
   Fd in(::open(fmt::format("/proc/{}/fd/{}", file.pid, file.fd).c_str(),
                O_RDONLY | O_CLOEXEC));
   if (in.get() < 0)
-    sdk::throw_errno("Checkpoint error: cannot read " + what, errno);
+    sdk::throw_errno(sdk::Code::checkpoint_error,
+                     "Checkpoint error: cannot read " + what, errno);
   sdk::save_unlinked(in.get(), static_cast<std::uint64_t>(file.st.st_size),
                      ctx.statefile, name, what);
   return name;

@@ -63,12 +63,14 @@ int DeviceHandler::open(const sdk::Record &record,
   if (fd < 0 && errno == ENXIO && rec.rdev == makedev(5, 0))
     return reopen_terminal(rec.controlling, rec.flags, ctx);
   if (fd < 0)
-    sdk::throw_errno("component unavailable: cannot open " + rec.path, errno);
+    sdk::throw_errno(sdk::Code::component_unavailable,
+                     "component unavailable: cannot open " + rec.path, errno);
   struct stat st {};
   if (::fstat(fd, &st) != 0 || st.st_rdev != rec.rdev) {
     ::close(fd);
-    throw sdk::Error("component unavailable: " + rec.path +
-                     " is not the device it was");
+    throw sdk::Error(sdk::Code::component_unavailable,
+                     "component unavailable: " + rec.path +
+                         " is not the device it was");
   }
   return fd;
 }

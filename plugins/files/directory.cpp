@@ -35,7 +35,8 @@ void DirectoryHandler::check(const sdk::Record &record,
   auto rec = sdk::from_payload<Directory>(record.payload);
   struct stat st {};
   if (::stat(rec.path.c_str(), &st) != 0 || !S_ISDIR(st.st_mode))
-    throw sdk::Error(fmt::format("component unavailable: open directory {} "
+    throw sdk::Error(sdk::Code::component_unavailable,
+                     fmt::format("component unavailable: open directory {} "
                                  "is gone",
                                  rec.path));
 }
@@ -46,6 +47,7 @@ int DirectoryHandler::open(const sdk::Record &record,
   int fd = ::open(rec.path.c_str(), reopen_flags(rec.flags) | O_DIRECTORY);
   if (fd < 0)
     sdk::throw_errno(
+        sdk::Code::component_unavailable,
         "component unavailable: cannot reopen directory " + rec.path, errno);
   // The position is the filesystem's own cookie (a name hash on ext4, an
   // entry index on tmpfs); SEEK_SET takes it back as it was given.

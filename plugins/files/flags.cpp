@@ -47,7 +47,8 @@ int reopen_flags(std::uint32_t flags) {
 void try_reopen(pid_t pid, int fd, const std::string &path, int flags,
                 unsigned type) {
   auto fail = [&](const std::string &why) {
-    throw sdk::Error(fmt::format("Checkpoint error: process {} fd {} ({}) "
+    throw sdk::Error(sdk::Code::checkpoint_error,
+                     fmt::format("Checkpoint error: process {} fd {} ({}) "
                                  "could not be reopened at restart: {}",
                                  pid, fd, path, why));
   };

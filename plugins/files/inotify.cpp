@@ -146,8 +146,10 @@ void add_watch(int fd, const InotifyWatch &watch) {
   int wd =
       ::inotify_add_watch(fd, watch.path.c_str(), watch.mask | IN_DONT_FOLLOW);
   if (wd < 0 && errno == ENOENT)
-    throw sdk::Error(fmt::format(
-        "component unavailable: {}, watched by inotify, is gone", watch.path));
+    throw sdk::Error(
+        sdk::Code::component_unavailable,
+        fmt::format("component unavailable: {}, watched by inotify, is gone",
+                    watch.path));
   if (wd < 0)
     sdk::throw_errno("cannot watch " + watch.path, errno);
   if (wd != watch.wd)
@@ -189,6 +191,7 @@ void InotifyHandler::check(const sdk::Record &record,
     struct stat st {};
     if (::lstat(watch.path.c_str(), &st) != 0)
       throw sdk::Error(
+          sdk::Code::component_unavailable,
           fmt::format("component unavailable: {}, watched by inotify, is gone",
                       watch.path));
   }

@@ -66,11 +66,13 @@ std::optional<HeldLock> parse_lock(const std::string &line, pid_t pid, int fd) {
   else if (kind == "ACCESS")
     return std::nullopt;
   else
-    throw sdk::Error(fmt::format("Checkpoint error: process {} fd {} holds "
+    throw sdk::Error(sdk::Code::checkpoint_error,
+                     fmt::format("Checkpoint error: process {} fd {} holds "
                                  "a {} on its file, which cpr cannot restore",
                                  pid, fd, kind == "LEASE" ? "lease" : kind));
   if (!in || (type != "READ" && type != "WRITE"))
-    throw sdk::Error(fmt::format("Checkpoint error: process {} fd {}: "
+    throw sdk::Error(sdk::Code::checkpoint_error,
+                     fmt::format("Checkpoint error: process {} fd {}: "
                                  "unexpected lock line '{}'",
                                  pid, fd, line));
   l.fd = fd;
@@ -170,7 +172,8 @@ void take_again(sdk::Tracee &t, const HeldLock &l) {
       sdk::throw_errno("cannot take the " + describe(l) + " again",
                        static_cast<int>(-r));
     if (attempt == attempts)
-      throw sdk::Error(fmt::format("Resource temporarily unavailable: cannot "
+      throw sdk::Error(EAGAIN,
+                       fmt::format("Resource temporarily unavailable: cannot "
                                    "take the {} again: {} (tried {} times)",
                                    describe(l), holder_of(t, l), attempts));
     std::this_thread::sleep_for(between_attempts);

@@ -71,7 +71,8 @@ void fill(int fd, const MemFd &rec, const sdk::RestoreContext &ctx) {
   std::string path = ctx.statefile + "/" + rec.contents_file;
   UniqueFd saved(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
   if (saved.get() < 0)
-    sdk::throw_errno("damaged statefile: cannot open " + path, errno);
+    sdk::throw_errno(sdk::Code::damaged_statefile,
+                     "damaged statefile: cannot open " + path, errno);
   sdk::copy_sparse(saved.get(), fd, static_cast<off_t>(rec.size),
                    "memfd " + rec.name);
 }
@@ -223,7 +224,8 @@ void MemFdHandler::check(const sdk::Record &record,
   std::string path = ctx.statefile + "/" + rec.contents_file;
   if (::stat(path.c_str(), &st) != 0 ||
       static_cast<std::uint64_t>(st.st_size) != rec.size)
-    throw sdk::Error(fmt::format("damaged statefile {}: the contents of "
+    throw sdk::Error(sdk::Code::damaged_statefile,
+                     fmt::format("damaged statefile {}: the contents of "
                                  "memfd {} are missing or cut short ({})",
                                  ctx.statefile, rec.name, path));
 }

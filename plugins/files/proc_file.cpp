@@ -99,7 +99,8 @@ sdk::Saved ProcFileHandler::save(const sdk::OpenFile &file,
   rec.pid = of_the_set ? pid : 0;
   rec.path = of_the_set ? rest : file.path;
   if (of_the_set && !made_before_its_files(file.pid, pid))
-    throw sdk::Error(fmt::format("Checkpoint error: process {} fd {} is {}, "
+    throw sdk::Error(sdk::Code::checkpoint_error,
+                     fmt::format("Checkpoint error: process {} fd {} is {}, "
                                  "a file of process {}, which is neither its "
                                  "ancestor nor its child: cpr cannot reopen "
                                  "it",
@@ -107,7 +108,8 @@ sdk::Saved ProcFileHandler::save(const sdk::OpenFile &file,
   if (of_the_set && rest.starts_with("task/") &&
       !rest.starts_with(fmt::format("task/{}/", pid)) &&
       rest != fmt::format("task/{}", pid))
-    throw sdk::Error(fmt::format("Checkpoint error: process {} fd {} is {}, "
+    throw sdk::Error(sdk::Code::checkpoint_error,
+                     fmt::format("Checkpoint error: process {} fd {} is {}, "
                                  "a file of one of its threads, which cpr "
                                  "cannot reopen",
                                  file.pid, file.fd, file.path));
@@ -125,7 +127,8 @@ void ProcFileHandler::check(const sdk::Record &record,
   if (rec.pid)
     return; // its process is made by the restart
   if (::access(rec.path.c_str(), F_OK) != 0)
-    sdk::throw_errno("component unavailable: open file " + rec.path, errno);
+    sdk::throw_errno(sdk::Code::component_unavailable,
+                     "component unavailable: open file " + rec.path, errno);
 }
 
 int ProcFileHandler::open(const sdk::Record &record,
@@ -135,7 +138,8 @@ int ProcFileHandler::open(const sdk::Record &record,
   if (rec.pid) {
     bool self = rec.pid == static_cast<pid_t>(::syscall(SYS_getpid));
     if (!self && !proc_shows_own_pid())
-      throw sdk::Error(fmt::format("component unavailable: {} (in a new PID "
+      throw sdk::Error(sdk::Code::component_unavailable,
+                       fmt::format("component unavailable: {} (in a new PID "
                                    "namespace, /proc does not show process "
                                    "{})",
                                    saved_path(rec), rec.pid));
@@ -147,7 +151,8 @@ int ProcFileHandler::open(const sdk::Record &record,
   int fd = ::open(path.c_str(),
                   reopen_flags(rec.flags) | (rec.directory ? O_DIRECTORY : 0));
   if (fd < 0)
-    sdk::throw_errno("component unavailable: cannot reopen " + saved_path(rec),
+    sdk::throw_errno(sdk::Code::component_unavailable,
+                     "component unavailable: cannot reopen " + saved_path(rec),
                      errno);
   // A directory's offset is an index; a file's waits (ProcOffsetsHandler).
   if (rec.directory && rec.pos && ::lseek(fd, rec.pos, SEEK_SET) < 0) {

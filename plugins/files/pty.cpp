@@ -112,7 +112,8 @@ sdk::Saved PtyMasterHandler::save(const sdk::OpenFile &file,
   try {
     save_pty_state(master.get(), rec);
   } catch (const sdk::Error &e) {
-    throw sdk::Error(fmt::format("Checkpoint error: process {} fd {} (pty "
+    throw sdk::Error(sdk::Code::checkpoint_error,
+                     fmt::format("Checkpoint error: process {} fd {} (pty "
                                  "master): {}",
                                  file.pid, file.fd, e.what()));
   }
@@ -128,7 +129,8 @@ int PtyMasterHandler::open(const sdk::Record &record,
   auto rec = sdk::from_payload<PtyMaster>(record.payload);
   MadePty &pty = pty_for(ctx, rec.index);
   if (pty.master < 0)
-    throw sdk::Error(fmt::format("damaged statefile: the master of pty {} is "
+    throw sdk::Error(sdk::Code::damaged_statefile,
+                     fmt::format("damaged statefile: the master of pty {} is "
                                  "saved twice",
                                  rec.index));
   restore_pty_state(pty.master, rec);

@@ -184,7 +184,8 @@ template <class T> bool from_bytes(const std::string &b, T &v) {
 void save_pty_state(int master, PtyMaster &rec) {
   int value = 0;
   if (::ioctl(master, TIOCGPTN, &rec.index) != 0)
-    sdk::throw_errno("Checkpoint error: cannot read the index of a pty", errno);
+    sdk::throw_errno(sdk::Code::checkpoint_error,
+                     "Checkpoint error: cannot read the index of a pty", errno);
   rec.locked = ::ioctl(master, TIOCGPTLCK, &value) == 0 && value;
   rec.packet = ::ioctl(master, TIOCGPKT, &value) == 0 && value;
   termios modes = modes_of(master);

@@ -40,7 +40,8 @@ Disposition disposition_for(const std::string &path,
 
 Disposition disposition_of(const RegularFile &rec) {
   if (rec.disposition > static_cast<std::uint8_t>(Disposition::substitute))
-    throw sdk::Error(fmt::format("damaged statefile: open file {} has an "
+    throw sdk::Error(sdk::Code::damaged_statefile,
+                     fmt::format("damaged statefile: open file {} has an "
                                  "unknown disposition {}",
                                  rec.path, rec.disposition));
   return static_cast<Disposition>(rec.disposition);
@@ -59,12 +60,14 @@ bool writable(std::uint32_t flags) {
 int open_or_throw(const std::string &path, int flags) {
   int fd = ::open(path.c_str(), flags | O_NOFOLLOW | O_NONBLOCK);
   if (fd < 0)
-    sdk::throw_errno("component unavailable: cannot reopen " + path, errno);
+    sdk::throw_errno(sdk::Code::component_unavailable,
+                     "component unavailable: cannot reopen " + path, errno);
   struct stat st {};
   if (::fstat(fd, &st) != 0 || (!S_ISREG(st.st_mode) && !(flags & O_PATH))) {
     ::close(fd);
-    throw sdk::Error("component unavailable: cannot reopen " + path +
-                     ": it is no longer a regular file");
+    throw sdk::Error(sdk::Code::component_unavailable,
+                     "component unavailable: cannot reopen " + path +
+                         ": it is no longer a regular file");
   }
   if (!(flags & (O_NONBLOCK | O_PATH)))
     ::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL) & ~O_NONBLOCK);
@@ -141,12 +144,14 @@ void RegularFileHandler::check(const sdk::Record &record,
   struct stat st {};
   if (saves_copy(d) &&
       ::stat(copy_path(rec.copy, ctx.statefile).c_str(), &st) != 0)
-    throw sdk::Error(fmt::format("damaged statefile: the saved copy {} of "
+    throw sdk::Error(sdk::Code::damaged_statefile,
+                     fmt::format("damaged statefile: the saved copy {} of "
                                  "{} is missing",
                                  copy_path(rec.copy, ctx.statefile), rec.path));
   // REPLACE makes the file again; SUBSTITUTE does without it.
   if (!saves_copy(d) && ::stat(rec.path.c_str(), &st) != 0)
-    throw sdk::Error(fmt::format("component unavailable: open file {} is "
+    throw sdk::Error(sdk::Code::component_unavailable,
+                     fmt::format("component unavailable: open file {} is "
                                  "gone",
                                  rec.path));
 }

@@ -30,15 +30,18 @@ void write_copy(const std::string &source, const std::string &dest,
   if (in.get() < 0 && errno == EPERM)
     in = Fd(::open(source.c_str(), O_RDONLY | O_CLOEXEC));
   if (in.get() < 0)
-    sdk::throw_errno("Checkpoint error: cannot read " + what, errno);
+    sdk::throw_errno(sdk::Code::checkpoint_error,
+                     "Checkpoint error: cannot read " + what, errno);
   Fd out(::open(dest.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
                 mode & 07777));
   if (out.get() < 0)
-    sdk::throw_errno("Checkpoint error: cannot save " + what + " as " + dest,
+    sdk::throw_errno(sdk::Code::checkpoint_error,
+                     "Checkpoint error: cannot save " + what + " as " + dest,
                      errno);
   copy_all(in.get(), out.get(), what);
   if (::fsync(out.get()) != 0)
-    sdk::throw_errno("Checkpoint error: cannot save " + what, errno);
+    sdk::throw_errno(sdk::Code::checkpoint_error,
+                     "Checkpoint error: cannot save " + what, errno);
 }
 
 } // namespace
@@ -54,7 +57,8 @@ std::string save_copy(const sdk::OpenFile &file, const sdk::SaveContext &ctx) {
   }
   std::string dir = ctx.statefile + "/files";
   if (::mkdir(dir.c_str(), 0700) != 0 && errno != EEXIST)
-    sdk::throw_errno("Checkpoint error: cannot create " + dir, errno);
+    sdk::throw_errno(sdk::Code::checkpoint_error,
+                     "Checkpoint error: cannot create " + dir, errno);
   std::string name =
       fmt::format("files/{:x}-{:x}", static_cast<std::uint64_t>(file.st.st_dev),
                   static_cast<std::uint64_t>(file.st.st_ino));
@@ -72,6 +76,7 @@ void copy_into(const std::string &from, int out, const std::string &to) {
   Fd in(::open(from.c_str(), O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC));
   if (in.get() < 0)
     sdk::throw_errno(
+        sdk::Code::damaged_statefile,
         "damaged statefile: the saved copy of " + to + " is missing", errno);
   copy_all(in.get(), out, to);
 }
@@ -84,11 +89,13 @@ void put_back(const std::string &from, const std::string &to,
                 mode & 07777));
   struct stat st {};
   if (out.get() < 0)
-    sdk::throw_errno("component unavailable: cannot replace " + to, errno);
+    sdk::throw_errno(sdk::Code::component_unavailable,
+                     "component unavailable: cannot replace " + to, errno);
   if (::fstat(out.get(), &st) != 0 || !S_ISREG(st.st_mode) ||
       ::ftruncate(out.get(), 0) != 0)
-    throw sdk::Error("component unavailable: cannot replace " + to +
-                     ": it is no longer a regular file");
+    throw sdk::Error(sdk::Code::component_unavailable,
+                     "component unavailable: cannot replace " + to +
+                         ": it is no longer a regular file");
   copy_into(from, out.get(), to);
   // Only its owner may set a file's times: a user who may write another's
   // file leaves them as writing it does.

@@ -44,7 +44,8 @@ int open_null(std::uint32_t flags) {
   int fd = ::open("/dev/null",
                   static_cast<int>(flags & (O_ACCMODE | O_APPEND)) | O_CLOEXEC);
   if (fd < 0)
-    sdk::throw_errno("component unavailable: cannot open /dev/null", errno);
+    sdk::throw_errno(sdk::Code::component_unavailable,
+                     "component unavailable: cannot open /dev/null", errno);
   return fd;
 }
 
@@ -104,7 +105,8 @@ int reopen_terminal(const TerminalRef &tty, std::uint32_t flags,
                       ctx.options.number("files.replaced_terminal", 0))) {
     int fd = ::open(fmt::format("/proc/self/fd/{}", job_terminal).c_str(), how);
     if (fd < 0)
-      sdk::throw_errno("component unavailable: cannot open the terminal that "
+      sdk::throw_errno(sdk::Code::component_unavailable,
+                       "component unavailable: cannot open the terminal that "
                        "replaces " +
                            tty.path,
                        errno);

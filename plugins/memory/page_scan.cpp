@@ -44,7 +44,8 @@ PageScanner::PageScanner(pid_t pid) : pid_(pid) {
   std::string path = fmt::format("/proc/{}/pagemap", pid);
   fd_ = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd_ < 0)
-    sdk::throw_errno("Checkpoint error: cannot open " + path, errno);
+    sdk::throw_errno(sdk::Code::checkpoint_error,
+                     "Checkpoint error: cannot open " + path, errno);
 }
 
 PageScanner::~PageScanner() { ::close(fd_); }
@@ -87,7 +88,8 @@ bool PageScanner::scan_ioctl(sdk::Range vma, bool private_only, Found &out) {
     if (n < 0) {
       if (errno == ENOTTY || errno == EINVAL)
         return false; // an older kernel: read pagemap instead
-      sdk::throw_errno(fmt::format("Checkpoint error: cannot scan the pages "
+      sdk::throw_errno(sdk::Code::checkpoint_error,
+                       fmt::format("Checkpoint error: cannot scan the pages "
                                    "of process {}",
                                    pid_),
                        errno);
@@ -112,7 +114,8 @@ void PageScanner::scan_pagemap(sdk::Range vma, bool private_only, Found &out) {
     ssize_t n = ::pread(fd_, entries.data(), count * 8,
                         static_cast<off_t>(at / page * 8));
     if (n != static_cast<ssize_t>(count * 8))
-      sdk::throw_errno(fmt::format("Checkpoint error: cannot read the page "
+      sdk::throw_errno(sdk::Code::checkpoint_error,
+                       fmt::format("Checkpoint error: cannot read the page "
                                    "map of process {}",
                                    pid_),
                        n < 0 ? errno : EIO);

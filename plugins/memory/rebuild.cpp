@@ -29,12 +29,14 @@ void check_file(const FileIdentity &f, pid_t pid) {
   try {
     now = identify(f.path, f.path);
   } catch (const sdk::Error &) {
-    throw sdk::Error(fmt::format("component unavailable: {} (mapped by "
+    throw sdk::Error(sdk::Code::component_unavailable,
+                     fmt::format("component unavailable: {} (mapped by "
                                  "process {}) is gone",
                                  f.path, pid));
   }
   if (now.size != f.size || now.mtime_ns != f.mtime_ns)
-    throw sdk::Error(fmt::format("component unavailable: {} (mapped by "
+    throw sdk::Error(sdk::Code::component_unavailable,
+                     fmt::format("component unavailable: {} (mapped by "
                                  "process {}) changed since the checkpoint",
                                  f.path, pid));
 }
@@ -84,7 +86,8 @@ void place_vdso(sdk::Tracee &t, const AddressSpace &as) {
       want[v.name] = v.range;
   for (auto &[name, r] : now)
     if (!want.count(name) || want[name].size() != r.size())
-      throw sdk::Error(fmt::format("component unavailable: the kernel's {} "
+      throw sdk::Error(sdk::Code::component_unavailable,
+                       fmt::format("component unavailable: the kernel's {} "
                                    "differs from process {}'s",
                                    name, as.pid));
   std::vector<sdk::Range> taken = t.reserved();
@@ -100,7 +103,8 @@ void place_vdso(sdk::Tracee &t, const AddressSpace &as) {
   // Through a free spot first, so no move lands on a piece not yet moved.
   auto spot = sdk::find_gap(taken, block, 1 << 20);
   if (!spot)
-    throw sdk::Error("Resource temporarily unavailable: no room to move the "
+    throw sdk::Error(EAGAIN,
+                     "Resource temporarily unavailable: no room to move the "
                      "vDSO");
   std::uint64_t at = *spot;
   for (auto &[name, r] : now) {
@@ -275,12 +279,14 @@ void check_shared_file(const Vma &v, pid_t pid) {
   try {
     now = identify(v.file.path, v.file.path);
   } catch (const sdk::Error &) {
-    throw sdk::Error(fmt::format("component unavailable: {} (mapped shared "
+    throw sdk::Error(sdk::Code::component_unavailable,
+                     fmt::format("component unavailable: {} (mapped shared "
                                  "by process {}) is gone",
                                  v.file.path, pid));
   }
   if (now.size < std::min(v.file.size, v.offset + v.range.size()))
-    throw sdk::Error(fmt::format("component unavailable: {} (mapped shared "
+    throw sdk::Error(sdk::Code::component_unavailable,
+                     fmt::format("component unavailable: {} (mapped shared "
                                  "by process {}) is shorter than it was",
                                  v.file.path, pid));
 }
@@ -296,7 +302,8 @@ void check_restorable(const AddressSpace &as, const std::string &statefile) {
       check_shared_file(v, as.pid);
   auto [crc, size] = own_vdso();
   if (crc != as.vdso_crc || size != as.vdso_size)
-    throw sdk::Error(fmt::format("component unavailable: the kernel's vDSO "
+    throw sdk::Error(sdk::Code::component_unavailable,
+                     fmt::format("component unavailable: the kernel's vDSO "
                                  "differs from the one process {} used (the "
                                  "kernel changed since the checkpoint)",
                                  as.pid));

@@ -36,7 +36,8 @@ bool ends_with(const std::string &s, const std::string &tail) {
 
 [[noreturn]] void refuse(pid_t pid, const sdk::Mapping &m,
                          const std::string &why) {
-  throw sdk::Error(fmt::format("Checkpoint error: process {} maps {} at "
+  throw sdk::Error(sdk::Code::checkpoint_error,
+                   fmt::format("Checkpoint error: process {} maps {} at "
                                "{:#x}-{:#x}: {}",
                                pid, m.path.empty() ? "memory" : m.path,
                                m.range.start, m.range.end, why));
@@ -133,7 +134,8 @@ bool Vma::has_flag(const char *flag) const {
 FileIdentity identify(const std::string &path, const std::string &stat_path) {
   struct stat st {};
   if (::stat(stat_path.c_str(), &st) != 0 && ::stat(path.c_str(), &st) != 0)
-    sdk::throw_errno("Checkpoint error: cannot stat " + path, errno);
+    sdk::throw_errno(sdk::Code::checkpoint_error,
+                     "Checkpoint error: cannot stat " + path, errno);
   return {path, static_cast<std::uint64_t>(st.st_size),
           st.st_mtim.tv_sec * 1000000000LL + st.st_mtim.tv_nsec};
 }
@@ -148,7 +150,8 @@ void write_back(pid_t pid, const Vma &v) {
   if (fd >= 0)
     ::close(fd);
   if (err)
-    sdk::throw_errno(fmt::format("Checkpoint error: cannot write back {} "
+    sdk::throw_errno(sdk::Code::checkpoint_error,
+                     fmt::format("Checkpoint error: cannot write back {} "
                                  "(mapped shared by process {})",
                                  v.file.path, pid),
                      err);
@@ -205,11 +208,13 @@ bool share_saved_part(pid_t pid, std::uint64_t inode, Vma &v,
       return true;
     }
     if (begin < h_end && h.offset < end)
-      throw sdk::Error(fmt::format(
-          "Checkpoint error: process {} maps shared memory {:#x}-{:#x} "
-          "across parts of it that process {} maps apart; cpr cannot make "
-          "them one object again",
-          pid, v.range.start, v.range.end, h.pid));
+      throw sdk::Error(
+          sdk::Code::checkpoint_error,
+          fmt::format(
+              "Checkpoint error: process {} maps shared memory {:#x}-{:#x} "
+              "across parts of it that process {} maps apart; cpr cannot make "
+              "them one object again",
+              pid, v.range.start, v.range.end, h.pid));
   }
   parts.push_back({pid, v.range, v.offset});
   return false;

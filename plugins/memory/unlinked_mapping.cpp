@@ -40,7 +40,8 @@ void save_unlinked_mapping(pid_t pid, Vma &v, const std::string &statefile) {
   sdk::UniqueFd file(::open(where.c_str(), O_RDONLY | O_CLOEXEC));
   struct stat st {};
   if (file.get() < 0 || ::fstat(file.get(), &st) != 0)
-    sdk::throw_errno(fmt::format("Checkpoint error: cannot open {}, which "
+    sdk::throw_errno(sdk::Code::checkpoint_error,
+                     fmt::format("Checkpoint error: cannot open {}, which "
                                  "process {} maps",
                                  v.name, pid),
                      errno);

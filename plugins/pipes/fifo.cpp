@@ -36,7 +36,8 @@ Fd peek_reader(const sdk::OpenFile &file) {
   Fd fd(::open(fmt::format("/proc/{}/fd/{}", file.pid, file.fd).c_str(),
                O_RDONLY | O_NONBLOCK | O_CLOEXEC));
   if (fd.get() < 0)
-    sdk::throw_errno("Checkpoint error: cannot read " + describe(file), errno);
+    sdk::throw_errno(sdk::Code::checkpoint_error,
+                     "Checkpoint error: cannot read " + describe(file), errno);
   return fd;
 }
 
@@ -44,13 +45,15 @@ void make_fifo_if_gone(const Fifo &rec) {
   struct stat st {};
   if (::stat(rec.path.c_str(), &st) == 0) {
     if (!S_ISFIFO(st.st_mode))
-      throw sdk::Error(fmt::format("component unavailable: {} is no longer "
+      throw sdk::Error(sdk::Code::component_unavailable,
+                       fmt::format("component unavailable: {} is no longer "
                                    "a FIFO",
                                    rec.path));
     return;
   }
   if (::mkfifo(rec.path.c_str(), rec.mode & 07777) != 0 && errno != EEXIST)
-    sdk::throw_errno("component unavailable: cannot make the FIFO " + rec.path +
+    sdk::throw_errno(sdk::Code::component_unavailable,
+                     "component unavailable: cannot make the FIFO " + rec.path +
                          " again",
                      errno);
 }
@@ -93,7 +96,8 @@ void FifoHandler::check(const sdk::Record &record,
   struct stat st {};
   if (::stat(rec.path.c_str(), &st) != 0 &&
       ::stat(parent_of(rec.path).c_str(), &st) != 0)
-    throw sdk::Error(fmt::format("component unavailable: the directory of "
+    throw sdk::Error(sdk::Code::component_unavailable,
+                     fmt::format("component unavailable: the directory of "
                                  "the FIFO {} is gone",
                                  rec.path));
 }
@@ -106,6 +110,7 @@ int FifoHandler::open(const sdk::Record &record, sdk::RestoreContext &) const {
   Fd both(::open(rec.path.c_str(), O_RDWR | O_NONBLOCK | O_CLOEXEC));
   if (both.get() < 0)
     sdk::throw_errno(
+        sdk::Code::component_unavailable,
         "component unavailable: cannot reopen the FIFO " + rec.path, errno);
   set_capacity(both.get(), rec.capacity, "the FIFO " + rec.path);
   int queued = 0;
@@ -120,6 +125,7 @@ int FifoHandler::open(const sdk::Record &record, sdk::RestoreContext &) const {
   int fd = ::open(fmt::format("/proc/self/fd/{}", both.get()).c_str(), flags);
   if (fd < 0)
     sdk::throw_errno(
+        sdk::Code::component_unavailable,
         "component unavailable: cannot reopen the FIFO " + rec.path, errno);
   return fd;
 }

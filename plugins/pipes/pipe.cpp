@@ -81,12 +81,14 @@ OtherEnd other_end_of(const sdk::OpenFile &file, bool other_in_set,
   if (!holder)
     return OtherEnd::closed;
   if (!ctx.options.flag("pipes.outside")) // --outside-pipes
-    throw sdk::Error(fmt::format(
-        "Checkpoint error: {} is the {} end of a pipe whose {} end is held "
-        "by {}; checkpoint that process too, or carry the pipe with "
-        "--outside-pipes",
-        describe(file), reader ? "read" : "write", reader ? "write" : "read",
-        *holder));
+    throw sdk::Error(
+        sdk::Code::checkpoint_error,
+        fmt::format(
+            "Checkpoint error: {} is the {} end of a pipe whose {} end is held "
+            "by {}; checkpoint that process too, or carry the pipe with "
+            "--outside-pipes",
+            describe(file), reader ? "read" : "write",
+            reader ? "write" : "read", *holder));
   return reader ? OtherEnd::cpr_stdin : OtherEnd::cpr_stdout;
 }
 
@@ -163,10 +165,12 @@ sdk::Saved PipeHandler::save(const sdk::OpenFile &file,
   if (reader && pipes.data_saved.insert(rec.pipe).second)
     rec.data = peek_all(mine.get(), describe(file));
   if (other == OtherEnd::cpr_stdin && !rec.data.empty())
-    throw sdk::Error(fmt::format(
-        "Checkpoint error: {} holds {} unread bytes written by a process "
-        "outside the set, which a restart could not give back",
-        describe(file), rec.data.size()));
+    throw sdk::Error(
+        sdk::Code::checkpoint_error,
+        fmt::format(
+            "Checkpoint error: {} holds {} unread bytes written by a process "
+            "outside the set, which a restart could not give back",
+            describe(file), rec.data.size()));
   return {sdk::to_payload(rec),
           fmt::format("{} end of pipe {} ({} bytes in it, capacity {}{})",
                       reader ? "read" : "write", rec.pipe, rec.data.size(),
@@ -248,7 +252,8 @@ int PipeHandler::open(const sdk::Record &record,
     return fd.release();
   }
   if (fd.get() < 0)
-    sdk::throw_errno("component unavailable: cpr's own stdin/stdout for " +
+    sdk::throw_errno(sdk::Code::component_unavailable,
+                     "component unavailable: cpr's own stdin/stdout for " +
                          pipe_name(rec.pipe),
                      errno);
   return fd.release();

@@ -39,7 +39,8 @@ void check_same_ipc_namespace(pid_t pid) {
   std::string path = fmt::format("/proc/{}/ns/ipc", pid);
   if (::stat("/proc/self/ns/ipc", &mine) == 0 &&
       ::stat(path.c_str(), &theirs) == 0 && mine.st_ino != theirs.st_ino)
-    throw sdk::Error(fmt::format("Checkpoint error: process {} attaches "
+    throw sdk::Error(sdk::Code::checkpoint_error,
+                     fmt::format("Checkpoint error: process {} attaches "
                                  "System V shared memory of another IPC "
                                  "namespace than cpr's",
                                  pid));
@@ -48,7 +49,8 @@ void check_same_ipc_namespace(pid_t pid) {
 std::uint64_t segment_size(int id, pid_t pid) {
   shmid_ds ds{};
   if (::shmctl(id, IPC_STAT, &ds) != 0)
-    sdk::throw_errno(fmt::format("Checkpoint error: cannot read System V "
+    sdk::throw_errno(sdk::Code::checkpoint_error,
+                     fmt::format("Checkpoint error: cannot read System V "
                                  "shared memory id {} (attached by process "
                                  "{})",
                                  id, pid),
@@ -58,7 +60,8 @@ std::uint64_t segment_size(int id, pid_t pid) {
 
 Attachment attachment_of(const sdk::Mapping &m, pid_t pid) {
   if (has_flag(m.vmflags, "ht"))
-    throw sdk::Error(fmt::format("Checkpoint error: process {} attaches "
+    throw sdk::Error(sdk::Code::checkpoint_error,
+                     fmt::format("Checkpoint error: process {} attaches "
                                  "System V shared memory id {} in huge "
                                  "pages, which this cpr does not carry",
                                  pid, m.inode));

@@ -73,7 +73,8 @@ void write_all(int fd, const char *from, std::uint64_t size, std::uint64_t at,
     ssize_t n =
         ::pwrite(fd, from, std::min(size, chunk), static_cast<off_t>(at));
     if (n <= 0)
-      sdk::throw_errno("Checkpoint error: cannot write " + path,
+      sdk::throw_errno(sdk::Code::checkpoint_error,
+                       "Checkpoint error: cannot write " + path,
                        n < 0 ? errno : EIO);
     from += n;
     at += static_cast<std::uint64_t>(n);
@@ -88,7 +89,8 @@ void read_all(int fd, char *to, std::uint64_t size, std::uint64_t at,
     if (n < 0)
       sdk::throw_errno("cannot fill shared memory from " + path, errno);
     if (n == 0)
-      throw sdk::Error("damaged statefile: " + path + " ends early");
+      throw sdk::Error(sdk::Code::damaged_statefile,
+                       "damaged statefile: " + path + " ends early");
     to += n;
     at += static_cast<std::uint64_t>(n);
     size -= static_cast<std::uint64_t>(n);
@@ -104,7 +106,8 @@ void make_durable(int fd, const std::string &path, const std::string &dir) {
   if (dir_fd >= 0)
     ::close(dir_fd);
   if (!ok)
-    sdk::throw_errno("Checkpoint error: cannot write " + path, err);
+    sdk::throw_errno(sdk::Code::checkpoint_error,
+                     "Checkpoint error: cannot write " + path, err);
 }
 
 } // namespace
@@ -114,11 +117,13 @@ Contents save_contents(int object_fd, std::uint64_t size,
   Contents c{"ipc/" + name, data_ranges(object_fd, size)};
   std::string dir = statefile + "/ipc";
   if (::mkdir(dir.c_str(), 0700) != 0 && errno != EEXIST)
-    sdk::throw_errno("Checkpoint error: cannot make " + dir, errno);
+    sdk::throw_errno(sdk::Code::checkpoint_error,
+                     "Checkpoint error: cannot make " + dir, errno);
   std::string path = statefile + "/" + c.file;
   sdk::UniqueFd out = open_direct(path, O_WRONLY | O_CREAT | O_EXCL, 0600);
   if (out.get() < 0)
-    sdk::throw_errno("Checkpoint error: cannot make " + path, errno);
+    sdk::throw_errno(sdk::Code::checkpoint_error,
+                     "Checkpoint error: cannot make " + path, errno);
   if (!c.ranges.empty()) {
     ObjectView view(object_fd, c.ranges.back().end, PROT_READ, name);
     std::uint64_t at = 0;
@@ -136,7 +141,8 @@ void check_contents(const Contents &contents, const std::string &statefile) {
   struct stat st {};
   if (::stat(path.c_str(), &st) != 0 ||
       static_cast<std::uint64_t>(st.st_size) != contents.bytes())
-    throw sdk::Error(fmt::format("damaged statefile {}: {} is missing or not "
+    throw sdk::Error(sdk::Code::damaged_statefile,
+                     fmt::format("damaged statefile {}: {} is missing or not "
                                  "the {} bytes saved",
                                  statefile, contents.file, contents.bytes()));
 }
@@ -147,11 +153,13 @@ void restore_contents(const Contents &contents, const std::string &statefile,
   if (contents.ranges.empty())
     return;
   if (contents.ranges.back().end > whole_pages(object_size))
-    throw sdk::Error("damaged statefile: " + path +
-                     " holds data past the object's end");
+    throw sdk::Error(sdk::Code::damaged_statefile,
+                     "damaged statefile: " + path +
+                         " holds data past the object's end");
   sdk::UniqueFd in = open_direct(path, O_RDONLY, 0);
   if (in.get() < 0)
-    sdk::throw_errno("damaged statefile: cannot open " + path, errno);
+    sdk::throw_errno(sdk::Code::damaged_statefile,
+                     "damaged statefile: cannot open " + path, errno);
   ObjectView view(object_fd, whole_pages(object_size), PROT_READ | PROT_WRITE,
                   path);
   std::uint64_t at = 0;

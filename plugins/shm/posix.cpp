@@ -61,6 +61,7 @@ std::optional<sdk::Saved> save_object(const std::string &path, std::size_t n,
       ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK));
   if (fd.get() < 0 || ::fstat(fd.get(), &st) != 0)
     sdk::throw_errno(
+        sdk::Code::checkpoint_error,
         "Checkpoint error: cannot read POSIX shared memory " + path, errno);
   if (!S_ISREG(st.st_mode))
     return std::nullopt;
@@ -98,15 +99,17 @@ sdk::UniqueFd open_for_restore(const PosixObject &o,
     fd = sdk::UniqueFd(::open(o.path.c_str(), O_RDWR | O_CLOEXEC | O_NOFOLLOW));
     struct stat st {};
     if (fd.get() >= 0 && (::fstat(fd.get(), &st) != 0 || !S_ISREG(st.st_mode)))
-      throw sdk::Error("component unavailable: " + o.path +
-                       " is no longer a POSIX shared memory object");
+      throw sdk::Error(sdk::Code::component_unavailable,
+                       "component unavailable: " + o.path +
+                           " is no longer a POSIX shared memory object");
     if (fd.get() >= 0 && st.st_size > 0 &&
         ::fallocate(fd.get(), FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, 0,
                     st.st_size) != 0)
       sdk::throw_errno("cannot empty " + o.path, errno);
   }
   if (fd.get() < 0)
-    sdk::throw_errno("component unavailable: cannot make POSIX shared "
+    sdk::throw_errno(sdk::Code::component_unavailable,
+                     "component unavailable: cannot make POSIX shared "
                      "memory " +
                          o.path,
                      errno);

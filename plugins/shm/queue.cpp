@@ -22,7 +22,8 @@ namespace {
 msqid_ds stat_queue(int id) {
   msqid_ds ds{};
   if (::msgctl(id, IPC_STAT, &ds) != 0)
-    sdk::throw_errno(fmt::format("Checkpoint error: cannot read System V "
+    sdk::throw_errno(sdk::Code::checkpoint_error,
+                     fmt::format("Checkpoint error: cannot read System V "
                                  "message queue id {}",
                                  id),
                      errno);
@@ -59,7 +60,8 @@ std::vector<Message> copy_messages(const IpcPerm &perm, std::size_t count) {
         ::msgrcv(perm.id, buf.bytes.data(), buf.bytes.size() - sizeof(long),
                  static_cast<long>(i), IPC_NOWAIT | MSG_COPY);
     if (n < 0)
-      sdk::throw_errno(fmt::format("Checkpoint error: cannot read message {} "
+      sdk::throw_errno(sdk::Code::checkpoint_error,
+                       fmt::format("Checkpoint error: cannot read message {} "
                                    "of {}",
                                    i, describe(IpcKind::msg, perm)),
                        errno);

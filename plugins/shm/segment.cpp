@@ -30,6 +30,7 @@ sdk::UniqueFd open_segment(int id, std::uint64_t size, bool write) {
   void *at = ::shmat(id, nullptr, write ? 0 : SHM_RDONLY);
   if (at == reinterpret_cast<void *>(-1))
     sdk::throw_errno(
+        sdk::Code::checkpoint_error,
         fmt::format("Checkpoint error: cannot attach System V shared memory "
                     "id {}",
                     id),
@@ -42,13 +43,15 @@ sdk::UniqueFd open_segment(int id, std::uint64_t size, bool write) {
   int err = errno;
   ::shmdt(at);
   if (fd.get() < 0)
-    sdk::throw_errno(fmt::format("Checkpoint error: cannot open System V "
+    sdk::throw_errno(sdk::Code::checkpoint_error,
+                     fmt::format("Checkpoint error: cannot open System V "
                                  "shared memory id {}",
                                  id),
                      err);
   struct statfs fs {};
   if (::fstatfs(fd.get(), &fs) == 0 && fs.f_type == HUGETLBFS_MAGIC)
-    throw sdk::Error(fmt::format("Checkpoint error: System V shared memory "
+    throw sdk::Error(sdk::Code::checkpoint_error,
+                     fmt::format("Checkpoint error: System V shared memory "
                                  "id {} is in huge pages (SHM_HUGETLB), "
                                  "which this cpr does not carry",
                                  id));
@@ -58,7 +61,8 @@ sdk::UniqueFd open_segment(int id, std::uint64_t size, bool write) {
 shmid_ds stat_segment(int id) {
   shmid_ds ds{};
   if (::shmctl(id, IPC_STAT, &ds) != 0)
-    sdk::throw_errno(fmt::format("Checkpoint error: cannot read System V "
+    sdk::throw_errno(sdk::Code::checkpoint_error,
+                     fmt::format("Checkpoint error: cannot read System V "
                                  "shared memory id {}",
                                  id),
                      errno);

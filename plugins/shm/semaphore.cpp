@@ -23,7 +23,8 @@ semid_ds stat_set(int id) {
   SemArg arg{};
   arg.buf = &ds;
   if (::semctl(id, 0, IPC_STAT, arg) != 0)
-    sdk::throw_errno(fmt::format("Checkpoint error: cannot read System V "
+    sdk::throw_errno(sdk::Code::checkpoint_error,
+                     fmt::format("Checkpoint error: cannot read System V "
                                  "semaphore set id {}",
                                  id),
                      errno);
@@ -55,7 +56,8 @@ sdk::Saved save_set(int id, const semid_ds &ds) {
   SemArg arg{};
   arg.array = s.values.data();
   if (::semctl(id, 0, GETALL, arg) != 0)
-    sdk::throw_errno("Checkpoint error: cannot read " +
+    sdk::throw_errno(sdk::Code::checkpoint_error,
+                     "Checkpoint error: cannot read " +
                          describe(IpcKind::sem, s.perm),
                      errno);
   return {sdk::to_payload(s),

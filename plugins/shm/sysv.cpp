@@ -136,6 +136,7 @@ int make_with_id(IpcKind kind, const IpcPerm &saved,
                                      "by another object",
                                      describe(kind, saved)));
     sdk::throw_errno(
+        sdk::Code::checkpoint_error,
         fmt::format("Checkpoint error: cannot make {}", describe(kind, saved)),
         err);
   }

@@ -9,7 +9,8 @@ namespace cpr::sdk {
 
 UniqueFd borrow_fd(const OpenFile &file) {
   auto fail = [&](const char *what) {
-    throw_errno("Checkpoint error: process " + std::to_string(file.pid) +
+    throw_errno(Code::checkpoint_error,
+                "Checkpoint error: process " + std::to_string(file.pid) +
                     " fd " + std::to_string(file.fd) + " (" + file.path +
                     "): " + what,
                 errno);

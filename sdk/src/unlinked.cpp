@@ -17,7 +17,8 @@ namespace {
 
 void sync_or_throw(int fd, const std::string &what) {
   if (::fsync(fd) != 0)
-    throw_errno("Checkpoint error: cannot save " + what, errno);
+    throw_errno(Code::checkpoint_error, "Checkpoint error: cannot save " + what,
+                errno);
 }
 
 } // namespace
@@ -34,14 +35,16 @@ void save_unlinked(int from, std::uint64_t size, const std::string &statefile,
                    const std::string &name, const std::string &what) {
   std::string dir = statefile + "/files";
   if (::mkdir(dir.c_str(), 0700) != 0 && errno != EEXIST)
-    throw_errno("Checkpoint error: cannot create " + dir, errno);
+    throw_errno(Code::checkpoint_error,
+                "Checkpoint error: cannot create " + dir, errno);
   std::string copy = statefile + "/" + name;
   UniqueFd out(
       ::open(copy.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600));
   if (out.get() < 0 && errno == EEXIST)
     return;
   if (out.get() < 0)
-    throw_errno("Checkpoint error: cannot save " + what, errno);
+    throw_errno(Code::checkpoint_error, "Checkpoint error: cannot save " + what,
+                errno);
   copy_sparse(from, out.get(), static_cast<off_t>(size), what);
   sync_or_throw(out.get(), what);
   UniqueFd parent(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
@@ -66,7 +69,8 @@ int unlinked_file_in(const std::string &dir, const std::string &what) {
       ::unlink(name.c_str());
   }
   if (fd < 0)
-    throw_errno("component unavailable: cannot make " + what + " again in " +
+    throw_errno(Code::component_unavailable,
+                "component unavailable: cannot make " + what + " again in " +
                     dir,
                 errno);
   return fd;
@@ -89,7 +93,8 @@ void fill_unlinked(int to, const std::string &statefile,
   std::string copy = statefile + "/" + name;
   UniqueFd in(::open(copy.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW));
   if (in.get() < 0)
-    throw_errno("damaged statefile: the saved contents of " + what, errno);
+    throw_errno(Code::damaged_statefile,
+                "damaged statefile: the saved contents of " + what, errno);
   copy_sparse(in.get(), to, static_cast<off_t>(size), what);
   if (::geteuid() == 0 && ::fchown(to, uid, gid) != 0)
     throw_errno("cannot give " + what + " its owner", errno);

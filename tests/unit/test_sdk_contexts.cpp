@@ -1,8 +1,13 @@
+#include "api/api_errors.hpp"
+
+#include <ckpt.h>
+#include <cpr/sdk/error.hpp>
 #include <cpr/sdk/options.hpp>
 #include <cpr/sdk/session.hpp>
 
 #include <catch2/catch.hpp>
 
+#include <cerrno>
 #include <string>
 #include <vector>
 
@@ -52,4 +57,31 @@ TEST_CASE("Sessions: one per kind, made on first use, over then dropped") {
   }
   CHECK(events.back() == "gone"); // with the run
   CHECK(events.size() == 5);
+}
+
+TEST_CASE("The C API's errno comes from an error's code, not its words") {
+  using api::errno_for;
+  CHECK(errno_for(sdk::Error(sdk::Code::busy, "Resource busy: x")) == EBUSY);
+  CHECK(errno_for(sdk::Error(sdk::Code::unavailable_pid,
+                             "unavailable PID: 5 is in use")) == EBUSY);
+  CHECK(errno_for(sdk::Error(ESRCH, "No such process: 5")) == ESRCH);
+  // Words of another failure inside the message change nothing.
+  CHECK(errno_for(sdk::Error(sdk::Code::checkpoint_error,
+                             "Checkpoint error: fd 3: Permission denied")) ==
+        ECKPT);
+  CHECK(errno_for(sdk::Error("No such process, says the message")) == ECKPT);
+  try {
+    sdk::throw_errno("cannot open /x", EACCES);
+  } catch (const sdk::Error &e) {
+    CHECK(errno_for(e) == EACCES);
+    CHECK(std::string(e.what()) == "cannot open /x: Permission denied");
+    sdk::Error wrapped = e.within("restart of process 5 failed: ");
+    CHECK(errno_for(wrapped) == EACCES);
+  }
+  // Through the library itself.
+  errno = 0;
+  CHECK(ckpt_restart("/nonexistent/statefile", nullptr, 0) == -1);
+  CHECK(errno == ENOENT);
+  CHECK(std::string(ckpt_errmsg()).find("/nonexistent/statefile") !=
+        std::string::npos);
 }

@@ -4,43 +4,31 @@
 
 #include <cstdio>
 #include <cstring>
-#include <utility>
-#include <vector>
 
 namespace cpr::api {
 namespace {
 
 thread_local std::string last_message;
 
-// The guide's words that Linux's strerror() spells otherwise, and cpr's own.
-const std::vector<std::pair<std::string, int>> &phrases() {
-  static const std::vector<std::pair<std::string, int>> table = [] {
-    std::vector<std::pair<std::string, int>> t{
-        {"Checkpoint error", ECKPT},         {"component unavailable", ECKPT},
-        {"unavailable PID", EBUSY},          {"Resource busy", EBUSY},
-        {"damaged statefile", EBADMSG},      {"Not enough space", ENOMEM},
-        {"Filename too long", ENAMETOOLONG}, {"Too many symbolic links", ELOOP},
-    };
-    for (int e = 1; e < 134; ++e)
-      t.emplace_back(std::strerror(e), e);
-    return t;
-  }();
-  return table;
-}
-
 } // namespace
 
-int errno_for(std::string_view message) {
-  size_t best = std::string_view::npos;
-  int err = ECKPT;
-  for (const auto &[phrase, e] : phrases()) {
-    size_t at = message.find(phrase);
-    if (at < best) {
-      best = at;
-      err = e;
-    }
+int errno_for(const sdk::Error &e) {
+  switch (e.code()) {
+  case sdk::Code::unavailable_pid:
+  case sdk::Code::busy:
+    return EBUSY;
+  case sdk::Code::damaged_statefile:
+    return EBADMSG;
+  case sdk::Code::no_space:
+    return ENOMEM;
+  case sdk::Code::system:
+    return e.system_errno() > 0 ? e.system_errno() : ECKPT;
+  case sdk::Code::other:
+  case sdk::Code::checkpoint_error:
+  case sdk::Code::component_unavailable:
+    break;
   }
-  return err;
+  return ECKPT;
 }
 
 void remember_failure(const std::string &message, int err) {
@@ -53,8 +41,8 @@ void report_failure(const std::string &message, int err) {
   remember_failure(message, err);
 }
 
-void report_failure(const std::string &message) {
-  report_failure(message, errno_for(message));
+void report_failure(const sdk::Error &e) {
+  report_failure(e.what(), errno_for(e));
 }
 
 } // namespace cpr::api

@@ -7,17 +7,14 @@
 #include <cerrno>
 #include <exception>
 #include <string>
-#include <string_view>
 
 namespace cpr::api {
 
-// The errno for a message in the guide's words ("No such process" ESRCH,
-// "Checkpoint error" ECKPT, ...): the phrase that comes first in it.
-int errno_for(std::string_view message);
+// The errno for a failure: from its code (sdk::Code), never its words.
+int errno_for(const sdk::Error &e);
 
 // Prints "cpr: message", keeps it for ckpt_errmsg() and sets errno.
-void report_failure(const std::string &message, int err);
-void report_failure(const std::string &message);
+void report_failure(const sdk::Error &e);
 // Keeps a message printed elsewhere (by ckpt_create's child).
 void remember_failure(const std::string &message, int err);
 
@@ -26,7 +23,7 @@ template <class T, class Body> T guarded(T failed, Body body) {
   try {
     return body();
   } catch (const std::exception &e) {
-    report_failure(sdk::message_of(e));
+    report_failure(sdk::as_error(e));
     return failed;
   }
 }

@@ -24,8 +24,8 @@ namespace {
 std::string id_list(ckpt_id_t id, unsigned long type) {
   const char *name = type_name(CKPT_REAL_TYPE(type));
   if (!name)
-    throw sdk::Error(fmt::format("Invalid argument: unknown ID type {}",
-                                 CKPT_REAL_TYPE(type)));
+    throw sdk::Error(EINVAL, fmt::format("Invalid argument: unknown ID type {}",
+                                         CKPT_REAL_TYPE(type)));
   if (CKPT_REAL_TYPE(type) == P_JID)
     return fmt::format("0x{:x}:JID", static_cast<std::uint64_t>(id));
   return fmt::format("{}:{}", id, name);
@@ -35,8 +35,8 @@ std::optional<engine::Will> will_from_flags() {
   bool cont = cpr_flags & CKPT_CHECKPOINT_CONT;
   bool kill = cpr_flags & CKPT_CHECKPOINT_KILL;
   if (cont && kill)
-    throw sdk::Error("Invalid argument: cpr_flags has both "
-                     "CKPT_CHECKPOINT_CONT and CKPT_CHECKPOINT_KILL");
+    throw sdk::Error(EINVAL, "Invalid argument: cpr_flags has both "
+                             "CKPT_CHECKPOINT_CONT and CKPT_CHECKPOINT_KILL");
   if (cont)
     return engine::Will::cont;
   if (kill)
@@ -48,7 +48,7 @@ engine::CheckpointRequest request(const char *path, ckpt_id_t id,
                                   unsigned long type, ckpt_args *args[],
                                   size_t nargs) {
   if (!path || !*path)
-    throw sdk::Error("Invalid argument: no statefile path");
+    throw sdk::Error(EINVAL, "Invalid argument: no statefile path");
   engine::CheckpointRequest req;
   req.statefile = path;
   req.will = will_from_flags();
@@ -57,7 +57,7 @@ engine::CheckpointRequest request(const char *path, ckpt_id_t id,
   for (size_t i = 0; i < nargs; ++i) {
     const ckpt_args *a = args ? args[i] : nullptr;
     if (!a)
-      throw sdk::Error("Invalid argument: ckpt_args entry is NULL");
+      throw sdk::Error(EINVAL, "Invalid argument: ckpt_args entry is NULL");
     if (a->ckpt_type == CKPT_ARG_FORCE) {
       req.force = true;
     } else if (a->ckpt_type == CKPT_ARG_OUTSIDE_PIPES) {
@@ -71,9 +71,9 @@ engine::CheckpointRequest request(const char *path, ckpt_id_t id,
       req.ids = static_cast<const char *>(a->ckpt_data);
       ids_given = true;
     } else {
-      throw sdk::Error(fmt::format(
-          "Invalid argument: ckpt_args type {:#x} is not one of ckpt_create's",
-          a->ckpt_type));
+      throw sdk::Error(EINVAL, fmt::format("Invalid argument: ckpt_args type "
+                                           "{:#x} is not one of ckpt_create's",
+                                           a->ckpt_type));
     }
   }
   if (!ids_given)
@@ -106,10 +106,11 @@ void tell_parent(pid_t parent, ChildReport *at, const ChildReport &report) {
     engine::checkpoint(req);
     report.state = ChildReport::done;
   } catch (const std::exception &e) {
-    std::string message = sdk::message_of(e);
+    sdk::Error error = sdk::as_error(e);
+    std::string message = error.what();
     std::fprintf(stderr, "cpr: %s\n", message.c_str());
     report.state = ChildReport::failed;
-    report.error = errno_for(message);
+    report.error = errno_for(error);
     std::snprintf(report.message, sizeof report.message, "%s", message.c_str());
   }
   tell_parent(parent, at, report);
@@ -142,7 +143,8 @@ int checkpoint_in_child(const engine::CheckpointRequest &req) {
   }
   if (r < 0 && wait_error == ECHILD)
     return CKPT_RESTARTED; // the restarted copy: the child is not ours
-  throw sdk::Error(fmt::format("Checkpoint error: the checkpointing process "
+  throw sdk::Error(sdk::Code::checkpoint_error,
+                   fmt::format("Checkpoint error: the checkpointing process "
                                "{} died (wait status {:#x})",
                                child, status));
 }

@@ -17,7 +17,7 @@ namespace {
 engine::RestartRequest restart_request(const char *path, ckpt_args *args[],
                                        size_t nargs) {
   if (!path || !*path)
-    throw sdk::Error("Invalid argument: no statefile path");
+    throw sdk::Error(EINVAL, "Invalid argument: no statefile path");
   engine::RestartRequest req;
   req.interactive = (cpr_flags & CKPT_RESTART_INTERACTIVE) != 0;
   req.statefiles.push_back(path);
@@ -28,7 +28,8 @@ engine::RestartRequest restart_request(const char *path, ckpt_args *args[],
     else if (a && a->ckpt_type == CKPT_ARG_STATEFILE && a->ckpt_data)
       req.statefiles.push_back(static_cast<const char *>(a->ckpt_data));
     else
-      throw sdk::Error("Invalid argument: a ckpt_args entry is not one of "
+      throw sdk::Error(EINVAL,
+                       "Invalid argument: a ckpt_args entry is not one of "
                        "ckpt_restart's");
   }
   return req;
@@ -54,7 +55,7 @@ ckpt_stat_t *stat_node(const engine::StatefileSummary &s,
                        const engine::ProcessSummary &p, const struct stat &st) {
   auto *node = static_cast<ckpt_stat_t *>(std::calloc(1, sizeof(ckpt_stat_t)));
   if (!node)
-    throw sdk::Error("Not enough space for ckpt_stat");
+    throw sdk::Error(sdk::Code::no_space, "Not enough space for ckpt_stat");
   node->cs_revision = s.revision;
   std::tie(node->cs_id, node->cs_type) =
       first_id(s.ids, s.processes.empty() ? 0 : s.processes[0].pid);
@@ -95,8 +96,8 @@ extern "C" ckpt_id_t ckpt_restart(const char *path, struct ckpt_args *args[],
 extern "C" int ckpt_stat(const char *path, ckpt_stat_t **sp) {
   return api::guarded(-1, [&] {
     if (!path || !sp)
-      throw sdk::Error("Invalid argument: ckpt_stat needs a path and a "
-                       "place for the list");
+      throw sdk::Error(EINVAL, "Invalid argument: ckpt_stat needs a path and a "
+                               "place for the list");
     engine::StatefileSummary s = engine::summarize(path);
     struct stat st {};
     if (::stat(path, &st) != 0)
@@ -122,7 +123,7 @@ extern "C" int ckpt_stat(const char *path, ckpt_stat_t **sp) {
 extern "C" int ckpt_remove(const char *path) {
   return api::guarded(-1, [&] {
     if (!path || !*path)
-      throw sdk::Error("Invalid argument: no statefile path");
+      throw sdk::Error(EINVAL, "Invalid argument: no statefile path");
     engine::remove(path);
     return 0;
   });
