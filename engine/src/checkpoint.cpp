@@ -330,7 +330,9 @@ void checkpoint(const CheckpointRequest &req) {
   Registry registry = Registry::load();
   StatefileWriter writer(req.statefile, req.force);
   PageWriter pages(writer.work_dir(), writer.seal_key());
-  sdk::SaveContext ctx{writer.work_dir(), pages, registry.sessions()};
+  sdk::SaveContext ctx{.statefile = writer.work_dir(),
+                       .pages = pages,
+                       .sessions = registry.sessions()};
   ctx.policy = [policies](const std::string &directive,
                           const std::string &subject) {
     return policies.policy(directive, subject);

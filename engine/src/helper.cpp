@@ -481,7 +481,8 @@ pid_t ProcessTree::forked_root(const Node &root) {
 
 sdk::RestoreContext ProcessTree::restore_context(const std::string &statefile,
                                                  sdk::PageSource &pages) const {
-  sdk::RestoreContext ctx{statefile, pages, registry_.sessions(), {}};
+  sdk::RestoreContext ctx{
+      .statefile = statefile, .pages = pages, .sessions = registry_.sessions()};
   if (job_terminal_fd_ >= 0) {
     ctx.options.set_number("files.job_terminal_fd", job_terminal_fd_);
     ctx.options.set_number("files.replaced_terminal",

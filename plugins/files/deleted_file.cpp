@@ -74,12 +74,13 @@ sdk::Saved DeletedFileHandler::save(const sdk::OpenFile &file,
 void DeletedFileHandler::check(const sdk::Record &record,
                                const sdk::RestoreContext &ctx) const {
   auto rec = sdk::from_payload<DeletedFile>(record.payload);
-  remade(ctx.statefile, rec);
+  remade(ctx, rec);
 }
 
-int DeletedFileHandler::remade(const std::string &statefile,
+int DeletedFileHandler::remade(const sdk::RestoreContext &ctx,
                                const DeletedFile &rec) const {
-  return sdk::remade_file(statefile + "/" + rec.copy, [&] {
+  const std::string &statefile = ctx.statefile;
+  return sdk::remade_file(ctx, statefile + "/" + rec.copy, [&] {
     std::string what = "deleted file " + rec.path;
     Fd file(sdk::unlinked_file_near(rec.path, what));
     sdk::fill_unlinked(file.get(), statefile, rec.copy, rec.size, rec.mode,
@@ -91,7 +92,7 @@ int DeletedFileHandler::remade(const std::string &statefile,
 int DeletedFileHandler::open(const sdk::Record &record,
                              sdk::RestoreContext &ctx) const {
   auto rec = sdk::from_payload<DeletedFile>(record.payload);
-  int inode = remade(ctx.statefile, rec);
+  int inode = remade(ctx, rec);
   int fd = ::open(fmt::format("/proc/self/fd/{}", inode).c_str(),
                   reopen_flags(rec.flags));
   if (fd < 0)

@@ -26,7 +26,7 @@ public:
   int open(const sdk::Record &record, sdk::RestoreContext &ctx) const override;
 
 private:
-  int remade(const std::string &statefile, const DeletedFile &rec) const;
+  int remade(const sdk::RestoreContext &ctx, const DeletedFile &rec) const;
 };
 
 } // namespace cpr::files

@@ -121,10 +121,11 @@ private:
 
 // Made in cpr, once for all its open files and mappings (sdk/unlinked.hpp):
 // a mapping made first leaves sealing possible, so the seals go on here.
-int remade(const MemFd &rec, const std::string &statefile,
+int remade(const MemFd &rec, const sdk::RestoreContext &ctx,
            SealLater &seal_later) {
+  const std::string &statefile = ctx.statefile;
   std::string what = "memfd " + rec.name;
-  int fd = sdk::remade_file(statefile + "/" + rec.inode_copy, [&] {
+  int fd = sdk::remade_file(ctx, statefile + "/" + rec.inode_copy, [&] {
     UniqueFd made(
         ::memfd_create(rec.name.c_str(), MFD_CLOEXEC | MFD_ALLOW_SEALING));
     if (made.get() < 0)
@@ -215,7 +216,7 @@ void MemFdHandler::check(const sdk::Record &record,
                          const sdk::RestoreContext &ctx) const {
   auto rec = sdk::from_payload<MemFd>(record.payload);
   if (!rec.inode_copy.empty()) {
-    remade(rec, ctx.statefile, ctx.session<SealLater>(*this));
+    remade(rec, ctx, ctx.session<SealLater>(*this));
     return;
   }
   if (rec.contents_file.empty())
@@ -236,8 +237,7 @@ int MemFdHandler::open(const sdk::Record &record,
                        sdk::RestoreContext &ctx) const {
   auto rec = sdk::from_payload<MemFd>(record.payload);
   if (!rec.inode_copy.empty())
-    return reopened(remade(rec, ctx.statefile, ctx.session<SealLater>(*this)),
-                    rec);
+    return reopened(remade(rec, ctx, ctx.session<SealLater>(*this)), rec);
   bool sealable = rec.seals != F_SEAL_SEAL;
   UniqueFd fd(::memfd_create(rec.name.c_str(),
                              MFD_CLOEXEC | (sealable ? MFD_ALLOW_SEALING : 0)));

@@ -12,8 +12,7 @@ namespace cpr::memory {
 
 void MmHandler::check(const sdk::Record &record,
                       const sdk::RestoreContext &ctx) const {
-  check_restorable(sdk::from_payload<AddressSpace>(record.payload),
-                   ctx.statefile);
+  check_restorable(sdk::from_payload<AddressSpace>(record.payload), ctx);
 }
 
 sdk::Saved MmHandler::save(sdk::Tracee &process, sdk::SaveContext &ctx) const {

@@ -130,7 +130,7 @@ long fd_of_remade(sdk::Tracee &t, const Vma &v, const sdk::RestoreContext &ctx,
   auto key = std::make_pair(v.saved_as, -1);
   if (auto it = open_files.find(key); it != open_files.end())
     return it->second;
-  int in_cpr = remade_mapped_file(v, ctx.statefile);
+  int in_cpr = remade_mapped_file(v, ctx);
   std::string what = "take " + v.file.path + " from cpr";
   long pidfd = t.syscall(SYS_pidfd_open, static_cast<std::uint64_t>(::getpid()),
                          0, 0, 0, 0, 0);
@@ -291,11 +291,11 @@ void check_shared_file(const Vma &v, pid_t pid) {
                                  v.file.path, pid));
 }
 
-void check_restorable(const AddressSpace &as, const std::string &statefile) {
+void check_restorable(const AddressSpace &as, const sdk::RestoreContext &ctx) {
   check_file(as.exe, as.pid);
   for (const Vma &v : as.vmas)
     if (!v.saved_as.empty())
-      remade_mapped_file(v, statefile);
+      remade_mapped_file(v, ctx);
     else if (v.kind == VmaKind::file_private)
       check_file(v.file, as.pid);
     else if (v.kind == VmaKind::file_shared)

@@ -11,7 +11,7 @@ namespace cpr::memory {
 
 // Throws "component unavailable" if a mapped file or the vDSO changed.
 // Makes the deleted files and memfds it maps again (in cpr).
-void check_restorable(const AddressSpace &as, const std::string &statefile);
+void check_restorable(const AddressSpace &as, const sdk::RestoreContext &ctx);
 void rebuild_address_space(sdk::Tracee &t, const AddressSpace &as,
                            sdk::RestoreContext &ctx);
 

@@ -56,8 +56,9 @@ void save_unlinked_mapping(pid_t pid, Vma &v, const std::string &statefile) {
                      describe(v));
 }
 
-int remade_mapped_file(const Vma &v, const std::string &statefile) {
-  return sdk::remade_file(statefile + "/" + v.saved_as, [&] {
+int remade_mapped_file(const Vma &v, const sdk::RestoreContext &ctx) {
+  const std::string &statefile = ctx.statefile;
+  return sdk::remade_file(ctx, statefile + "/" + v.saved_as, [&] {
     std::string what = describe(v);
     sdk::UniqueFd made(
         is_memfd(v.file.path)

@@ -6,6 +6,8 @@
 
 #include "address_space.hpp"
 
+#include <cpr/sdk/handler.hpp>
+
 #include <sys/types.h>
 
 namespace cpr::memory {
@@ -20,6 +22,6 @@ bool maps_unlinked_file(const std::string &maps_path, bool shared);
 void save_unlinked_mapping(pid_t pid, Vma &v, const std::string &statefile);
 
 // cpr's fd of the file made again for `v`.
-int remade_mapped_file(const Vma &v, const std::string &statefile);
+int remade_mapped_file(const Vma &v, const sdk::RestoreContext &ctx);
 
 } // namespace cpr::memory

@@ -9,7 +9,6 @@
 #include <cstdlib>
 #include <fcntl.h>
 #include <map>
-#include <mutex>
 #include <unistd.h>
 
 namespace cpr::sdk {
@@ -51,10 +50,20 @@ void save_unlinked(int from, std::uint64_t size, const std::string &statefile,
   sync_or_throw(parent.get(), what);
 }
 
-int remade_file(const std::string &name, const std::function<int()> &make) {
-  static std::mutex lock;
-  static std::map<std::string, int> made;
-  std::lock_guard<std::mutex> hold(lock);
+namespace {
+// Shared by every handler that meets such a file: a session of its own kind.
+struct RemadeFiles final : Session {
+  std::map<std::string, int> made;
+  ~RemadeFiles() override {
+    for (auto &[name, fd] : made)
+      ::close(fd);
+  }
+};
+} // namespace
+
+int remade_file(const RestoreContext &ctx, const std::string &name,
+                const std::function<int()> &make) {
+  auto &made = ctx.sessions.of<RemadeFiles>("sdk.unlinked").made;
   if (auto found = made.find(name); found != made.end())
     return found->second;
   return made[name] = make();

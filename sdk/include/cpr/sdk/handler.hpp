@@ -39,10 +39,10 @@ struct SaveContext {
   PageSink &pages;
   Sessions &sessions;
   // Every process being checkpointed (filled once the set is frozen).
-  std::vector<pid_t> processes;
+  std::vector<pid_t> processes = {};
   // The checkpoint owner: the owner of the processes.
   uid_t owner = 0;
-  Options options;
+  Options options = {};
   PolicyLookup policy = [](const std::string &, const std::string &) {
     return std::string();
   };
@@ -62,13 +62,13 @@ struct RestoreContext {
   PageSource &pages;
   Sessions &sessions;
   // Every process of the statefile, by its saved PID.
-  std::vector<pid_t> processes;
+  std::vector<pid_t> processes = {};
   // The PID a saved process has now, as this (cpr's) PID namespace sees it:
   // the same, unless the set was restored in a new PID namespace.
   std::function<pid_t(pid_t saved)> live_pid = [](pid_t saved) {
     return saved;
   };
-  Options options;
+  Options options = {};
 
   // The handler's session for this restart (session.hpp). In the process
   // being restored (FdHandler::open), a copy of cpr's made when it forked.

@@ -5,6 +5,8 @@
 // in cpr itself, and shared by all of them.
 #pragma once
 
+#include <cpr/sdk/handler.hpp>
+
 #include <functional>
 #include <string>
 #include <sys/stat.h>
@@ -19,10 +21,11 @@ std::string unlinked_copy_name(const std::string &kind, const struct stat &st);
 void save_unlinked(int from, std::uint64_t size, const std::string &statefile,
                    const std::string &name, const std::string &what);
 
-// The file made again for `name`: `make` (which returns an fd) is called
-// the first time only; the fd stays cpr's, inherited by every process the
-// restart forks.
-int remade_file(const std::string &name, const std::function<int()> &make);
+// The file made again for `name` in this restart: `make` (which returns an
+// fd) is called the first time only; the fd stays cpr's, inherited by every
+// process the restart forks, until the restart is over.
+int remade_file(const RestoreContext &ctx, const std::string &name,
+                const std::function<int()> &make);
 
 // A new unlinked file in `dir` (O_TMPFILE, or a name unlinked at once).
 int unlinked_file_in(const std::string &dir, const std::string &what);
