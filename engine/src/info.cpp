@@ -1,5 +1,6 @@
 // cpr -i and cpr -D.
 #include "attributes.hpp"
+#include "registry.hpp"
 #include "statefile.hpp"
 
 #include <cpr/engine/engine.hpp>
@@ -8,7 +9,9 @@
 #include <ctime>
 #include <fmt/format.h>
 #include <map>
+#include <optional>
 #include <ostream>
+#include <set>
 
 namespace cpr::engine {
 namespace {
@@ -50,6 +53,24 @@ void describe_process(const ProcessRecord &p, const Manifest &m,
   }
 }
 
+// Kinds the installed plugins read as others (their remap tables). cpr -i
+// needs no plugin: where none loads, it says nothing of them.
+void describe_remaps(const Manifest &m, std::ostream &out) {
+  std::optional<Registry> registry;
+  try {
+    registry.emplace(Registry::load());
+  } catch (const std::exception &) {
+    return;
+  }
+  std::set<std::pair<std::string, std::uint32_t>> told;
+  for (const ObjectRecord &o : m.objects)
+    if (auto to = registry->remapped_to(o.kind, o.version))
+      if (told.insert({o.kind, o.version}).second)
+        out << fmt::format(
+            "  Remapped:		{} (version {}) is read as {}\n",
+            o.kind, o.version, *to);
+}
+
 } // namespace
 
 void describe(const std::string &statefile, std::ostream &out) {
@@ -77,6 +98,7 @@ void describe(const std::string &statefile, std::ostream &out) {
     const ObjectRecord &o = m.object(id);
     out << fmt::format("  {:<20}\t{}\n", o.kind + ":", o.summary);
   }
+  describe_remaps(m, out);
   for (const ProcessRecord &p : m.processes) {
     out << "\n";
     describe_process(p, m, out);

@@ -18,6 +18,7 @@ namespace cpr::engine {
 namespace fs = std::filesystem;
 
 Registry::Loaded::~Loaded() {
+  remaps.clear();
   set_handlers.clear();
   process_handlers.clear();
   fd_handlers.clear();
@@ -85,6 +86,7 @@ void Registry::load_library(const std::string &path) {
     loaded->fd_handlers = loaded->plugin->fd_handlers();
     loaded->process_handlers = loaded->plugin->process_handlers();
     loaded->set_handlers = loaded->plugin->set_handlers();
+    loaded->remaps = loaded->plugin->remaps();
   } catch (const sdk::Error &e) {
     throw sdk::Error(e); // a copy: the engine's, not the plugin's
   } catch (const std::exception &e) {
@@ -205,6 +207,49 @@ ProcessHandlerRef Registry::process_handler(const std::string &kind,
 SetHandlerRef Registry::set_handler(const std::string &kind,
                                     unsigned version) const {
   return SetHandlerRef(in_role(entry(kind, version).set, kind));
+}
+
+const sdk::Remap *Registry::remap_of(const std::string &kind,
+                                     unsigned version) const {
+  if (by_kind_.count(kind))
+    return nullptr; // a handler of the kind reads it
+  for (const auto &p : plugins_)
+    for (const sdk::Remap &r : p->remaps)
+      if (r.old_kind == kind && version <= r.up_to_version)
+        return &r;
+  return nullptr;
+}
+
+sdk::Record Registry::current(const std::string &kind, unsigned version,
+                              const std::string &payload) const {
+  sdk::Record record{kind, version, payload};
+  // A chain of renames, never a loop.
+  for (int step = 0; step < 16; ++step) {
+    const sdk::Remap *r = remap_of(record.kind, record.version);
+    if (!r)
+      return record;
+    if (!r->convert) {
+      record.kind = r->new_kind;
+      continue;
+    }
+    const sdk::Record old = record;
+    record = into_plugin(*entry(r->new_kind, 0).any,
+                         [&] { return r->convert(old); });
+    if (record.kind != r->new_kind)
+      throw sdk::Error(fmt::format("the remap of kind '{}' to '{}' made a "
+                                   "record of kind '{}'",
+                                   old.kind, r->new_kind, record.kind));
+  }
+  throw sdk::Error(
+      fmt::format("the remap tables send kind '{}' round in a loop", kind));
+}
+
+std::optional<std::string> Registry::remapped_to(const std::string &kind,
+                                                 unsigned version) const {
+  const sdk::Remap *r = remap_of(kind, version);
+  if (!r)
+    return std::nullopt;
+  return r->new_kind;
 }
 
 std::vector<std::string> Registry::plugin_names() const {

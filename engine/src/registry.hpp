@@ -46,6 +46,16 @@ public:
                                     unsigned version) const;
   SetHandlerRef set_handler(const std::string &kind, unsigned version) const;
 
+  // The record as the installed handlers read it: a kind no handler has is
+  // followed through the plugins' remap tables (converted by them), else
+  // left as it is, for the lookups above to refuse.
+  sdk::Record current(const std::string &kind, unsigned version,
+                      const std::string &payload) const;
+  // The kind a record of `kind` and `version` is read as, where a remap
+  // table sends it to another (for cpr -i).
+  std::optional<std::string> remapped_to(const std::string &kind,
+                                         unsigned version) const;
+
   std::vector<std::string> plugin_names() const;
   // The handlers' sessions of this run (a registry is loaded for one
   // checkpoint or restart); they go before the plugins do.
@@ -62,6 +72,7 @@ private:
     std::vector<std::unique_ptr<sdk::FdHandler>> fd_handlers;
     std::vector<std::unique_ptr<sdk::ProcessHandler>> process_handlers;
     std::vector<std::unique_ptr<sdk::SetHandler>> set_handlers;
+    std::vector<sdk::Remap> remaps;
     ~Loaded();
   };
   // Each kind has one handler, of one plugin file, in one role.
@@ -77,6 +88,7 @@ private:
   std::vector<std::unique_ptr<Loaded>> plugins_;
   std::map<std::string, Entry> by_kind_;
   std::vector<const sdk::FdHandler *> claim_order_;
+  const sdk::Remap *remap_of(const std::string &kind, unsigned version) const;
   std::unique_ptr<sdk::Sessions> sessions_ = std::make_unique<sdk::Sessions>();
 };
 

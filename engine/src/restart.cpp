@@ -91,8 +91,10 @@ std::vector<pid_t> pids_of(const Manifest &m) {
 }
 
 void make_set_objects(const Loaded &l, const Registry &registry) {
-  sdk::RestoreContext ctx{l.path, *l.pages, registry.sessions(),
-                          pids_of(l.manifest)};
+  sdk::RestoreContext ctx{.statefile = l.path,
+                          .pages = *l.pages,
+                          .sessions = registry.sessions(),
+                          .processes = pids_of(l.manifest)};
   for (bool make : {false, true})
     for (std::uint64_t id : l.manifest.set_objects) {
       const ObjectRecord &o = l.manifest.object(id);
@@ -100,6 +102,17 @@ void make_set_objects(const Loaded &l, const Registry &registry) {
       sdk::Record record{o.kind, o.version, o.payload};
       make ? h.restore(record, ctx) : h.check(record, ctx);
     }
+}
+
+// A record of a kind no handler has any more is read as its plugin's remap
+// table says, converted once for the whole restart.
+void remap_records(Manifest &m, const Registry &registry) {
+  for (ObjectRecord &o : m.objects) {
+    sdk::Record now = registry.current(o.kind, o.version, o.payload);
+    o.kind = std::move(now.kind);
+    o.version = now.version;
+    o.payload = std::move(now.payload);
+  }
 }
 
 // Objects of the whole set (System V IPC objects, POSIX shared memory) are
@@ -154,8 +167,10 @@ void check_credentials(const Loaded &l) {
 
 // Everything that can be known to fail is found before a process exists.
 void check(Loaded &l, const Registry &registry, PidCheck &pids) {
-  sdk::RestoreContext ctx{l.path, *l.pages, registry.sessions(),
-                          pids_of(l.manifest)};
+  sdk::RestoreContext ctx{.statefile = l.path,
+                          .pages = *l.pages,
+                          .sessions = registry.sessions(),
+                          .processes = pids_of(l.manifest)};
   const auto &set_objects = l.manifest.set_objects;
   for (const ObjectRecord &o : l.manifest.objects)
     if (std::find(set_objects.begin(), set_objects.end(), o.id) ==
@@ -273,9 +288,12 @@ void build(const PlannedProcess &pp, const Loaded &l, const Registry &registry,
                      rseq.len, rseq_flag_unregister, rseq.sig);
   // Files it maps are opened with its rights, until it has them all.
   act_as_owner(main, p);
-  sdk::RestoreContext ctx{l.path, *l.pages, registry.sessions(),
-                          pids_of(l.manifest),
-                          [&](pid_t saved) { return tree.live_pid(saved); }};
+  sdk::RestoreContext ctx{
+      .statefile = l.path,
+      .pages = *l.pages,
+      .sessions = registry.sessions(),
+      .processes = pids_of(l.manifest),
+      .live_pid = [&](pid_t saved) { return tree.live_pid(saved); }};
   for (std::uint64_t id : p.objects) {
     const ObjectRecord &rec = l.manifest.object(id);
     registry.process_handler(rec.kind, rec.version)
@@ -348,6 +366,7 @@ Restarted restart(const RestartRequest &request) {
   for (Loaded &l : loaded) {
     check_access(l.path, l.manifest.header, Access::restart);
     check_credentials(l);
+    remap_records(l.manifest, registry);
   }
   if (own_ipc_namespace(loaded))
     ipc.enter_new();

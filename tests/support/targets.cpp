@@ -98,6 +98,11 @@ TargetSpec memory_kinds(std::string mode) {
   return make_target("memory_kinds", {program.string()}, {std::move(mode)});
 }
 
+TargetSpec timer_slack() {
+  auto program = fs::path(CPR_TARGETS_BUILD_DIR) / "timer_slack";
+  return make_target("timer_slack", {program.string()}, {});
+}
+
 TargetSpec sigio(std::string mode) {
   auto program = fs::path(CPR_TARGETS_BUILD_DIR) / "sigio";
   if (mode.empty())

@@ -60,6 +60,7 @@ TargetSpec memory_kinds(std::string mode);
 // An O_ASYNC pipe owned by the process (F_SETOWN_EX, F_SETSIG): counts the
 // 40 signals its 40 writes send, ~2 s.
 TargetSpec sigio(std::string mode = "");
+TargetSpec timer_slack();
 // A SIGEV_THREAD timer that runs a function 40 times, 50 ms apart.
 TargetSpec timer_thread();
 // Two seccomp filters refusing uname() and sysinfo(), checked for ~2 s.
