@@ -42,6 +42,8 @@ int create_checkpoint(const CheckpointRequest &r) {
     cpr_flags |= CKPT_CHECKPOINT_KILL;
   if (r.distribute)
     cpr_flags |= CKPT_OPENFILE_DISTRIBUTE;
+  if (r.upgrade)
+    cpr_flags |= CKPT_CHECKPOINT_UPGRADE;
   return ckpt_create(r.statefile.c_str(), 0, P_PID | CKPT_TYPE_INPLACE,
                      list.data(), list.size()) == 0
              ? 0

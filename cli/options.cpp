@@ -69,6 +69,10 @@ private:
       opts_.checkpoint.force = true;
       checkpoint_only_.push_back("-f");
       return;
+    case 'u':
+      opts_.checkpoint.upgrade = true;
+      checkpoint_only_.push_back("-u");
+      return;
     case 'k':
     case 'g':
       set_will(f == 'k' ? engine::Will::kill : engine::Will::cont, f);
@@ -179,7 +183,8 @@ Options parse_options(const std::vector<std::string> &args) {
 }
 
 const char *usage() {
-  return "usage: cpr -c statefile -p id[:type][,id[:type]...] [-f] [-k | -g]\n"
+  return "usage: cpr -c statefile -p id[:type][,id[:type]...] [-f] [-k | -g] "
+         "[-u]\n"
          "              [--distribute] [--outside-pipes] [--all-ipc] "
          "[--timeout S]\n"
          "       cpr -r [-j] [--fork-any] statefile...\n"
@@ -193,6 +198,9 @@ const char *usage() {
          "  -k            kill the processes after the checkpoint (default)\n"
          "  -g            let the processes go on running after it\n"
          "                (-k and -g override the attribute file's WILL)\n"
+         "  -u            upgrade checkpoint: save the executables and shared\n"
+         "                libraries too; a restart after they changed (a\n"
+         "                system upgrade) runs the saved ones\n"
          "  --distribute  with -c: save copies of open files beside them, as\n"
          "                NAME.ckpt.pidPID, not in the statefile\n"
          "  --outside-pipes  with -c: carry pipes whose other end is outside\n"

@@ -21,14 +21,19 @@ enum class VmaKind : std::uint8_t {
   kernel, // [vdso], [vvar], [vvar_vclock]: placed, never saved
 };
 
-// Enough to tell, at restart, that a file is still the one that was mapped.
+// Enough to tell, at restart, that a file is still the one that was mapped;
+// with -u, where its copy is in the statefile (program_files.hpp).
 struct FileIdentity {
   std::string path;
   std::uint64_t size = 0;
   std::int64_t mtime_ns = 0;
+  std::string saved_copy; // relative to the statefile; "" without -u
 
-  template <class A> void serialize(A &ar, unsigned) {
+  // Class version 1 added saved_copy.
+  template <class A> void serialize(A &ar, unsigned version) {
     ar &path &size &mtime_ns;
+    if (version >= 1)
+      ar &saved_copy;
   }
 };
 
@@ -108,4 +113,5 @@ struct AddressSpace {
 } // namespace cpr::memory
 
 BOOST_CLASS_VERSION(cpr::memory::AddressSpace, 3)
+BOOST_CLASS_VERSION(cpr::memory::FileIdentity, 1)
 BOOST_CLASS_VERSION(cpr::memory::Vma, 4)

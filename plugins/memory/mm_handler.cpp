@@ -1,6 +1,7 @@
 #include "mm_handler.hpp"
 
 #include "address_space.hpp"
+#include "program_files.hpp"
 #include "rebuild.hpp"
 #include "scan.hpp"
 
@@ -18,6 +19,8 @@ void MmHandler::check(const sdk::Record &record,
 sdk::Saved MmHandler::save(sdk::Tracee &process, sdk::SaveContext &ctx) const {
   AddressSpace as = scan_address_space(
       process, ctx.pages, ctx.session<SharedMemorySeen>(*this), ctx.statefile);
+  if (ctx.options.flag("memory.upgrade"))
+    save_program_files(process.pid(), as, ctx.statefile);
   std::uint64_t bytes = 0;
   for (const Vma &v : as.vmas)
     for (const sdk::Range &r : v.pages)

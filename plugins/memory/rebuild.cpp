@@ -1,5 +1,6 @@
 #include "rebuild.hpp"
 
+#include "program_files.hpp"
 #include "scan.hpp"
 #include "unlinked_mapping.hpp"
 
@@ -24,21 +25,10 @@ bool is_kernel(const std::string &name) {
   return name == "[vdso]" || name == "[vvar]" || name == "[vvar_vclock]";
 }
 
-void check_file(const FileIdentity &f, pid_t pid) {
-  FileIdentity now;
-  try {
-    now = identify(f.path, f.path);
-  } catch (const sdk::Error &) {
-    throw sdk::Error(sdk::Code::component_unavailable,
-                     fmt::format("component unavailable: {} (mapped by "
-                                 "process {}) is gone",
-                                 f.path, pid));
-  }
-  if (now.size != f.size || now.mtime_ns != f.mtime_ns)
-    throw sdk::Error(sdk::Code::component_unavailable,
-                     fmt::format("component unavailable: {} (mapped by "
-                                 "process {}) changed since the checkpoint",
-                                 f.path, pid));
+// Unchanged, or carried by an upgrade checkpoint.
+void check_file(const FileIdentity &f, pid_t pid,
+                const std::string &statefile) {
+  file_to_map(f, pid, statefile);
 }
 
 // Unmaps everything but what the engine placed and the kernel's own pages.
@@ -189,10 +179,14 @@ void map_vmas(sdk::Tracee &t, const AddressSpace &as,
     if (!v.saved_as.empty()) {
       fd = fd_of_remade(t, v, ctx, open_files);
     } else if (file) {
-      auto key = std::make_pair(v.name, open_flags(v));
+      // Code and libraries changed since an upgrade checkpoint: its copy.
+      std::string path = v.kind == VmaKind::file_private
+                             ? file_to_map(v.file, as.pid, ctx.statefile)
+                             : v.name;
+      auto key = std::make_pair(path, open_flags(v));
       auto it = open_files.find(key);
       if (it == open_files.end())
-        it = open_files.emplace(key, sdk::remote_open(t, v.name, key.second))
+        it = open_files.emplace(key, sdk::remote_open(t, path, key.second))
                  .first;
       fd = it->second;
     }
@@ -244,9 +238,11 @@ struct PrctlMmMap {
   std::uint32_t auxv_size, exe_fd;
 };
 
-void set_mm_fields(sdk::Tracee &t, const AddressSpace &as) {
+void set_mm_fields(sdk::Tracee &t, const AddressSpace &as,
+                   const std::string &statefile) {
   const MmFields &m = as.mm;
-  int exe = sdk::remote_open(t, as.exe.path, O_RDONLY | O_CLOEXEC);
+  int exe = sdk::remote_open(t, file_to_map(as.exe, as.pid, statefile),
+                             O_RDONLY | O_CLOEXEC);
   PrctlMmMap map{m.start_code,
                  m.end_code,
                  m.start_data,
@@ -292,12 +288,12 @@ void check_shared_file(const Vma &v, pid_t pid) {
 }
 
 void check_restorable(const AddressSpace &as, const sdk::RestoreContext &ctx) {
-  check_file(as.exe, as.pid);
+  check_file(as.exe, as.pid, ctx.statefile);
   for (const Vma &v : as.vmas)
     if (!v.saved_as.empty())
       remade_mapped_file(v, ctx);
     else if (v.kind == VmaKind::file_private)
-      check_file(v.file, as.pid);
+      check_file(v.file, as.pid, ctx.statefile);
     else if (v.kind == VmaKind::file_shared)
       check_shared_file(v, as.pid);
   auto [crc, size] = own_vdso();
@@ -318,7 +314,7 @@ void rebuild_address_space(sdk::Tracee &t, const AddressSpace &as,
     if (!v.pages.empty())
       ctx.pages.restore(t.pid(), v.pages_offset, v.pages);
   finish_vmas(t, as);
-  set_mm_fields(t, as);
+  set_mm_fields(t, as, ctx.statefile);
 }
 
 } // namespace cpr::memory

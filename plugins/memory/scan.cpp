@@ -136,8 +136,11 @@ FileIdentity identify(const std::string &path, const std::string &stat_path) {
   if (::stat(stat_path.c_str(), &st) != 0 && ::stat(path.c_str(), &st) != 0)
     sdk::throw_errno(sdk::Code::checkpoint_error,
                      "Checkpoint error: cannot stat " + path, errno);
-  return {path, static_cast<std::uint64_t>(st.st_size),
-          st.st_mtim.tv_sec * 1000000000LL + st.st_mtim.tv_nsec};
+  FileIdentity f;
+  f.path = path;
+  f.size = static_cast<std::uint64_t>(st.st_size);
+  f.mtime_ns = st.st_mtim.tv_sec * 1000000000LL + st.st_mtim.tv_nsec;
+  return f;
 }
 
 // What the process wrote into a file it maps shared is in the page cache:

@@ -82,7 +82,7 @@ extern int cpr_flags;
 #define CKPT_OPENFILE_DISTRIBUTE 0x1 /* save open files beside themselves */
 #define CKPT_RESTART_INTERACTIVE                                               \
   0x2                               /* restart under the caller's job control */
-#define CKPT_CHECKPOINT_UPGRADE 0x4 /* accepted; no effect yet */
+#define CKPT_CHECKPOINT_UPGRADE 0x4 /* save executables and libraries too */
 #define CKPT_CHECKPOINT_CONT 0x8    /* the processes go on (WILL CONT) */
 #define CKPT_CHECKPOINT_KILL 0x10   /* the processes are killed (WILL KILL) */
 

@@ -32,7 +32,7 @@ std::string unlinked_copy_name(const std::string &kind, const struct stat &st) {
 
 void save_unlinked(int from, std::uint64_t size, const std::string &statefile,
                    const std::string &name, const std::string &what) {
-  std::string dir = statefile + "/files";
+  std::string dir = statefile + "/" + name.substr(0, name.rfind('/'));
   if (::mkdir(dir.c_str(), 0700) != 0 && errno != EEXIST)
     throw_errno(Code::checkpoint_error,
                 "Checkpoint error: cannot create " + dir, errno);

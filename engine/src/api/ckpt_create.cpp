@@ -53,6 +53,7 @@ engine::CheckpointRequest request(const char *path, ckpt_id_t id,
   req.statefile = path;
   req.will = will_from_flags();
   req.distribute = cpr_flags & CKPT_OPENFILE_DISTRIBUTE;
+  req.upgrade = cpr_flags & CKPT_CHECKPOINT_UPGRADE;
   bool ids_given = false;
   for (size_t i = 0; i < nargs; ++i) {
     const ckpt_args *a = args ? args[i] : nullptr;

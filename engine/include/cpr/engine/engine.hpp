@@ -28,6 +28,10 @@ struct CheckpointRequest {
   // --all-ipc (IPC ALL): System V IPC objects of the checkpoint owner that
   // no process uses are saved too.
   bool all_ipc = false;
+  // -u (CKPT_CHECKPOINT_UPGRADE): the executables and shared libraries the
+  // processes map are saved too (the statefile's bin/), for a restart after
+  // they changed.
+  bool upgrade = false;
   // How long the SIGCKPT handlers may take (the guide's checkpoint time-out).
   std::chrono::seconds handler_timeout{60};
 };
