@@ -73,6 +73,8 @@ int restart_statefiles(const cpr::cli::Options &opts) {
         {CKPT_ARG_STATEFILE, const_cast<char *>(opts.statefiles[i].c_str())});
   if (opts.fork == cpr::engine::Fork::any)
     args.push_back({CKPT_ARG_FORK_ANY, nullptr});
+  if (opts.force_changed)
+    args.push_back({CKPT_ARG_FORCE, nullptr});
   std::vector<ckpt_args *> list;
   for (ckpt_args &a : args)
     list.push_back(&a);

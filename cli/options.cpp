@@ -18,6 +18,8 @@ public:
         set_mode(Mode::version);
       else if (a == "--fork-any")
         fork_any_ = true;
+      else if (a == "--force-changed")
+        opts_.force_changed = true;
       else if (a == "--reseal")
         set_mode(Mode::reseal);
       else if (a == "--distribute")
@@ -153,6 +155,8 @@ private:
       opts_.fork = engine::Fork::any;
     if (opts_.interactive && opts_.mode != Mode::restart)
       throw UsageError("Invalid argument: -j goes with -r");
+    if (opts_.force_changed && opts_.mode != Mode::restart)
+      throw UsageError("Invalid argument: --force-changed goes with -r");
     if (opts_.mode != Mode::checkpoint && !checkpoint_only_.empty())
       throw UsageError("Invalid argument: " + checkpoint_only_.front() +
                        " goes with -c");
@@ -187,7 +191,7 @@ const char *usage() {
          "[-u]\n"
          "              [--distribute] [--outside-pipes] [--all-ipc] "
          "[--timeout S]\n"
-         "       cpr -r [-j] [--fork-any] statefile...\n"
+         "       cpr -r [-j] [--fork-any] [--force-changed] statefile...\n"
          "       cpr -i statefile...\n"
          "       cpr -D statefile...\n"
          "       cpr --reseal statefile...\n"
@@ -216,6 +220,8 @@ const char *usage() {
          "                this one, as a foreground job of this shell; cpr "
          "waits\n"
          "                for them (without -j they have no terminal)\n"
+         "  --force-changed  with -r: map executables and libraries changed\n"
+         "                since a checkpoint made without -u as they are now\n"
          "  --fork-any    with -r: if a PID is taken, restore the whole set in "
          "a\n"
          "                new PID namespace, where it keeps its PIDs (FORK "

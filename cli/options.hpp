@@ -23,6 +23,7 @@ struct Options {
   std::vector<std::string> statefiles;        // -r, -i, -D
   engine::Fork fork = engine::Fork::original; // -r --fork-any
   bool interactive = false;                   // -r -j
+  bool force_changed = false;                 // -r --force-changed
 };
 
 class UsageError : public std::runtime_error {

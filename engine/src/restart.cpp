@@ -45,6 +45,7 @@ struct Loaded {
   Manifest manifest;
   sdk::UniqueFd dir;
   std::unique_ptr<PageReader> pages;
+  sdk::Options options; // the restart's, for its handlers
 };
 
 // Checked against its seal; its pages are checked as they are read.
@@ -52,7 +53,8 @@ Loaded load(const std::string &path) {
   OpenedStatefile sf = open_statefile(path, Verify::deferring_pages);
   auto pages = std::make_unique<PageReader>(path, sf.dir.get(), sf.key,
                                             std::move(sf.pages));
-  return {path, std::move(sf.manifest), std::move(sf.dir), std::move(pages)};
+  return {
+      path, std::move(sf.manifest), std::move(sf.dir), std::move(pages), {}};
 }
 
 // Whether a PID is free for a process of this restart; a PID named twice
@@ -94,7 +96,8 @@ void make_set_objects(const Loaded &l, const Registry &registry) {
   sdk::RestoreContext ctx{.statefile = l.path,
                           .pages = *l.pages,
                           .sessions = registry.sessions(),
-                          .processes = pids_of(l.manifest)};
+                          .processes = pids_of(l.manifest),
+                          .options = l.options};
   for (bool make : {false, true})
     for (std::uint64_t id : l.manifest.set_objects) {
       const ObjectRecord &o = l.manifest.object(id);
@@ -170,7 +173,8 @@ void check(Loaded &l, const Registry &registry, PidCheck &pids) {
   sdk::RestoreContext ctx{.statefile = l.path,
                           .pages = *l.pages,
                           .sessions = registry.sessions(),
-                          .processes = pids_of(l.manifest)};
+                          .processes = pids_of(l.manifest),
+                          .options = l.options};
   const auto &set_objects = l.manifest.set_objects;
   for (const ObjectRecord &o : l.manifest.objects)
     if (std::find(set_objects.begin(), set_objects.end(), o.id) ==
@@ -293,7 +297,8 @@ void build(const PlannedProcess &pp, const Loaded &l, const Registry &registry,
       .pages = *l.pages,
       .sessions = registry.sessions(),
       .processes = pids_of(l.manifest),
-      .live_pid = [&](pid_t saved) { return tree.live_pid(saved); }};
+      .live_pid = [&](pid_t saved) { return tree.live_pid(saved); },
+      .options = l.options};
   for (std::uint64_t id : p.objects) {
     const ObjectRecord &rec = l.manifest.object(id);
     registry.process_handler(rec.kind, rec.version)
@@ -357,8 +362,10 @@ Restarted restart(const RestartRequest &request) {
     }
   } let_go{registry};
   std::vector<Loaded> loaded;
-  for (const std::string &path : statefiles)
+  for (const std::string &path : statefiles) {
     loaded.push_back(load(path));
+    loaded.back().options.set_flag("memory.changed_ok", request.force_changed);
+  }
   std::vector<Fork> saved_fork;
   for (const Loaded &l : loaded)
     saved_fork.push_back(l.manifest.header.fork);

@@ -57,15 +57,19 @@ bool changed_since(const FileIdentity &f) {
 }
 
 std::string file_to_map(const FileIdentity &f, pid_t pid,
-                        const std::string &statefile) {
+                        const sdk::RestoreContext &ctx) {
   if (!changed_since(f))
     return f.path;
   if (!f.saved_copy.empty())
-    return statefile + "/" + f.saved_copy;
+    return ctx.statefile + "/" + f.saved_copy;
+  struct stat st {};
+  if (ctx.options.flag("memory.changed_ok") && ::stat(f.path.c_str(), &st) == 0)
+    return f.path;
   throw sdk::Error(sdk::Code::component_unavailable,
                    fmt::format("component unavailable: {} (mapped by process "
                                "{}) changed since the checkpoint (or is gone); "
-                               "a checkpoint made with -u carries it",
+                               "a checkpoint made with -u carries it, and "
+                               "cpr -r --force-changed maps it as it is now",
                                f.path, pid));
 }
 

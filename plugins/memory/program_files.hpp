@@ -6,6 +6,8 @@
 
 #include "address_space.hpp"
 
+#include <cpr/sdk/handler.hpp>
+
 #include <string>
 #include <sys/types.h>
 
@@ -19,9 +21,10 @@ void save_program_files(pid_t pid, AddressSpace &as,
 bool changed_since(const FileIdentity &f);
 
 // What to open for a file the process mapped: the file itself while it is
-// unchanged, else its saved copy. Throws "component unavailable" naming the
-// file (and -u) when it changed and no copy was saved.
+// unchanged, else its saved copy, else (cpr -r --force-changed, the option
+// memory.changed_ok) the file as it is now. Throws "component unavailable"
+// naming the file when it changed and none of these applies.
 std::string file_to_map(const FileIdentity &f, pid_t pid,
-                        const std::string &statefile);
+                        const sdk::RestoreContext &ctx);
 
 } // namespace cpr::memory

@@ -27,8 +27,8 @@ bool is_kernel(const std::string &name) {
 
 // Unchanged, or carried by an upgrade checkpoint.
 void check_file(const FileIdentity &f, pid_t pid,
-                const std::string &statefile) {
-  file_to_map(f, pid, statefile);
+                const sdk::RestoreContext &ctx) {
+  file_to_map(f, pid, ctx);
 }
 
 // Unmaps everything but what the engine placed and the kernel's own pages.
@@ -181,7 +181,7 @@ void map_vmas(sdk::Tracee &t, const AddressSpace &as,
     } else if (file) {
       // Code and libraries changed since an upgrade checkpoint: its copy.
       std::string path = v.kind == VmaKind::file_private
-                             ? file_to_map(v.file, as.pid, ctx.statefile)
+                             ? file_to_map(v.file, as.pid, ctx)
                              : v.name;
       auto key = std::make_pair(path, open_flags(v));
       auto it = open_files.find(key);
@@ -239,9 +239,9 @@ struct PrctlMmMap {
 };
 
 void set_mm_fields(sdk::Tracee &t, const AddressSpace &as,
-                   const std::string &statefile) {
+                   const sdk::RestoreContext &ctx) {
   const MmFields &m = as.mm;
-  int exe = sdk::remote_open(t, file_to_map(as.exe, as.pid, statefile),
+  int exe = sdk::remote_open(t, file_to_map(as.exe, as.pid, ctx),
                              O_RDONLY | O_CLOEXEC);
   PrctlMmMap map{m.start_code,
                  m.end_code,
@@ -288,12 +288,12 @@ void check_shared_file(const Vma &v, pid_t pid) {
 }
 
 void check_restorable(const AddressSpace &as, const sdk::RestoreContext &ctx) {
-  check_file(as.exe, as.pid, ctx.statefile);
+  check_file(as.exe, as.pid, ctx);
   for (const Vma &v : as.vmas)
     if (!v.saved_as.empty())
       remade_mapped_file(v, ctx);
     else if (v.kind == VmaKind::file_private)
-      check_file(v.file, as.pid, ctx.statefile);
+      check_file(v.file, as.pid, ctx);
     else if (v.kind == VmaKind::file_shared)
       check_shared_file(v, as.pid);
   auto [crc, size] = own_vdso();
@@ -314,7 +314,7 @@ void rebuild_address_space(sdk::Tracee &t, const AddressSpace &as,
     if (!v.pages.empty())
       ctx.pages.restore(t.pid(), v.pages_offset, v.pages);
   finish_vmas(t, as);
-  set_mm_fields(t, as, ctx.statefile);
+  set_mm_fields(t, as, ctx);
 }
 
 } // namespace cpr::memory

@@ -91,7 +91,9 @@ struct ckpt_args {
   unsigned long ckpt_type; /* one of CKPT_ARG_... */
   void *ckpt_data;         /* as the type says */
 };
-#define CKPT_ARG_FORCE 0x100         /* create: overwrite a statefile (NULL) */
+#define CKPT_ARG_FORCE                                                         \
+  0x100 /* create: overwrite a statefile; restart: map programs changed    \
+           since the checkpoint as they are now (NULL) */
 #define CKPT_ARG_OUTSIDE_PIPES 0x101 /* create: carry pipes to outside (NULL)  \
                                       */
 #define CKPT_ARG_TIMEOUT 0x102  /* create: unsigned int * seconds for handlers \

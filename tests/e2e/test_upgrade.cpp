@@ -50,8 +50,10 @@ TEST_CASE("An upgrade checkpoint restarts on the code it ran after the "
   expect_finishes_with(target, reference);
 }
 
+// --force-changed then maps the new release: the process goes on with its
+// saved memory and the new code (here, the same layout with other words).
 TEST_CASE("Without -u a program changed since the checkpoint is refused, "
-          "naming it",
+          "naming it, unless the restart is forced",
           "[e2e][upgrade][errors]") {
   TempDir dir;
   install_release("A", dir / "app");
@@ -66,4 +68,12 @@ TEST_CASE("Without -u a program changed since the checkpoint is refused, "
       fmt::format("component unavailable: {} (mapped by process {}) changed",
                   (dir / "app" / "upgrade_app").string(), before.pid));
   expect_no_process_left(before.pid);
+
+  CommandResult forced = run_cpr({"-r", "--force-changed", sf.string()});
+  INFO(forced.describe());
+  REQUIRE(forced.status.success());
+  REQUIRE(wait_exit(target.pid, 15s).success());
+  std::string out = read_file(target.out);
+  CHECK(out.find("program A, library A") != std::string::npos);
+  CHECK(out.find("round 39: program B, library B\n") != std::string::npos);
 }

@@ -25,6 +25,8 @@ engine::RestartRequest restart_request(const char *path, ckpt_args *args[],
     const ckpt_args *a = args ? args[i] : nullptr;
     if (a && a->ckpt_type == CKPT_ARG_FORK_ANY)
       req.fork = engine::Fork::any;
+    else if (a && a->ckpt_type == CKPT_ARG_FORCE)
+      req.force_changed = true;
     else if (a && a->ckpt_type == CKPT_ARG_STATEFILE && a->ckpt_data)
       req.statefiles.push_back(static_cast<const char *>(a->ckpt_data));
     else

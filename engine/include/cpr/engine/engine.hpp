@@ -57,6 +57,9 @@ struct RestartRequest {
   // -j (CKPT_RESTART_INTERACTIVE): the processes that ran on a terminal
   // run on the caller's, as a foreground job of its session.
   bool interactive = false;
+  // --force-changed (CKPT_ARG_FORCE): an executable or library changed
+  // since a checkpoint made without -u is mapped as it is now.
+  bool force_changed = false;
 };
 
 // What was restarted: the first statefile's ID list, as checkpointed, and
