@@ -25,10 +25,7 @@ TEST_CASE("An open directory comes back at its readdir position",
   auto spec = dirwalk();
   const std::string &reference = reference_output(spec);
   TempDir dir;
-  RunningTarget target = start_target(spec, dir);
-  // It walks once it has made its 2400 files.
-  REQUIRE(wait_until([&] { return file_size_or_zero(target.out) > 0; }, 10s));
-  let_it_run(200ms, 700ms);
+  RunningTarget target = start_walking(spec, dir);
   auto sf = dir / "statefile";
   ProcessIdentity before = checkpoint_and_reap(sf, target.pid);
 
@@ -52,16 +49,8 @@ TEST_CASE("Checkpoint and restart leave an open directory's times alone",
   auto spec = dirwalk();
   const std::string &reference = reference_output(spec);
   TempDir dir;
-  RunningTarget target = start_target(spec, dir);
-  REQUIRE(wait_until([&] { return file_size_or_zero(target.out) > 0; }, 10s));
-  let_it_run(200ms, 700ms);
-  REQUIRE(kill(target.pid, SIGSTOP) == 0);
-  REQUIRE(wait_until(
-      [&] {
-        auto stat = process_stat(target.pid);
-        return stat && stat->state == 'T';
-      },
-      2s));
+  RunningTarget target = start_walking(spec, dir);
+  stop_and_wait(target.pid);
   auto tree = dir / "tree";
   const timespec old[2] = {{1000000000, 1}, {1000000000, 2}};
   REQUIRE(utimensat(AT_FDCWD, tree.c_str(), old, 0) == 0);

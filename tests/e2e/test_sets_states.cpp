@@ -51,13 +51,7 @@ TEST_CASE("A stopped process stays stopped, by the same signal, until "
     TempDir dir;
     RunningTarget target = start_target(spec, dir);
     let_it_run();
-    REQUIRE(kill(target.pid, signal) == 0);
-    REQUIRE(wait_until(
-        [&] {
-          auto stat = process_stat(target.pid);
-          return stat && stat->state == 'T';
-        },
-        2s));
+    stop_and_wait(target.pid, signal);
     auto sf = dir / "statefile";
     SetIdentity before =
         checkpoint_set_and_reap(sf, std::to_string(target.pid), {target.pid});

@@ -61,6 +61,24 @@ void checkpoint(const fs::path &sf, pid_t pid,
   REQUIRE(fs::is_directory(sf));
 }
 
+void stop_and_wait(pid_t pid, int signal) {
+  REQUIRE(kill(pid, signal) == 0);
+  REQUIRE(wait_until(
+      [&] {
+        auto stat = process_stat(pid);
+        return stat && stat->state == 'T';
+      },
+      2s));
+}
+
+RunningTarget start_walking(const TargetSpec &dirwalk, const TempDir &dir) {
+  RunningTarget target = start_target(dirwalk, dir);
+  // It walks once it has made its 2400 files.
+  REQUIRE(wait_until([&] { return file_size_or_zero(target.out) > 0; }, 10s));
+  let_it_run(200ms, 700ms);
+  return target;
+}
+
 ProcessIdentity checkpoint_and_reap(const fs::path &sf, pid_t pid,
                                     const std::vector<std::string> &flags) {
   REQUIRE(is_child_of_this(pid));

@@ -4,6 +4,7 @@
 #include "support/harness.hpp"
 #include "support/targets.hpp"
 
+#include <csignal>
 #include <functional>
 #include <string>
 #include <string_view>
@@ -32,6 +33,10 @@ std::string describe(const ProcessIdentity &identity);
 
 // Lets a target work for a pseudo-random time in [lo, hi], and logs it.
 void let_it_run(milliseconds lo = 300ms, milliseconds hi = 900ms);
+// Sends `signal` (SIGSTOP, SIGTSTP) and waits until the process is stopped.
+void stop_and_wait(pid_t pid, int signal = SIGSTOP);
+// dirwalk, once it has made its files and walked a while.
+RunningTarget start_walking(const TargetSpec &dirwalk, const TempDir &dir);
 
 // Runs `cpr -c sf -p PID flags...`.
 CommandResult try_checkpoint(const fs::path &sf, pid_t pid,
