@@ -16,7 +16,9 @@
 namespace cpr::engine {
 
 // Bumped whenever the layout of anything in this file changes.
-inline constexpr std::uint32_t format_revision = 1;
+// 2: the portable archive (docs/statefile.md); 1 was Boost's binary one.
+inline constexpr std::uint32_t format_revision = 2;
+inline constexpr std::uint32_t first_portable_revision = 2;
 
 // The controlling terminal of the set, when it is outside the set (not a
 // pty whose master a process of the set holds): what cpr -j puts the

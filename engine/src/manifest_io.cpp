@@ -1,10 +1,8 @@
 #include "manifest_io.hpp"
 
-#include "bounded_archive.hpp"
-
 #include <cpr/sdk/error.hpp>
+#include <cpr/sdk/portable_archive.hpp>
 
-#include <boost/archive/binary_oarchive.hpp>
 #include <boost/crc.hpp>
 
 #include <cstring>
@@ -16,12 +14,22 @@ namespace {
 
 constexpr char magic[8] = {'C', 'P', 'R', 'S', 'T', 'A', 'T', 'E'};
 
-struct Trailer {
-  char magic[8];
-  std::uint32_t revision;
-  std::uint32_t crc;
-  std::uint64_t length;
-};
+// The head before the body: the magic, then the revision, the body's
+// CRC-32 and its length, little-endian.
+constexpr std::size_t head_size = sizeof magic + 4 + 4 + 8;
+
+void put_le(std::string &out, std::uint64_t v, int bytes) {
+  for (int i = 0; i < bytes; ++i)
+    out.push_back(static_cast<char>((v >> (8 * i)) & 0xff));
+}
+
+std::uint64_t get_le(const std::string &in, std::size_t at, int bytes) {
+  std::uint64_t v = 0;
+  for (int i = 0; i < bytes; ++i)
+    v |= static_cast<std::uint64_t>(static_cast<unsigned char>(in[at + i]))
+         << (8 * i);
+  return v;
+}
 
 std::uint32_t crc_of(const std::string &bytes) {
   boost::crc_32_type crc;
@@ -37,18 +45,17 @@ std::uint32_t crc_of(const std::string &bytes) {
 } // namespace
 
 std::string manifest_bytes(const Manifest &manifest) {
-  std::ostringstream out;
+  std::stringbuf out;
   {
-    boost::archive::binary_oarchive archive(out);
+    sdk::PortableOArchive archive(out);
     archive << manifest;
   }
   std::string body = out.str();
-  Trailer head{};
-  std::memcpy(head.magic, magic, sizeof magic);
-  head.revision = format_revision;
-  head.crc = crc_of(body);
-  head.length = body.size();
-  return std::string(reinterpret_cast<const char *>(&head), sizeof head) + body;
+  std::string head(magic, sizeof magic);
+  put_le(head, format_revision, 4);
+  put_le(head, crc_of(body), 4);
+  put_le(head, body.size(), 8);
+  return head + body;
 }
 
 bool has_manifest_magic(const char *head, std::size_t len) {
@@ -56,28 +63,34 @@ bool has_manifest_magic(const char *head, std::size_t len) {
 }
 
 Manifest parse_manifest(const std::string &bytes, const std::string &name) {
-  Trailer head{};
-  if (bytes.size() < sizeof head)
+  if (bytes.size() < head_size)
     damaged(name, "is truncated");
-  std::memcpy(&head, bytes.data(), sizeof head);
-  if (!has_manifest_magic(head.magic, sizeof head.magic))
+  if (!has_manifest_magic(bytes.data(), sizeof magic))
     throw sdk::Error(sdk::Code::damaged_statefile,
                      "damaged statefile " + name + ": not a cpr MANIFEST");
-  if (head.revision > format_revision)
+  auto revision = static_cast<std::uint32_t>(get_le(bytes, 8, 4));
+  if (revision > format_revision)
     throw sdk::Error(
         sdk::Code::checkpoint_error,
         fmt::format(
             "Checkpoint error: statefile {} has format revision {}, newer than "
             "this cpr reads ({})",
-            name, head.revision, format_revision));
-  if (bytes.size() - sizeof head != head.length)
+            name, revision, format_revision));
+  if (revision < first_portable_revision)
+    throw sdk::Error(
+        sdk::Code::checkpoint_error,
+        fmt::format("Checkpoint error: statefile {} has format revision {}, "
+                    "from before statefiles were portable; restart it with "
+                    "the cpr that made it (0.1 of December 2026)",
+                    name, revision));
+  if (bytes.size() - head_size != get_le(bytes, 16, 8))
     damaged(name, "is truncated");
-  std::string body = bytes.substr(sizeof head);
-  if (crc_of(body) != head.crc)
+  std::string body = bytes.substr(head_size);
+  if (crc_of(body) != get_le(bytes, 12, 4))
     damaged(name, "checksum mismatch");
   try {
-    std::istringstream in(body);
-    BoundedArchive archive(in, body.size());
+    std::stringbuf in(body);
+    sdk::PortableIArchive archive(in, body.size());
     Manifest manifest;
     archive >> manifest;
     return manifest;

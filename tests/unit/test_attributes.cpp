@@ -5,8 +5,7 @@
 
 #include <catch2/catch.hpp>
 
-#include <boost/archive/binary_iarchive.hpp>
-#include <boost/archive/binary_oarchive.hpp>
+#include <cpr/sdk/portable_archive.hpp>
 
 #include <cstdlib>
 #include <filesystem>
@@ -346,12 +345,14 @@ struct ManifestV0 {
 };
 
 template <class From> Manifest round_trip(const From &from) {
-  std::stringstream bytes;
+  std::stringbuf bytes;
   {
-    boost::archive::binary_oarchive out(bytes);
+    cpr::sdk::PortableOArchive out(bytes);
     out << from;
   }
-  boost::archive::binary_iarchive in(bytes);
+  std::string written = bytes.str();
+  std::stringbuf read(written);
+  cpr::sdk::PortableIArchive in(read, written.size());
   Manifest m;
   in >> m;
   return m;

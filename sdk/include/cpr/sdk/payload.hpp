@@ -1,11 +1,12 @@
-// A handler's record is its own Boost.Serialization archive: the engine
-// stores the bytes and never needs the handler's types.
+// A handler's record is its own Boost.Serialization archive, in cpr's
+// portable form (portable_archive.hpp): the engine stores the bytes and
+// never needs the handler's types.
 #pragma once
 
 #include <cpr/sdk/error.hpp>
 
-#include <boost/archive/binary_iarchive.hpp>
-#include <boost/archive/binary_oarchive.hpp>
+#include <cpr/sdk/portable_archive.hpp>
+
 #include <boost/serialization/string.hpp>
 #include <boost/serialization/vector.hpp>
 
@@ -15,9 +16,9 @@
 namespace cpr::sdk {
 
 template <class T> std::string to_payload(const T &value) {
-  std::ostringstream out;
+  std::stringbuf out;
   {
-    boost::archive::binary_oarchive archive(out);
+    PortableOArchive archive(out);
     archive << value;
   }
   return out.str();
@@ -25,14 +26,15 @@ template <class T> std::string to_payload(const T &value) {
 
 template <class T> T from_payload(const std::string &bytes) {
   try {
-    std::istringstream in(bytes);
-    boost::archive::binary_iarchive archive(in);
+    std::stringbuf in(bytes);
+    PortableIArchive archive(in, bytes.size());
     T value;
     archive >> value;
     return value;
   } catch (const std::exception &) {
     // Boost's words ("input stream error") say nothing to a user.
-    throw Error("damaged statefile: a record cannot be read (malformed)");
+    throw Error(Code::damaged_statefile,
+                "damaged statefile: a record cannot be read (malformed)");
   }
 }
 
