@@ -174,10 +174,12 @@ void collect_from_inside(RemoteProcess &t, ProcessRecord &p) {
   std::vector<long> results = t.syscalls(calls);
   for (std::size_t i = 0; i < results.size(); ++i)
     if (results[i] < 0)
-      throw sdk::Error(fmt::format(
-          "cannot read the state of process {}: "
-          "system call {} failed: {}",
-          t.pid(), calls[i].nr, std::strerror(static_cast<int>(-results[i]))));
+      throw sdk::Error(
+          static_cast<int>(-results[i]),
+          fmt::format("cannot read the state of process {}: "
+                      "system call {} failed: {}",
+                      t.pid(), calls[i].nr,
+                      std::strerror(static_cast<int>(-results[i]))));
   p.limits.assign(RLIM_NLIMITS, Limit{});
   t.read(limits_at, p.limits.data(), RLIM_NLIMITS * limit_size);
   p.actions.assign(signal_count, SignalAction{});
@@ -266,9 +268,11 @@ void restore_signal_actions(RemoteProcess &t, const ProcessRecord &p) {
   std::vector<long> results = t.syscalls(calls);
   for (std::size_t i = 0; i < results.size(); ++i)
     if (results[i] < 0)
-      throw sdk::Error(fmt::format(
-          "cannot restore the action of signal {}: {}", calls[i].args[0],
-          std::strerror(static_cast<int>(-results[i]))));
+      throw sdk::Error(
+          static_cast<int>(-results[i]),
+          fmt::format("cannot restore the action of signal {}: {}",
+                      calls[i].args[0],
+                      std::strerror(static_cast<int>(-results[i]))));
 }
 
 void restore_thread_state(RemoteProcess &t, const ThreadState &th) {

@@ -39,7 +39,8 @@ sdk::UniqueFd open_statefile_dir(const std::string &path) {
       ::open(path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NONBLOCK));
   if (dir.get() < 0) {
     if (errno == ENOTDIR)
-      throw sdk::Error("cannot open statefile " + path + ": Not a directory");
+      throw sdk::Error(ENOTDIR,
+                       "cannot open statefile " + path + ": Not a directory");
     sdk::throw_errno("cannot open statefile " + path, errno);
   }
   return dir;

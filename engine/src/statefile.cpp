@@ -158,11 +158,13 @@ StatefileWriter::StatefileWriter(std::string path, bool force)
   struct stat st {};
   if (::lstat(path_.c_str(), &st) == 0) {
     if (!force_)
-      throw sdk::Error("cannot create statefile " + path_ + ": File exists");
+      throw sdk::Error(EEXIST,
+                       "cannot create statefile " + path_ + ": File exists");
     if (S_ISDIR(st.st_mode) && !looks_like_statefile(path_))
-      throw sdk::Error("cannot create statefile " + path_ +
-                       ": File exists (and it is not a statefile, so -f "
-                       "does not overwrite it)");
+      throw sdk::Error(EEXIST,
+                       "cannot create statefile " + path_ +
+                           ": File exists (and it is not a statefile, so -f "
+                           "does not overwrite it)");
   } else if (errno != ENOENT) {
     sdk::throw_errno("cannot create statefile " + path_, errno);
   }
@@ -360,8 +362,8 @@ Manifest read_manifest(const std::string &path) {
 
 void reseal_statefile(const std::string &path) {
   if (!caller_is_root())
-    throw sdk::Error("cannot reseal statefile " + path +
-                     ": Permission denied (only root may)");
+    throw sdk::Error(EACCES, "cannot reseal statefile " + path +
+                                 ": Permission denied (only root may)");
   sdk::UniqueFd dir = open_statefile_dir(path);
   sdk::UniqueFd manifest = open_sealed(dir.get(), "MANIFEST", path);
   parse_manifest(
@@ -393,12 +395,14 @@ void check_access(const std::string &path, const Header &header, Access what) {
     return;
   bool owner = header.owner_uid == me;
   if (!owner)
-    throw sdk::Error("cannot use statefile " + path +
-                     ": Permission denied (only its owner or root may)");
+    throw sdk::Error(EACCES,
+                     "cannot use statefile " + path +
+                         ": Permission denied (only its owner or root may)");
   if (what == Access::restart && header.made_by_uid == 0)
-    throw sdk::Error("cannot restart statefile " + path +
-                     ": Permission denied (root made it; only root may "
-                     "restart it)");
+    throw sdk::Error(EACCES,
+                     "cannot restart statefile " + path +
+                         ": Permission denied (root made it; only root may "
+                         "restart it)");
 }
 
 void remove_statefile(const std::string &path) {
@@ -408,21 +412,23 @@ void remove_statefile(const std::string &path) {
   if (!S_ISDIR(st.st_mode) || !looks_like_statefile(path)) {
     if (S_ISDIR(st.st_mode) && ::access((path + "/MANIFEST").c_str(), F_OK) &&
         errno == EACCES)
-      throw sdk::Error("cannot delete statefile " + path +
-                       ": Permission denied");
-    throw sdk::Error("cannot delete " + path +
-                     ": Invalid argument (not a "
-                     "statefile)");
+      throw sdk::Error(EACCES, "cannot delete statefile " + path +
+                                   ": Permission denied");
+    throw sdk::Error(EINVAL, "cannot delete " + path +
+                                 ": Invalid argument (not a "
+                                 "statefile)");
   }
   uid_t me = caller_uid();
   if (me != 0 && st.st_uid != me)
-    throw sdk::Error("cannot delete statefile " + path +
-                     ": Permission denied (only its owner or root may)");
+    throw sdk::Error(EACCES,
+                     "cannot delete statefile " + path +
+                         ": Permission denied (only its owner or root may)");
   remove_outside_files(path);
   std::error_code ec;
   fs::remove_all(path, ec);
   if (ec)
-    throw sdk::Error("cannot delete statefile " + path + ": " + ec.message());
+    throw sdk::Error(ec.value(),
+                     "cannot delete statefile " + path + ": " + ec.message());
 }
 
 } // namespace cpr::engine

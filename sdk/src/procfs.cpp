@@ -45,7 +45,7 @@ std::optional<std::string> try_read_file(const std::string &path) {
 std::string read_file(const std::string &path) {
   auto text = try_read_file(path);
   if (!text)
-    throw Error("cannot read " + path + ": No such file or directory");
+    throw Error(ENOENT, "cannot read " + path + ": No such file or directory");
   return *text;
 }
 

@@ -1,4 +1,5 @@
 #include "api/api_errors.hpp"
+#include "statefile.hpp"
 
 #include <ckpt.h>
 #include <cpr/sdk/error.hpp>
@@ -8,7 +9,9 @@
 #include <catch2/catch.hpp>
 
 #include <cerrno>
+#include <cstdlib>
 #include <string>
+#include <unistd.h>
 #include <vector>
 
 using namespace cpr;
@@ -78,6 +81,16 @@ TEST_CASE("The C API's errno comes from an error's code, not its words") {
     sdk::Error wrapped = e.within("restart of process 5 failed: ");
     CHECK(errno_for(wrapped) == EACCES);
   }
+  // A statefile that exists: EEXIST, as the README promises.
+  char dir[] = "/tmp/cpr-unit-XXXXXX";
+  REQUIRE(::mkdtemp(dir));
+  try {
+    engine::StatefileWriter writer(dir, false);
+    FAIL("an existing directory was taken for a new statefile");
+  } catch (const sdk::Error &e) {
+    CHECK(errno_for(e) == EEXIST);
+  }
+  ::rmdir(dir);
   // Through the library itself.
   errno = 0;
   CHECK(ckpt_restart("/nonexistent/statefile", nullptr, 0) == -1);
