@@ -179,15 +179,17 @@ void map_vmas(sdk::Tracee &t, const AddressSpace &as,
     if (!v.saved_as.empty()) {
       fd = fd_of_remade(t, v, ctx, open_files);
     } else if (file) {
-      // Code and libraries changed since an upgrade checkpoint: its copy.
-      std::string path = v.kind == VmaKind::file_private
-                             ? file_to_map(v.file, as.pid, ctx)
-                             : v.name;
-      auto key = std::make_pair(path, open_flags(v));
+      auto key = std::make_pair(v.name, open_flags(v));
       auto it = open_files.find(key);
-      if (it == open_files.end())
+      if (it == open_files.end()) {
+        // Code and libraries changed since an upgrade checkpoint: its copy.
+        // Looked at once per file, not once per mapping of it.
+        std::string path = v.kind == VmaKind::file_private
+                               ? file_to_map(v.file, as.pid, ctx)
+                               : v.name;
         it = open_files.emplace(key, sdk::remote_open(t, path, key.second))
                  .first;
+      }
       fd = it->second;
     }
     sdk::remote_call(
