@@ -30,6 +30,8 @@ int create_checkpoint(const CheckpointRequest &r) {
     args.push_back({CKPT_ARG_FORCE, nullptr});
   if (r.outside_pipes)
     args.push_back({CKPT_ARG_OUTSIDE_PIPES, nullptr});
+  if (r.outside_sockets)
+    args.push_back({CKPT_ARG_OUTSIDE_SOCKETS, nullptr});
   if (r.all_ipc)
     args.push_back({CKPT_ARG_ALL_IPC, nullptr});
   std::vector<ckpt_args *> list;

@@ -26,6 +26,8 @@ public:
         set_distribute();
       else if (a == "--outside-pipes")
         set_outside_pipes();
+      else if (a == "--outside-sockets")
+        set_outside_sockets();
       else if (a == "--all-ipc")
         set_all_ipc();
       else if (a == "--timeout")
@@ -123,6 +125,11 @@ private:
     checkpoint_only_.push_back("--outside-pipes");
   }
 
+  void set_outside_sockets() {
+    opts_.checkpoint.outside_sockets = true;
+    checkpoint_only_.push_back("--outside-sockets");
+  }
+
   void set_all_ipc() {
     opts_.checkpoint.all_ipc = true;
     checkpoint_only_.push_back("--all-ipc");
@@ -189,8 +196,8 @@ Options parse_options(const std::vector<std::string> &args) {
 const char *usage() {
   return "usage: cpr -c statefile -p id[:type][,id[:type]...] [-f] [-k | -g] "
          "[-u]\n"
-         "              [--distribute] [--outside-pipes] [--all-ipc] "
-         "[--timeout S]\n"
+         "              [--distribute] [--outside-pipes] [--outside-sockets]\n"
+         "              [--all-ipc] [--timeout S]\n"
          "       cpr -r [-j] [--fork-any] [--force-changed] statefile...\n"
          "       cpr -i statefile...\n"
          "       cpr -D statefile...\n"
@@ -209,6 +216,9 @@ const char *usage() {
          "                NAME.ckpt.pidPID, not in the statefile\n"
          "  --outside-pipes  with -c: carry pipes whose other end is outside\n"
          "                the set; at restart that end is cpr's stdin/stdout\n"
+         "  --outside-sockets  with -c: a unix socket connected to a process\n"
+         "                outside the set is connected again, to its peer's\n"
+         "                address, at restart\n"
          "  --all-ipc     with -c: also save the System V IPC objects of the\n"
          "                owner that the set does not use (IPC ALL)\n"
          "  --timeout S   with -c: wait S seconds (default 60) for the "

@@ -344,6 +344,7 @@ void checkpoint(const CheckpointRequest &req) {
   ctx.options.set_flag("files.distribute", req.distribute);
   ctx.options.set_flag("memory.upgrade", req.upgrade);
   ctx.options.set_flag("pipes.outside", req.outside_pipes);
+  ctx.options.set_flag("sockets.outside", req.outside_sockets);
   ctx.options.set_flag("shm.all_of_owner",
                        req.all_ipc || policies.ipc() == IpcPolicy::all);
   Manifest manifest;

@@ -109,6 +109,9 @@ struct ckpt_args {
 #define CKPT_ARG_ALL_IPC                                                       \
   0x106 /* create: also the owner's System V IPC objects                       \
            no process uses (NULL) */
+#define CKPT_ARG_OUTSIDE_SOCKETS                                               \
+  0x107 /* create: connect unix sockets to outside again by                    \
+           address at restart (NULL) */
 
 /* Errors: errno as the guide's message says (ESRCH "No such process",
  * EEXIST "File exists", ...); ECKPT for "Checkpoint error". */

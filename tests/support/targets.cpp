@@ -251,6 +251,14 @@ TargetSpec pipe_data(std::string mode) {
   return make_target("pipe_data " + mode, {program.string()}, {mode});
 }
 
+TargetSpec unix_sockets(std::string mode, std::string path) {
+  auto program = fs::path(CPR_TARGETS_BUILD_DIR) / "unix_sockets";
+  std::vector<std::string> args{mode};
+  if (!path.empty())
+    args.push_back(path);
+  return make_target("unix_sockets " + mode, {program.string()}, args);
+}
+
 TargetSpec sysv_counter(key_t key, const std::string &variant) {
   auto program = fs::path(CPR_TARGETS_BUILD_DIR) / "sysv_counter";
   std::vector<std::string> args{fmt::format("{:x}", key)};

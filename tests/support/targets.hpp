@@ -113,6 +113,8 @@ TargetSpec devices();
 // Pipes (issue 5), ~2 s: "small", "full" (1 MiB, filled), "nonblock": bytes
 // a child reads after 2 s; "blocked": a writer and a reader blocked on pipes.
 TargetSpec pipe_data(std::string mode);
+// unix_sockets MODE (issue 16): pair, listen, dgram, closed; client PATH.
+TargetSpec unix_sockets(std::string mode, std::string path = "");
 
 // System V IPC and POSIX shared memory (issue 8), ~2-3 s each. `key` (hex on
 // the command line) is the first of the keys and names a run uses; nothing

@@ -63,6 +63,8 @@ engine::CheckpointRequest request(const char *path, ckpt_id_t id,
       req.force = true;
     } else if (a->ckpt_type == CKPT_ARG_OUTSIDE_PIPES) {
       req.outside_pipes = true;
+    } else if (a->ckpt_type == CKPT_ARG_OUTSIDE_SOCKETS) {
+      req.outside_sockets = true;
     } else if (a->ckpt_type == CKPT_ARG_ALL_IPC) {
       req.all_ipc = true;
     } else if (a->ckpt_type == CKPT_ARG_TIMEOUT && a->ckpt_data) {

@@ -25,6 +25,9 @@ struct CheckpointRequest {
   bool distribute = false;
   // --outside-pipes: carry pipes whose other end is outside the set.
   bool outside_pipes = false;
+  // --outside-sockets: a unix socket connected outside the set is connected
+  // again, by its peer's address, at restart.
+  bool outside_sockets = false;
   // --all-ipc (IPC ALL): System V IPC objects of the checkpoint owner that
   // no process uses are saved too.
   bool all_ipc = false;

@@ -1,0 +1,67 @@
+#include "set_sockets.hpp"
+
+#include <cpr/sdk/socket_address.hpp>
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <filesystem>
+
+namespace cpr::sockets {
+namespace {
+
+namespace fs = std::filesystem;
+
+template <class Fn> void each_socket_of(pid_t pid, Fn see) {
+  std::error_code ec;
+  for (const auto &e :
+       fs::directory_iterator(fmt::format("/proc/{}/fd", pid), ec)) {
+    std::error_code link_ec;
+    std::string link = fs::read_symlink(e.path(), link_ec).string();
+    if (!link.starts_with("socket:["))
+      continue;
+    try {
+      see(std::stoull(link.substr(8)), std::stoi(e.path().filename()));
+    } catch (const std::exception &) {
+    }
+  }
+}
+
+} // namespace
+
+std::map<std::uint64_t, Holder> sockets_held_by(const std::vector<pid_t> &set) {
+  std::map<std::uint64_t, Holder> held;
+  for (pid_t pid : set)
+    each_socket_of(pid, [&](std::uint64_t inode, int fd) {
+      held.emplace(inode, Holder{pid, fd});
+    });
+  return held;
+}
+
+std::optional<std::string> outside_holder(std::uint64_t inode,
+                                          const std::vector<pid_t> &set) {
+  std::error_code ec;
+  std::optional<std::string> found;
+  for (const auto &e : fs::directory_iterator("/proc", ec)) {
+    std::string name = e.path().filename().string();
+    if (name.empty() || !std::all_of(name.begin(), name.end(), ::isdigit))
+      continue;
+    pid_t pid = std::stoi(name);
+    if (std::find(set.begin(), set.end(), pid) != set.end())
+      continue;
+    each_socket_of(pid, [&](std::uint64_t ino, int fd) {
+      if (ino == inode && !found)
+        found = fmt::format("process {} fd {}", pid, fd);
+    });
+    if (found)
+      break;
+  }
+  return found;
+}
+
+std::string describe(const sdk::OpenFile &file, int fd) {
+  return fmt::format("process {} fd {} ({}: {})", file.pid, file.fd, file.path,
+                     sdk::describe_socket(fd));
+}
+
+} // namespace cpr::sockets
