@@ -345,6 +345,9 @@ void checkpoint(const CheckpointRequest &req) {
   ctx.options.set_flag("memory.upgrade", req.upgrade);
   ctx.options.set_flag("pipes.outside", req.outside_pipes);
   ctx.options.set_flag("sockets.outside", req.outside_sockets);
+  ctx.options.set("will", will == Will::cont   ? "cont"
+                          : will == Will::kill ? "kill"
+                                               : "exit");
   ctx.options.set_flag("shm.all_of_owner",
                        req.all_ipc || policies.ipc() == IpcPolicy::all);
   Manifest manifest;
@@ -355,6 +358,20 @@ void checkpoint(const CheckpointRequest &req) {
   CheckpointNotice notice(named, req.handler_timeout);
   Clock frozen_for;
   FrozenSet set;
+  // Destroyed before the set thaws: what handlers changed in a set whose
+  // checkpoint failed is put back first.
+  struct CheckpointOver {
+    const Registry &registry;
+    bool over = false;
+    void now() {
+      over = true;
+      registry.checkpoint_over(true);
+    }
+    ~CheckpointOver() {
+      if (!over)
+        registry.checkpoint_over(false);
+    }
+  } checkpoint_over{registry};
   set.freeze(req.ids);
   set.check_children();
   set.order_as_tree();
@@ -394,6 +411,7 @@ void checkpoint(const CheckpointRequest &req) {
   // WILL CONT: everything is copied out, so the processes go on while the
   // statefile is made durable. EXIT and KILL wait until it is.
   if (will == Will::cont) {
+    checkpoint_over.now();
     for (auto &f : frozen)
       f->resume();
     frozen_ms = frozen_for.ms();
@@ -403,6 +421,7 @@ void checkpoint(const CheckpointRequest &req) {
   writer.write_manifest(manifest);
   writer.commit(owner, group, pages.digests());
   if (will != Will::cont) {
+    checkpoint_over.now();
     notice.dismiss();
     for (auto &f : frozen)
       f->kill();

@@ -25,6 +25,10 @@ Registry::Loaded::~Loaded() {
   plugin.reset();
 }
 
+void Registry::checkpoint_over(bool succeeded) const {
+  sessions_->checkpoint_over(succeeded);
+}
+
 void Registry::restart_over(bool succeeded) const {
   sessions_->restart_over(succeeded);
 }

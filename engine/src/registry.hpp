@@ -62,6 +62,8 @@ public:
   sdk::Sessions &sessions() const { return *sessions_; }
   // Every session's restart_over(); the sessions are then dropped.
   void restart_over(bool succeeded) const;
+  // Every session's checkpoint_over(), the set still frozen.
+  void checkpoint_over(bool succeeded) const;
 
 private:
   // Member order matters: handlers are destroyed before the plugin object,

@@ -4,6 +4,7 @@ namespace cpr::sdk {
 
 Session::~Session() = default;
 void Session::restart_over(bool) {}
+void Session::checkpoint_over(bool) {}
 
 Sessions::Sessions() = default;
 
@@ -22,6 +23,15 @@ void Sessions::restart_over(bool succeeded) {
   }
   while (!sessions_.empty())
     sessions_.pop_back();
+}
+
+void Sessions::checkpoint_over(bool succeeded) {
+  for (auto &[kind, s] : sessions_) {
+    try {
+      s->checkpoint_over(succeeded);
+    } catch (...) { // the others must still put back what they changed
+    }
+  }
 }
 
 Session *Sessions::find(const std::string &kind) const {

@@ -20,6 +20,12 @@ public:
   // removal). Otherwise the restart failed: what the handler made is taken
   // back.
   virtual void restart_over(bool succeeded);
+  // Checkpoint only, the set still frozen. `succeeded`: the statefile is
+  // made; the processes go on next (WILL CONT, the option "will" is "cont")
+  // or are killed. Otherwise the checkpoint failed and they go on as they
+  // were: what the handler changed in them is put back (a TCP connection
+  // held in repair mode).
+  virtual void checkpoint_over(bool succeeded);
 };
 
 // The sessions of one run, by handler kind. Owned by the engine.
@@ -41,6 +47,8 @@ public:
   // sessions are then dropped (a restart may begin again, in a new IPC
   // namespace).
   void restart_over(bool succeeded);
+  // Every session's checkpoint_over, in the order they were made.
+  void checkpoint_over(bool succeeded);
 
 private:
   Session *find(const std::string &kind) const;
