@@ -1,4 +1,6 @@
 // plugins/sockets: unix, TCP and UDP sockets, with the data queued in them.
+#include "tcp_socket.hpp"
+#include "udp_socket.hpp"
 #include "unix_socket.hpp"
 
 #include <cpr/sdk/plugin.hpp>
@@ -11,6 +13,8 @@ public:
   std::vector<std::unique_ptr<sdk::FdHandler>> fd_handlers() const override {
     std::vector<std::unique_ptr<sdk::FdHandler>> out;
     out.push_back(std::make_unique<UnixHandler>());
+    out.push_back(std::make_unique<TcpHandler>());
+    out.push_back(std::make_unique<UdpHandler>());
     return out;
   }
 };

@@ -51,3 +51,59 @@ struct UnixSocket {
 };
 
 } // namespace cpr::sockets
+
+namespace cpr::sockets {
+
+// What TCP_REPAIR reads of an established connection, and sets again.
+struct TcpConnection {
+  std::uint32_t send_seq = 0, recv_seq = 0; // write_seq, rcv_nxt
+  std::string send_queue, recv_queue;       // unacknowledged, unread
+  std::uint32_t unsent = 0; // of the send queue's tail, never sent
+  std::uint32_t mss = 0;
+  std::uint8_t tcp_options = 0; // TCPI_OPT_*
+  std::uint8_t snd_wscale = 0, rcv_wscale = 0;
+  std::uint32_t timestamp = 0;
+  bool has_window = false;
+  std::uint32_t snd_wl1 = 0, snd_wnd = 0, max_window = 0, rcv_wnd = 0,
+                rcv_wup = 0;
+
+  template <class A> void serialize(A &ar, unsigned) {
+    ar &send_seq &recv_seq &send_queue &recv_queue &unsent &mss;
+    ar &tcp_options &snd_wscale &rcv_wscale &timestamp;
+    ar &has_window &snd_wl1 &snd_wnd &max_window &rcv_wnd &rcv_wup;
+  }
+};
+
+// sockets.tcp: a TCP socket, IPv4 or IPv6.
+struct TcpSocket {
+  std::uint16_t family = 0;
+  std::uint32_t flags = 0; // O_NONBLOCK
+  std::uint8_t state = 0;  // TCP_CLOSE, TCP_LISTEN, TCP_ESTABLISHED
+  Address local, peer;
+  std::uint32_t backlog = 0;
+  bool peer_in_set = false;
+  bool held = false; // its packets dropped by `inet cpr` until restart
+  TcpConnection connection;
+  std::vector<SocketOption> options;
+
+  template <class A> void serialize(A &ar, unsigned) {
+    ar &family &flags &state &local &peer &backlog &peer_in_set &held;
+    ar &connection &options;
+  }
+};
+
+// sockets.udp: a UDP or UDP-Lite socket, IPv4 or IPv6.
+struct UdpSocket {
+  std::uint16_t family = 0;
+  std::uint8_t protocol = 0; // IPPROTO_UDP, IPPROTO_UDPLITE
+  std::uint32_t flags = 0;
+  Address local, peer;
+  std::vector<Message> queue;
+  std::vector<SocketOption> options;
+
+  template <class A> void serialize(A &ar, unsigned) {
+    ar &family &protocol &flags &local &peer &queue &options;
+  }
+};
+
+} // namespace cpr::sockets

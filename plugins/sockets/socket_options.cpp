@@ -69,6 +69,8 @@ constexpr Known known[] = {
 };
 
 bool applies(const Known &k, int family, int type) {
+  if (k.name == IP_MULTICAST_TTL || k.name == IP_MULTICAST_LOOP)
+    return k.level == IPPROTO_IP && family == AF_INET && type == SOCK_DGRAM;
   if (k.level == IPPROTO_IP)
     return family == AF_INET;
   if (k.level == IPPROTO_IPV6)

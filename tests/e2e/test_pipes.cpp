@@ -211,33 +211,6 @@ TEST_CASE("A non-blocking pipe stays non-blocking, its bytes unread",
   bytes_in_pipe_roundtrip("nonblock", "(30000 bytes in it, capacity 65536)");
 }
 
-namespace {
-
-// Checkpointed with -g (WILL CONT) mid-run: the set finishes as if never
-// stopped, since the checkpoint took nothing out of its pipes; then the
-// statefile restarts and finishes the same way again.
-void checkpoint_running_then_restart(const TargetSpec &spec,
-                                     std::size_t children) {
-  const std::string &reference = reference_output(spec);
-  TempDir dir;
-  RunningTarget target = start_target(spec, dir, {.new_session = true});
-  std::vector<pid_t> members{target.pid};
-  for (pid_t child : wait_for_children(target.pid, children))
-    members.push_back(child);
-  let_it_run(200ms, 600ms);
-  SetIdentity before = identity_of_set(members);
-  auto sf = dir / "statefile";
-  CommandResult result =
-      try_checkpoint_set(sf, fmt::format("{}:HID", target.pid), {"-g"});
-  INFO("cpr -c -g: " << result.describe());
-  REQUIRE(result.status.success());
-  expect_finishes_within(target, reference, 20s);
-  restart_set({sf}, before);
-  expect_finishes_within(target, reference, 20s);
-}
-
-} // namespace
-
 TEST_CASE("A checkpoint that leaves a pipe's processes running takes nothing "
           "out of it",
           "[e2e][pipes]") {

@@ -181,6 +181,26 @@ void expect_tree_round_trip(const TargetSpec &spec, const TempDir &dir,
   expect_finishes_within(target, reference, 15s);
 }
 
+void checkpoint_running_then_restart(const TargetSpec &spec,
+                                     std::size_t children) {
+  const std::string &reference = reference_output(spec);
+  TempDir dir;
+  RunningTarget target = start_target(spec, dir, {.new_session = true});
+  std::vector<pid_t> members{target.pid};
+  for (pid_t child : wait_for_children(target.pid, children))
+    members.push_back(child);
+  let_it_run(200ms, 600ms);
+  SetIdentity before = identity_of_set(members);
+  auto sf = dir / "statefile";
+  CommandResult result =
+      try_checkpoint_set(sf, fmt::format("{}:HID", target.pid), {"-g"});
+  INFO("cpr -c -g: " << result.describe());
+  REQUIRE(result.status.success());
+  expect_finishes_within(target, reference, 20s);
+  restart_set({sf}, before);
+  expect_finishes_within(target, reference, 20s);
+}
+
 void expect_finishes_within(const RunningTarget &target,
                             const std::string &reference,
                             milliseconds timeout) {

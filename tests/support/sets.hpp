@@ -67,6 +67,13 @@ void expect_tree_round_trip(const TargetSpec &spec, const TempDir &dir,
                             std::size_t children = 1,
                             const std::string &first_output = "");
 
+// The target and the `children` it starts, checkpointed with -g (WILL
+// CONT) mid-run: the set finishes as if never stopped, since the checkpoint
+// took nothing out of it; then the statefile restarts and finishes the same
+// way again.
+void checkpoint_running_then_restart(const TargetSpec &spec,
+                                     std::size_t children);
+
 // Like expect_finishes_with, with a shorter time limit: a restored set that
 // lost its shared memory would wait for ever.
 void expect_finishes_within(const RunningTarget &target,

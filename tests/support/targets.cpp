@@ -259,6 +259,12 @@ TargetSpec unix_sockets(std::string mode, std::string path) {
   return make_target("unix_sockets " + mode, {program.string()}, args);
 }
 
+TargetSpec inet_sockets(std::string mode, int arg) {
+  auto program = fs::path(CPR_TARGETS_BUILD_DIR) / "inet_sockets";
+  return make_target(fmt::format("inet_sockets {} {}", mode, arg),
+                     {program.string()}, {mode, std::to_string(arg)});
+}
+
 TargetSpec sysv_counter(key_t key, const std::string &variant) {
   auto program = fs::path(CPR_TARGETS_BUILD_DIR) / "sysv_counter";
   std::vector<std::string> args{fmt::format("{:x}", key)};

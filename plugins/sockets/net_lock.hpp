@@ -1,0 +1,23 @@
+// Holding a TCP connection still while its process is away: the packets of
+// its peer (and any it would send) are dropped by a netfilter rule, made
+// with nft, so the peer retransmits them later instead of seeing a reset.
+// The rule lives in the table `inet cpr`, one set element per connection;
+// it outlives cpr when the processes are killed, until their restart.
+#pragma once
+
+#include "address.hpp"
+
+#include <vector>
+
+namespace cpr::sockets {
+
+struct Connection {
+  Address local, peer;
+};
+
+// Throws a Checkpoint error (nft missing, or refusing) naming the first.
+void hold_connections(const std::vector<Connection> &connections);
+// Best effort: a connection already let go is no error.
+void let_go_connections(const std::vector<Connection> &connections);
+
+} // namespace cpr::sockets

@@ -1,0 +1,248 @@
+#include "tcp_socket.hpp"
+
+#include "inet_checks.hpp"
+#include "net_lock.hpp"
+#include "records.hpp"
+#include "set_sockets.hpp"
+#include "tcp_repair.hpp"
+
+#include <cpr/sdk/error.hpp>
+#include <cpr/sdk/payload.hpp>
+#include <cpr/sdk/unique_fd.hpp>
+
+#include <fcntl.h>
+#include <fmt/format.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/stat.h>
+
+#include <set>
+
+namespace cpr::sockets {
+namespace {
+
+const char *state_name(int state) {
+  switch (state) {
+  case TCP_SYN_SENT:
+    return "connecting (SYN_SENT)";
+  case TCP_SYN_RECV:
+    return "being accepted (SYN_RECV)";
+  case TCP_FIN_WAIT1:
+  case TCP_FIN_WAIT2:
+    return "half-closed by it (FIN_WAIT)";
+  case TCP_CLOSE_WAIT:
+    return "half-closed by its peer (CLOSE_WAIT)";
+  case TCP_LAST_ACK:
+    return "closing (LAST_ACK)";
+  case TCP_CLOSING:
+    return "closing (CLOSING)";
+  case TCP_TIME_WAIT:
+    return "closed (TIME_WAIT)";
+  default:
+    return "in an unknown state";
+  }
+}
+
+std::string key(const Address &a, const Address &b) {
+  return to_string(a) + ">" + to_string(b);
+}
+
+// The set's TCP connections, found once: which have both ends in the set,
+// and which have a peer outside, whose packets are held until restart.
+struct TcpCheckpoint final : sdk::Session {
+  bool scanned = false;
+  std::set<std::string> in_set; // "local>peer" of every connection
+  std::vector<Connection> held;
+  std::vector<sdk::UniqueFd> repaired; // borrowed, in repair mode
+  bool processes_go_on = false;        // WILL CONT
+
+  void scan(const sdk::SaveContext &ctx) {
+    if (scanned)
+      return;
+    scanned = true;
+    processes_go_on =
+        ctx.options.get("will") == std::optional<std::string>("cont");
+    std::vector<Connection> all;
+    for (const auto &[inode, holder] : sockets_held_by(ctx.processes)) {
+      sdk::OpenFile f;
+      f.pid = holder.pid;
+      f.fd = holder.fd;
+      sdk::UniqueFd fd = sdk::borrow_fd(f);
+      if (int_option(fd.get(), SOL_SOCKET, SO_PROTOCOL) != IPPROTO_TCP)
+        continue;
+      Connection c{local_address(fd.get()), peer_address(fd.get())};
+      if (c.peer.empty() || c.peer.port == 0)
+        continue;
+      in_set.insert(key(c.local, c.peer));
+      all.push_back(c);
+    }
+    for (const Connection &c : all)
+      if (!in_set.count(key(c.peer, c.local)))
+        held.push_back(c);
+    hold_connections(held);
+  }
+
+  bool peer_in_set(const Address &local, const Address &peer) const {
+    return in_set.count(key(peer, local)) != 0;
+  }
+
+  void checkpoint_over(bool succeeded) override {
+    if (succeeded && !processes_go_on)
+      return; // killed in repair mode: no reset, no FIN; held until restart
+    for (sdk::UniqueFd &fd : repaired)
+      repair_off(fd.get());
+    let_go_connections(held);
+  }
+};
+
+std::string words(const TcpSocket &rec) {
+  const char *ip = rec.family == AF_INET6 ? "ipv6" : "ipv4";
+  switch (rec.state) {
+  case TCP_LISTEN:
+    return fmt::format("tcp {} listener {}", ip, to_string(rec.local));
+  case TCP_ESTABLISHED:
+    return fmt::format("tcp {} connection {} -> {}", ip, to_string(rec.local),
+                       to_string(rec.peer));
+  default:
+    return fmt::format("tcp {} socket {}", ip,
+                       rec.local.port ? to_string(rec.local) : "unbound");
+  }
+}
+
+} // namespace
+
+bool TcpHandler::claims(const sdk::OpenFile &file) const {
+  if (!S_ISSOCK(file.st.st_mode))
+    return false;
+  sdk::UniqueFd fd = sdk::borrow_fd(file);
+  int family = int_option(fd.get(), SOL_SOCKET, SO_DOMAIN);
+  return (family == AF_INET || family == AF_INET6) &&
+         int_option(fd.get(), SOL_SOCKET, SO_PROTOCOL) == IPPROTO_TCP;
+}
+
+sdk::Saved TcpHandler::save(const sdk::OpenFile &file,
+                            sdk::SaveContext &ctx) const {
+  sdk::UniqueFd fd = sdk::borrow_fd(file);
+  const std::string what = describe(file, fd.get());
+  TcpCheckpoint &session = ctx.session<TcpCheckpoint>(*this);
+  session.scan(ctx);
+  tcp_info ti{};
+  socklen_t n = sizeof ti;
+  if (::getsockopt(fd.get(), IPPROTO_TCP, TCP_INFO, &ti, &n) != 0)
+    sdk::throw_errno(sdk::Code::checkpoint_error,
+                     "Checkpoint error: cannot read " + what, errno);
+  TcpSocket rec;
+  rec.family =
+      static_cast<std::uint16_t>(int_option(fd.get(), SOL_SOCKET, SO_DOMAIN));
+  rec.flags = file.flags & O_NONBLOCK;
+  rec.state = ti.tcpi_state;
+  rec.local = local_address(fd.get());
+  rec.options = changed_options(fd.get(), rec.family, SOCK_STREAM, IPPROTO_TCP);
+  if (rec.state == TCP_LISTEN) {
+    rec.backlog = ti.tcpi_sacked; // a listener's sk_max_ack_backlog
+    if (ti.tcpi_unacked > 0)      // its accept queue
+      throw sdk::Error(sdk::Code::checkpoint_error,
+                       fmt::format("Checkpoint error: {} has {} connections "
+                                   "not yet accepted, which cpr cannot carry",
+                                   what, ti.tcpi_unacked));
+  } else if (rec.state == TCP_ESTABLISHED) {
+    rec.peer = peer_address(fd.get());
+    rec.peer_in_set = session.peer_in_set(rec.local, rec.peer);
+    rec.held = !rec.peer_in_set;
+    repair_on(fd.get(), what);
+    session.repaired.push_back(std::move(fd));
+    rec.connection = read_connection(session.repaired.back().get(), what);
+  } else if (rec.state != TCP_CLOSE) {
+    throw sdk::Error(sdk::Code::checkpoint_error,
+                     fmt::format("Checkpoint error: {} is {}, which cpr "
+                                 "cannot carry yet",
+                                 what, state_name(rec.state)));
+  }
+  std::string summary = words(rec);
+  if (rec.state == TCP_ESTABLISHED)
+    summary += fmt::format(
+        "{}, {} bytes unread, {} unacknowledged",
+        rec.peer_in_set ? ", peer in the set" : ", peer outside (held)",
+        rec.connection.recv_queue.size(), rec.connection.send_queue.size());
+  return {sdk::to_payload(rec), summary};
+}
+
+namespace {
+
+// Connections made in this restart, in repair mode until every process is
+// built: then their held packets are let through and they go on.
+struct TcpRestart final : sdk::Session {
+  struct Made {
+    sdk::UniqueFd fd;
+    TcpSocket rec;
+  };
+  std::vector<Made> connections;
+
+  void restart_over(bool succeeded) override {
+    if (succeeded) {
+      std::vector<Connection> held;
+      for (const Made &m : connections)
+        if (m.rec.held)
+          held.push_back({m.rec.local, m.rec.peer});
+      let_go_connections(held);
+      for (Made &m : connections) {
+        repair_off(m.fd.get()); // which clears SO_REUSEADDR
+        try {
+          apply_options(m.fd.get(), m.rec.options, words(m.rec));
+        } catch (const sdk::Error &) { // as it was at open()
+        }
+        try {
+          send_unsent(m.fd.get(), m.rec.connection, words(m.rec));
+        } catch (const sdk::Error &) { // the peer will ask again
+        }
+      }
+    }
+    connections.clear(); // in repair mode, a close sends nothing
+  }
+};
+
+} // namespace
+
+void TcpHandler::check(const sdk::Record &record,
+                       const sdk::RestoreContext &) const {
+  auto rec = sdk::from_payload<TcpSocket>(record.payload);
+  if (rec.family != AF_INET && rec.family != AF_INET6)
+    throw sdk::Error(sdk::Code::damaged_statefile,
+                     "damaged statefile: a TCP socket of family " +
+                         std::to_string(rec.family));
+  if (rec.state == TCP_LISTEN || (rec.state == TCP_CLOSE && rec.local.port))
+    check_bindable(rec.local, SOCK_STREAM, IPPROTO_TCP, true, words(rec));
+  else if (rec.state == TCP_ESTABLISHED)
+    check_bindable(rec.local, SOCK_STREAM, IPPROTO_TCP, false, words(rec));
+  else if (rec.state != TCP_CLOSE)
+    throw sdk::Error(sdk::Code::damaged_statefile,
+                     "damaged statefile: " + words(rec) + " in state " +
+                         std::to_string(rec.state));
+}
+
+int TcpHandler::open(const sdk::Record &record,
+                     sdk::RestoreContext &ctx) const {
+  auto rec = sdk::from_payload<TcpSocket>(record.payload);
+  const std::string what = words(rec);
+  sdk::UniqueFd fd(::socket(rec.family, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  if (fd.get() < 0)
+    sdk::throw_errno("cannot make " + what + " again", errno);
+  apply_options(fd.get(), rec.options, what);
+  if (rec.state == TCP_ESTABLISHED) {
+    // After the options: SO_REUSEADDR would undo repair's own reuse.
+    repair_on(fd.get(), what);
+    restore_connection(fd.get(), rec, what);
+    auto &made = ctx.session<TcpRestart>(*this).connections;
+    made.push_back({sdk::UniqueFd(::fcntl(fd.get(), F_DUPFD_CLOEXEC, 0)), rec});
+  } else if (rec.local.port != 0) {
+    bind_again(fd.get(), rec.local, what);
+    if (rec.state == TCP_LISTEN &&
+        ::listen(fd.get(), static_cast<int>(rec.backlog)) != 0)
+      sdk::throw_errno("cannot listen on " + what + " again", errno);
+  }
+  if (rec.flags & O_NONBLOCK)
+    ::fcntl(fd.get(), F_SETFL, O_NONBLOCK);
+  return fd.release();
+}
+
+} // namespace cpr::sockets

@@ -1,0 +1,95 @@
+// TCP and UDP sockets (issue 16): a listener and a connection inside the set
+// with bytes queued and unacknowledged both ways, over IPv4 and IPv6; UDP
+// datagrams queued with their sources; a client of a TCP server outside the
+// set whose very connection goes on after restart, the server never seeing
+// it end; a checkpoint that leaves them running; an address taken at
+// restart refused before anything runs.
+#include <catch2/catch.hpp>
+#include <fmt/format.h>
+
+#include "support/echo_server.hpp"
+#include "support/scenario.hpp"
+#include "support/sets.hpp"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <regex>
+
+using namespace cpr_test;
+
+TEST_CASE("A TCP connection inside the set comes back with its queues",
+          "[e2e][sockets][tcp]") {
+  CHECK(reference_output(inet_sockets("tcp", 4))
+            .ends_with("parent: read 200000 bytes, 0 wrong\n"
+                       "child exit 0, listener still listening 1\n"));
+  for (int family : {4, 6}) {
+    TempDir dir;
+    expect_tree_round_trip(inet_sockets("tcp", family), dir, 1);
+  }
+}
+
+TEST_CASE("UDP sockets come back with their datagrams and who sent them",
+          "[e2e][sockets][udp]") {
+  for (int family : {4, 6}) {
+    TempDir dir;
+    expect_tree_round_trip(inet_sockets("udp", family), dir, 1);
+  }
+}
+
+TEST_CASE("A checkpoint that leaves TCP connections running leaves them "
+          "working",
+          "[e2e][sockets][tcp]") {
+  checkpoint_running_then_restart(inet_sockets("tcp", 4), 1);
+  checkpoint_running_then_restart(inet_sockets("udp", 4), 1);
+}
+
+TEST_CASE("A TCP connection to a server outside the set goes on after "
+          "restart, the server never seeing it end",
+          "[e2e][sockets][tcp]") {
+  EchoServer server;
+  auto spec = inet_sockets("client", server.port());
+  const std::string &reference = reference_output(spec);
+  CHECK(reference.ends_with("echoed: ping 7\n"));
+  const int before_run = server.accepted();
+  TempDir dir;
+  RunningTarget target = start_target(spec, dir);
+  let_it_run(500ms, 900ms);
+  auto sf = dir / "statefile";
+  SetIdentity before =
+      checkpoint_set_and_reap(sf, std::to_string(target.pid), {target.pid});
+  std::this_thread::sleep_for(300ms); // the server writes into the void
+  restart_set({sf}, before);
+  expect_finishes_within(target, reference, 15s);
+  CHECK(server.accepted() == before_run + 1); // one connection, never redone
+}
+
+TEST_CASE("A restart whose TCP port is taken fails before anything runs, "
+          "naming the address",
+          "[e2e][sockets][tcp]") {
+  auto spec = inet_sockets("tcp", 4);
+  TempDir dir;
+  RunningTarget target = start_target(spec, dir, {.new_session = true});
+  std::vector<pid_t> members{target.pid, wait_for_children(target.pid, 1)[0]};
+  let_it_run(200ms, 500ms);
+  auto sf = dir / "statefile";
+  checkpoint_set_and_reap(sf, fmt::format("{}:HID", target.pid), members);
+  CommandResult info = run_cpr({"-i", sf.string()});
+  std::smatch m;
+  REQUIRE(std::regex_search(info.out, m,
+                            std::regex(R"(listener 127\.0\.0\.1:(\d+))")));
+  int taker = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  a.sin_port = htons(static_cast<std::uint16_t>(std::stoi(m[1])));
+  REQUIRE(::bind(taker, reinterpret_cast<sockaddr *>(&a), sizeof a) == 0);
+  REQUIRE(::listen(taker, 1) == 0);
+  CommandResult result = run_cpr({"-r", sf.string()});
+  ::close(taker);
+  expect_cpr_error(
+      result, fmt::format("Resource busy: 127.0.0.1:{} is in use", m[1].str()));
+  expect_no_process_left(target.pid);
+}
