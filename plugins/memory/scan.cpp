@@ -176,7 +176,12 @@ std::vector<sdk::Range> shared_data_pages(pid_t pid, const Vma &v,
     off_t data = ::lseek(fd, at, SEEK_DATA);
     if (data < 0 || data >= end)
       break;
-    off_t hole = std::min<off_t>(::lseek(fd, data, SEEK_HOLE), end);
+    // The end of the file is a hole, where it may end mid-page (a POSIX
+    // semaphore is 32 bytes): whole pages are saved.
+    off_t hole = ::lseek(fd, data, SEEK_HOLE);
+    const off_t page = static_cast<off_t>(::sysconf(_SC_PAGESIZE));
+    data -= data % page;
+    hole = std::min<off_t>((hole + page - 1) / page * page, end);
     out.push_back(
         {v.range.start + (data - v.offset), v.range.start + (hole - v.offset)});
     at = hole;
