@@ -4,7 +4,7 @@ set -euo pipefail
 packages=(build-essential cmake ninja-build pkg-config
           libboost-dev libboost-filesystem-dev libboost-serialization-dev
           libfmt-dev libssl-dev catch2 python3 clang libclang-rt-14-dev clang-format
-          tmux vim bsdutils)
+          tmux vim bsdutils nftables redis-server redis-tools curl)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

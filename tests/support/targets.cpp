@@ -259,6 +259,11 @@ TargetSpec unix_sockets(std::string mode, std::string path) {
   return make_target("unix_sockets " + mode, {program.string()}, args);
 }
 
+TargetSpec pool_py(std::string context) {
+  return make_target("pool.py " + context,
+                     {"/usr/bin/python3", script("pool.py")}, {context});
+}
+
 TargetSpec inet_sockets(std::string mode, int arg) {
   auto program = fs::path(CPR_TARGETS_BUILD_DIR) / "inet_sockets";
   return make_target(fmt::format("inet_sockets {} {}", mode, arg),

@@ -115,6 +115,8 @@ TargetSpec devices();
 TargetSpec pipe_data(std::string mode);
 // unix_sockets MODE (issue 16): pair, listen, dgram, closed; client PATH.
 TargetSpec unix_sockets(std::string mode, std::string path = "");
+// pool.py CONTEXT: a Python multiprocessing pool (issue 16).
+TargetSpec pool_py(std::string context);
 // inet_sockets MODE ARG (issue 16): tcp 4|6, udp 4|6, client PORT.
 TargetSpec inet_sockets(std::string mode, int arg);
 
