@@ -2,6 +2,7 @@
 #pragma once
 
 #include "address.hpp"
+#include "identity.hpp"
 #include "queue.hpp"
 #include "socket_options.hpp"
 
@@ -41,8 +42,11 @@ struct UnixSocket {
   std::uint8_t shutdown = 0;  // RCV_SHUTDOWN 1, SEND_SHUTDOWN 2
   std::vector<Message> queue;
   std::vector<SocketOption> options;
+  Identity owner;     // who made it (the owner of its inode)
+  Identity peer_cred; // SO_PEERCRED: who its peer was (a listener: itself)
 
   template <class A> void serialize(A &ar, unsigned) {
+    ar &owner &peer_cred;
     ar &inode &type &flags &name &binds_name &directory &file_gone &file_mode;
     ar &listening &backlog &waiting &peer_kind &peer &peer_name &peer_directory;
     ar &shutdown;

@@ -1,8 +1,11 @@
 #include "set_sockets.hpp"
 
+#include <cpr/sdk/error.hpp>
 #include <cpr/sdk/socket_address.hpp>
 
 #include <fmt/format.h>
+
+#include <sys/stat.h>
 
 #include <algorithm>
 #include <filesystem>
@@ -57,6 +60,21 @@ std::optional<std::string> outside_holder(std::uint64_t inode,
       break;
   }
   return found;
+}
+
+void check_network_namespace(const sdk::OpenFile &file,
+                             const std::string &what) {
+  struct stat mine {
+  }, theirs{};
+  if (::stat("/proc/self/ns/net", &mine) != 0 ||
+      ::stat(fmt::format("/proc/{}/ns/net", file.pid).c_str(), &theirs) != 0)
+    return;
+  if (mine.st_ino != theirs.st_ino || mine.st_dev != theirs.st_dev)
+    throw sdk::Error(sdk::Code::checkpoint_error,
+                     fmt::format("Checkpoint error: {} is in a network "
+                                 "namespace of its own, which cpr cannot "
+                                 "carry yet",
+                                 what));
 }
 
 std::string describe(const sdk::OpenFile &file, int fd) {

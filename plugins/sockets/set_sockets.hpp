@@ -24,6 +24,11 @@ std::map<std::uint64_t, Holder> sockets_held_by(const std::vector<pid_t> &);
 std::optional<std::string> outside_holder(std::uint64_t inode,
                                           const std::vector<pid_t> &set);
 
+// Refuses a socket of a network namespace other than cpr's: its addresses
+// and peers mean something else there.
+void check_network_namespace(const sdk::OpenFile &file,
+                             const std::string &what);
+
 // "process P fd N (socket:[I]: unix stream, local /x, peer ...)".
 std::string describe(const sdk::OpenFile &file, int fd);
 

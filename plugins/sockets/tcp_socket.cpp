@@ -124,6 +124,7 @@ sdk::Saved TcpHandler::save(const sdk::OpenFile &file,
                             sdk::SaveContext &ctx) const {
   sdk::UniqueFd fd = sdk::borrow_fd(file);
   const std::string what = describe(file, fd.get());
+  check_network_namespace(file, what);
   TcpCheckpoint &session = ctx.session<TcpCheckpoint>(*this);
   session.scan(ctx);
   tcp_info ti{};

@@ -45,6 +45,7 @@ sdk::Saved UdpHandler::save(const sdk::OpenFile &file,
                             sdk::SaveContext &) const {
   sdk::UniqueFd fd = sdk::borrow_fd(file);
   const std::string what = describe(file, fd.get());
+  check_network_namespace(file, what);
   UdpSocket rec;
   rec.family =
       static_cast<std::uint16_t>(int_option(fd.get(), SOL_SOCKET, SO_DOMAIN));

@@ -1,5 +1,6 @@
 #include "unix_build.hpp"
 
+#include "identity.hpp"
 #include "socket_options.hpp"
 
 #include <cpr/sdk/error.hpp>
@@ -8,6 +9,7 @@
 #include <fmt/format.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 namespace cpr::sockets {
@@ -118,6 +120,48 @@ void connect_to(int fd, const Address &to, const std::string &directory,
                      err);
 }
 
+using Ends = std::pair<sdk::UniqueFd, sdk::UniqueFd>;
+
+// Both ends show `who` as their peer (SO_PEERCRED).
+Ends pair_as(const UnixSocket &a, const Identity &who) {
+  CreatingAs as(who);
+  int ends[2];
+  if (::socketpair(AF_UNIX, a.type | SOCK_CLOEXEC, 0, ends) != 0)
+    sdk::throw_errno("cannot make " + words(a) + " again", errno);
+  return {sdk::UniqueFd(ends[0]), sdk::UniqueFd(ends[1])};
+}
+
+// Ends whose peers were two different users: `b` connects, as a's peer, to
+// a listener made as b's peer, and `a` is the connection it accepts (with
+// the name the kernel gave that listener).
+Ends connected_pair(const UnixSocket &a, const UnixSocket &b) {
+  sdk::UniqueFd listener(::socket(AF_UNIX, a.type | SOCK_CLOEXEC, 0));
+  sockaddr_un name{};
+  socklen_t length = sizeof(sa_family_t);
+  name.sun_family = AF_UNIX;
+  {
+    CreatingAs as(b.peer_cred);
+    if (::bind(listener.get(), reinterpret_cast<sockaddr *>(&name), length) !=
+            0 ||
+        ::listen(listener.get(), 1) != 0)
+      sdk::throw_errno("cannot make " + words(a) + " again", errno);
+  }
+  length = sizeof name;
+  ::getsockname(listener.get(), reinterpret_cast<sockaddr *>(&name), &length);
+  sdk::UniqueFd client(::socket(AF_UNIX, a.type | SOCK_CLOEXEC, 0));
+  {
+    CreatingAs as(a.peer_cred);
+    if (::connect(client.get(), reinterpret_cast<sockaddr *>(&name), length) !=
+        0)
+      sdk::throw_errno("cannot make " + words(a) + " again", errno);
+  }
+  sdk::UniqueFd accepted(
+      ::accept4(listener.get(), nullptr, nullptr, SOCK_CLOEXEC));
+  if (accepted.get() < 0)
+    sdk::throw_errno("cannot make " + words(a) + " again", errno);
+  return {std::move(accepted), std::move(client)};
+}
+
 } // namespace
 
 const UnixSocket &UnixBuilder::record(std::uint64_t inode) const {
@@ -183,10 +227,10 @@ void UnixBuilder::make_single(const UnixSocket &rec) {
 }
 
 void UnixBuilder::make_pair(const UnixSocket &a, const UnixSocket &b) {
-  int ends[2];
-  if (::socketpair(AF_UNIX, a.type | SOCK_CLOEXEC, 0, ends) != 0)
-    sdk::throw_errno("cannot make " + words(a) + " again", errno);
-  sdk::UniqueFd fa(ends[0]), fb(ends[1]);
+  auto [fa, fb] =
+      a.peer_cred == b.peer_cred || a.type == SOCK_DGRAM
+          ? pair_as(a, b.peer_cred.uid == 0 ? a.peer_cred : b.peer_cred)
+          : connected_pair(a, b);
   apply_options(fa.get(), a.options, words(a));
   apply_options(fb.get(), b.options, words(b));
   bind_name(fa.get(), a);
@@ -202,13 +246,17 @@ void UnixBuilder::make_pair(const UnixSocket &a, const UnixSocket &b) {
 void UnixBuilder::make_listener(const UnixSocket &rec) {
   sdk::UniqueFd fd = new_socket(rec);
   bind_name(fd.get(), rec);
-  if (::listen(fd.get(), static_cast<int>(rec.backlog)) != 0)
-    sdk::throw_errno("cannot listen on " + words(rec) + " again", errno);
+  {
+    CreatingAs as(rec.peer_cred); // what its clients see
+    if (::listen(fd.get(), static_cast<int>(rec.backlog)) != 0)
+      sdk::throw_errno("cannot listen on " + words(rec) + " again", errno);
+  }
   made_[rec.inode] = std::move(fd);
   for (std::uint64_t inode : rec.waiting) {
     const UnixSocket &client = record(inode);
     sdk::UniqueFd c = new_socket(client);
     bind_name(c.get(), client);
+    CreatingAs as(client.owner); // what the server sees once it accepts
     connect_to(c.get(), rec.name, rec.directory, words(client));
     shut(c.get(), client);
     made_[inode] = std::move(c);
@@ -219,10 +267,7 @@ void UnixBuilder::make_listener(const UnixSocket &rec) {
 
 // Its peer was closed: a pair whose other end puts the queue back and goes.
 void UnixBuilder::make_with_closed_peer(const UnixSocket &rec) {
-  int ends[2];
-  if (::socketpair(AF_UNIX, rec.type | SOCK_CLOEXEC, 0, ends) != 0)
-    sdk::throw_errno("cannot make " + words(rec) + " again", errno);
-  sdk::UniqueFd mine(ends[0]), other(ends[1]);
+  auto [mine, other] = pair_as(rec, rec.peer_cred);
   apply_options(mine.get(), rec.options, words(rec));
   bind_name(mine.get(), rec);
   put_queue(other.get(), rec);
@@ -264,6 +309,7 @@ void UnixBuilder::connect_later(const UnixSocket &rec) {
   auto kind = static_cast<UnixPeer>(rec.peer_kind);
   if (kind == UnixPeer::reconnect) {
     try {
+      CreatingAs as(rec.owner); // the server outside sees its user
       connect_to(fd_of(rec.inode), rec.peer_name, rec.peer_directory,
                  words(rec));
     } catch (const sdk::Error &) {
@@ -272,6 +318,7 @@ void UnixBuilder::connect_later(const UnixSocket &rec) {
     }
   } else if (kind == UnixPeer::in_set && record(rec.peer).peer != rec.inode) {
     const UnixSocket &peer = record(rec.peer);
+    CreatingAs as(rec.owner);
     connect_to(fd_of(rec.inode), peer.name, peer.directory, words(rec));
   } else {
     return;

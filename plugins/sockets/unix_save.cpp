@@ -231,10 +231,11 @@ sdk::Saved UnixHandler::save(const sdk::OpenFile &file,
   scan.scan(ctx);
   auto d = scan.diag.find(file.st.st_ino);
   std::string what = describe(file, fd.get());
+  check_network_namespace(file, what);
   if (d == scan.diag.end())
     throw sdk::Error(sdk::Code::checkpoint_error,
-                     fmt::format("Checkpoint error: {} is in another network "
-                                 "namespace than cpr",
+                     fmt::format("Checkpoint error: {} is not among the "
+                                 "kernel's unix sockets (sock_diag)",
                                  what));
   Saving s{file, ctx, scan, d->second, fd.get(), what};
   UnixSocket rec;
@@ -256,6 +257,12 @@ sdk::Saved UnixHandler::save(const sdk::OpenFile &file,
                             total_bytes(rec.queue)));
   }
   rec.shutdown = d->second.shutdown;
+  rec.owner = {file.st.st_uid, file.st.st_gid, true};
+  ucred peer{};
+  socklen_t length = sizeof peer;
+  if (::getsockopt(fd.get(), SOL_SOCKET, SO_PEERCRED, &peer, &length) == 0 &&
+      peer.pid != 0)
+    rec.peer_cred = {peer.uid, peer.gid, true};
   rec.options = changed_options(fd.get(), AF_UNIX, rec.type, 0);
   std::string summary = fmt::format(
       "unix {}, {}{}{}{}", type_words(rec.type),

@@ -21,6 +21,23 @@ TEST_CASE("Unix socketpairs come back with what was queued each way",
   expect_tree_round_trip(unix_sockets("pair"), dir, 1);
 }
 
+TEST_CASE("A user's unix socket peers are still of that user, never root",
+          "[e2e][sockets][unix]") {
+  auto spec = unix_sockets("pair");
+  CHECK(reference_output(spec).ends_with("peer is of my user: 1\n"));
+  TempDir dir;
+  dir.give_to(nobody);
+  RunningTarget target =
+      start_target(spec, dir, {.as = nobody, .new_session = true});
+  std::vector<pid_t> members{target.pid, wait_for_children(target.pid, 1)[0]};
+  let_it_run(200ms, 600ms);
+  auto sf = dir / "statefile";
+  SetIdentity before =
+      checkpoint_set_and_reap(sf, fmt::format("{}:HID", target.pid), members);
+  restart_set({sf}, before);
+  expect_finishes_within(target, reference_output(spec), 15s);
+}
+
 TEST_CASE("Unix listeners come back with the connections waiting on them",
           "[e2e][sockets][unix]") {
   CHECK(reference_output(unix_sockets("listen"))

@@ -4,7 +4,9 @@
  *
  *   unix_sockets pair      stream, datagram and seqpacket socketpairs with
  *                          bytes and messages queued both ways; the stream's
- *                          writer then shuts its side down (EOF after them)
+ *                          writer then shuts its side down (EOF after them);
+ *                          then whether each end's peer (SO_PEERCRED) is
+ *                          still of the process's own user
  *   unix_sockets listen    a listener bound to a relative path and one to an
  *                          abstract name; the child connects to each before
  *                          the parent accepts (connections waiting), then
@@ -148,6 +150,12 @@ static void pair(void) {
   int status;
   waitpid(child, &status, 0);
   printf("child exit %d\n", WEXITSTATUS(status));
+  struct ucred peer;
+  socklen_t pl = sizeof peer;
+  if (getsockopt(sp[0], SOL_SOCKET, SO_PEERCRED, &peer, &pl))
+    die("SO_PEERCRED");
+  printf("peer is of my user: %d\n",
+         peer.uid == geteuid() && peer.gid == getegid());
 }
 
 static socklen_t named(struct sockaddr_un *a, const char *name, int abstract) {
