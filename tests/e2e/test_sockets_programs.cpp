@@ -171,7 +171,10 @@ struct HttpServer {
                      std::to_string(port), "--bind", "127.0.0.1"}};
     target = start_target(spec, dir, {.new_session = true});
     ::close(connect_when_up(port));
-    // The thread that served the probe is gone before any checkpoint.
+    // One request served whole: the thread that served it (and the probe's)
+    // is gone before any checkpoint.
+    REQUIRE(run_command({"/usr/bin/curl", "-sS", "-o", "/dev/null", url("")})
+                .status.success());
     REQUIRE(wait_until([&] { return threads_of(target.pid) == 1; }, 5s));
   }
   ~HttpServer() {
