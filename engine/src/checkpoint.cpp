@@ -388,6 +388,7 @@ void checkpoint(const CheckpointRequest &req) {
   if (manifest.header.own_ipc_namespace)
     in_set_ipc.emplace(ctx.processes.front());
   FdTableCollector fds(registry, ctx, manifest);
+  ctx.save_file = [&fds](int fd) { return fds.save_own(fd); };
   const Rights caller = caller_rights();
   const std::set<pid_t> fs_sharers =
       set.sharing_with_parent(KCMP_FS, "its working directory and root");

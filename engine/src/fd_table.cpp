@@ -83,6 +83,12 @@ std::uint64_t FdTableCollector::object_for(const sdk::OpenFile &file) {
   return manifest_.objects.back().id;
 }
 
+std::uint64_t FdTableCollector::save_own(int fd) {
+  sdk::OpenFile file = describe(::getpid(), fd);
+  file.flags &= ~static_cast<unsigned>(O_CLOEXEC);
+  return object_for(file);
+}
+
 void FdTableCollector::collect(ProcessRecord &p) {
   for (int fd : proc::fds(p.pid)) {
     sdk::OpenFile file = describe(p.pid, fd);

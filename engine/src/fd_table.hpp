@@ -17,6 +17,9 @@ public:
                    Manifest &manifest);
   // Fills p.fds, adding object records to the manifest.
   void collect(ProcessRecord &p);
+  // An fd of cpr's own (a file in flight that a handler was given): its
+  // object, saved once like any fd of the set.
+  std::uint64_t save_own(int fd);
 
 private:
   struct Known {

@@ -97,6 +97,9 @@ private:
   void find_shared_files();
   // Objects whose handler says open_before_fork(), opened by cpr itself.
   void open_before_fork();
+  // Object `id` of `pp`'s statefile, opened by cpr and parked for the set to
+  // inherit, once (also one only in flight in a socket): a new fd to it.
+  int open_in_cpr(const PlannedProcess &pp, std::uint64_t id);
   void close_opened_by_cpr();
   void open_shared_files(int index);
   [[noreturn]] void run_inside(int index);

@@ -31,27 +31,45 @@ void ProcessTree::open_before_fork() {
   allow_all_fds();
   for (const Node &n : nodes_)
     for (const FdRef &ref : n.p.record->fds) {
-      ObjectKey key{n.p.manifest, ref.object};
       const ObjectRecord &rec = n.p.manifest->object(ref.object);
-      FdHandlerRef h = registry_.fd_handler(rec.kind, rec.version);
-      if (!h.open_before_fork() || opened_above_.count(key))
-        continue;
-      NoPages no_pages;
-      sdk::RestoreContext ctx = restore_context(n.p.statefile, no_pages);
-      int fd;
-      {
-        ActingAs as(n.p.record->creds);
-        fd = h.open({rec.kind, rec.version, rec.payload}, ctx);
-      }
+      if (registry_.fd_handler(rec.kind, rec.version).open_before_fork())
+        ::close(open_in_cpr(n.p, ref.object));
+    }
+}
+
+int ProcessTree::open_in_cpr(const PlannedProcess &pp, std::uint64_t id) {
+  ObjectKey key{pp.manifest, id};
+  if (!opened_above_.count(key)) {
+    const ObjectRecord &rec = pp.manifest->object(id);
+    NoPages no_pages;
+    sdk::RestoreContext ctx = restore_context(pp.statefile, no_pages);
+    ctx.open_file = [this, &pp](std::uint64_t other) {
+      return open_in_cpr(pp, other);
+    };
+    int fd;
+    {
+      ActingAs as(pp.record->creds);
+      fd = registry_.fd_handler(rec.kind, rec.version)
+               .open({rec.kind, rec.version, rec.payload}, ctx);
+    }
+    // Opening it may have opened it already (a socket in flight on itself).
+    if (opened_above_.count(key)) {
+      ::close(fd);
+    } else {
       int parked = ::fcntl(fd, F_DUPFD_CLOEXEC, park_fds_from_);
       int err = errno;
       ::close(fd);
       if (parked < 0)
         sdk::throw_errno(
-            fmt::format("process {} fd {}", n.p.record->pid, ref.fd), err);
+            fmt::format("process {}: object {}", pp.record->pid, id), err);
       opened_above_[key] = parked;
       opened_by_cpr_.push_back(parked);
     }
+  }
+  int fd = ::fcntl(opened_above_.at(key), F_DUPFD_CLOEXEC, 0);
+  if (fd < 0)
+    sdk::throw_errno("cannot open an object again", errno);
+  return fd;
 }
 
 void ProcessTree::close_opened_by_cpr() {

@@ -3,6 +3,7 @@
 #include "socket_options.hpp"
 
 #include <cpr/sdk/error.hpp>
+#include <cpr/sdk/unique_fd.hpp>
 
 #include <fmt/format.h>
 #include <sys/ioctl.h>
@@ -44,23 +45,31 @@ private:
 [[noreturn]] void fds_in_flight(const std::string &what) {
   throw sdk::Error(sdk::Code::checkpoint_error,
                    fmt::format("Checkpoint error: {} has file descriptors in "
-                               "flight (SCM_RIGHTS), which cpr cannot carry "
-                               "yet",
+                               "flight (SCM_RIGHTS), which only a unix socket "
+                               "carries",
                                what));
 }
 
-void read_control(msghdr &msg, Message &m, const std::string &what) {
+// The files a peek gave this process (copies of those in flight).
+std::vector<int> files_in(cmsghdr *c) {
+  std::vector<int> fds((c->cmsg_len - CMSG_LEN(0)) / sizeof(int));
+  std::memcpy(fds.data(), CMSG_DATA(c), fds.size() * sizeof(int));
+  return fds;
+}
+
+void read_control(msghdr &msg, Message &m, const std::string &what,
+                  const FileSaver &save) {
   for (cmsghdr *c = CMSG_FIRSTHDR(&msg); c; c = CMSG_NXTHDR(&msg, c)) {
     if (c->cmsg_level != SOL_SOCKET)
       continue;
     if (c->cmsg_type == SCM_RIGHTS) {
-      std::size_t n = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
-      for (std::size_t i = 0; i < n; ++i) {
-        int fd;
-        std::memcpy(&fd, CMSG_DATA(c) + i * sizeof(int), sizeof fd);
-        ::close(fd);
-      }
-      fds_in_flight(what);
+      std::vector<sdk::UniqueFd> fds;
+      for (int fd : files_in(c))
+        fds.emplace_back(fd);
+      if (!save)
+        fds_in_flight(what);
+      for (const sdk::UniqueFd &fd : fds)
+        m.files.push_back(save(fd.get()));
     }
     if (c->cmsg_type == SCM_CREDENTIALS) {
       ucred cred;
@@ -72,12 +81,16 @@ void read_control(msghdr &msg, Message &m, const std::string &what) {
     }
   }
   if (msg.msg_flags & MSG_CTRUNC)
-    fds_in_flight(what);
+    throw sdk::Error(sdk::Code::checkpoint_error,
+                     fmt::format("Checkpoint error: {} has a message with more "
+                                 "in flight than cpr reads at once",
+                                 what));
 }
 
 // One message at the peek offset, or nothing when the queue has no more.
 std::optional<Message> peek_one(int fd, std::string &buffer, bool datagram,
-                                bool passcred, const std::string &what) {
+                                bool passcred, const std::string &what,
+                                const FileSaver &save) {
   alignas(cmsghdr) char
       control[CMSG_SPACE(sizeof(ucred)) + CMSG_SPACE(253 * sizeof(int))];
   sockaddr_storage from{};
@@ -105,7 +118,7 @@ std::optional<Message> peek_one(int fd, std::string &buffer, bool datagram,
   m.data.assign(buffer.data(), static_cast<std::size_t>(n));
   if (datagram)
     m.sender = from_sockaddr(from, msg.msg_namelen);
-  read_control(msg, m, what);
+  read_control(msg, m, what, save);
   if (!passcred)
     m.has_credentials = false;
   return m;
@@ -120,7 +133,8 @@ std::uint64_t total_bytes(const std::vector<Message> &queue) {
   return n;
 }
 
-std::vector<Message> peek_queue(int fd, int type, const std::string &what) {
+std::vector<Message> peek_queue(int fd, int type, const std::string &what,
+                                const FileSaver &save) {
   PeekingAt peeking(fd, what);
   const bool datagram = type != SOCK_STREAM;
   std::vector<Message> queue;
@@ -132,7 +146,7 @@ std::vector<Message> peek_queue(int fd, int type, const std::string &what) {
   std::string buffer(datagram ? max_datagram : 1u << 20, '\0');
   std::uint64_t got = 0;
   while (datagram || got < static_cast<std::uint64_t>(queued)) {
-    auto m = peek_one(fd, buffer, datagram, peeking.passcred(), what);
+    auto m = peek_one(fd, buffer, datagram, peeking.passcred(), what, save);
     if (!m || (!datagram && m->data.empty()))
       break;
     got += m->data.size();
@@ -146,8 +160,61 @@ std::vector<Message> peek_queue(int fd, int type, const std::string &what) {
   return queue;
 }
 
+namespace {
+
+// The control part of a message put back: its files (opened again) and
+// credentials.
+class Control {
+public:
+  Control(const Message &m, const FileOpener &open, const std::string &what) {
+    for (std::uint64_t object : m.files) {
+      if (!open)
+        throw sdk::Error(sdk::Code::damaged_statefile,
+                         "damaged statefile: files in flight on " + what);
+      fds_.emplace_back(open(object));
+    }
+    std::size_t size =
+        (fds_.empty() ? 0 : CMSG_SPACE(fds_.size() * sizeof(int))) +
+        (m.has_credentials ? CMSG_SPACE(sizeof(ucred)) : 0);
+    buffer_.assign(size, '\0');
+    msghdr probe{};
+    probe.msg_control = buffer_.data();
+    probe.msg_controllen = buffer_.size();
+    cmsghdr *c = size ? CMSG_FIRSTHDR(&probe) : nullptr;
+    if (!fds_.empty()) {
+      c->cmsg_level = SOL_SOCKET;
+      c->cmsg_type = SCM_RIGHTS;
+      c->cmsg_len = CMSG_LEN(fds_.size() * sizeof(int));
+      for (std::size_t i = 0; i < fds_.size(); ++i) {
+        int fd = fds_[i].get();
+        std::memcpy(CMSG_DATA(c) + i * sizeof(int), &fd, sizeof fd);
+      }
+      c = CMSG_NXTHDR(&probe, c);
+    }
+    if (m.has_credentials) {
+      c->cmsg_level = SOL_SOCKET;
+      c->cmsg_type = SCM_CREDENTIALS;
+      c->cmsg_len = CMSG_LEN(sizeof(ucred));
+      // The sending process is not there yet: its uid and gid go, with
+      // cpr's own PID (the kernel takes no PID of a process not there).
+      ucred cred{::getpid(), m.uid, m.gid};
+      std::memcpy(CMSG_DATA(c), &cred, sizeof cred);
+    }
+  }
+  void attach(msghdr &msg) {
+    msg.msg_control = buffer_.empty() ? nullptr : buffer_.data();
+    msg.msg_controllen = buffer_.size();
+  }
+
+private:
+  std::vector<sdk::UniqueFd> fds_;
+  std::vector<char> buffer_;
+};
+
+} // namespace
+
 void send_message(int fd, const Message &m, const Address &to,
-                  const std::string &what) {
+                  const std::string &what, const FileOpener &open) {
   sockaddr_storage sa{};
   msghdr msg{};
   if (!to.empty()) {
@@ -157,19 +224,8 @@ void send_message(int fd, const Message &m, const Address &to,
   iovec iov{const_cast<char *>(m.data.data()), m.data.size()};
   msg.msg_iov = &iov;
   msg.msg_iovlen = 1;
-  alignas(cmsghdr) char control[CMSG_SPACE(sizeof(ucred))] = {};
-  if (m.has_credentials) {
-    msg.msg_control = control;
-    msg.msg_controllen = sizeof control;
-    cmsghdr *c = CMSG_FIRSTHDR(&msg);
-    c->cmsg_level = SOL_SOCKET;
-    c->cmsg_type = SCM_CREDENTIALS;
-    c->cmsg_len = CMSG_LEN(sizeof(ucred));
-    // The sending process is not there yet: its uid and gid go, with cpr's
-    // own PID (the kernel takes no PID of a process that does not exist).
-    ucred cred{::getpid(), m.uid, m.gid};
-    std::memcpy(CMSG_DATA(c), &cred, sizeof cred);
-  }
+  Control control(m, open, what);
+  control.attach(msg);
   for (std::size_t done = 0; done < m.data.size() || done == 0;) {
     iov.iov_base = const_cast<char *>(m.data.data()) + done;
     iov.iov_len = m.data.size() - done;
@@ -181,6 +237,8 @@ void send_message(int fd, const Message &m, const Address &to,
                                    m.data.size(), what),
                        errno);
     done += static_cast<std::size_t>(n);
+    msg.msg_control = nullptr; // sent with the first part
+    msg.msg_controllen = 0;
     if (m.data.empty())
       break;
   }

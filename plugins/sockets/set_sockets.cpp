@@ -6,6 +6,7 @@
 #include <fmt/format.h>
 
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <filesystem>
@@ -50,7 +51,8 @@ std::optional<std::string> outside_holder(std::uint64_t inode,
     if (name.empty() || !std::all_of(name.begin(), name.end(), ::isdigit))
       continue;
     pid_t pid = std::stoi(name);
-    if (std::find(set.begin(), set.end(), pid) != set.end())
+    if (pid == ::getpid() || // what cpr holds was lent to it by the set
+        std::find(set.begin(), set.end(), pid) != set.end())
       continue;
     each_socket_of(pid, [&](std::uint64_t ino, int fd) {
       if (ino == inode && !found)

@@ -97,9 +97,9 @@ void shut(int fd, const UnixSocket &rec) {
     sdk::throw_errno("cannot shut " + words(rec) + " down", errno);
 }
 
-void put_queue(int through, const UnixSocket &rec) {
+void put_queue(int through, const UnixSocket &rec, const FileOpener &open) {
   for (const Message &m : rec.queue)
-    send_message(through, m, {}, words(rec));
+    send_message(through, m, {}, words(rec), open);
 }
 
 void connect_to(int fd, const Address &to, const std::string &directory,
@@ -174,19 +174,27 @@ const UnixSocket &UnixBuilder::record(std::uint64_t inode) const {
   return it->second;
 }
 
-std::map<std::uint64_t, sdk::UniqueFd> UnixBuilder::build() {
+// Every socket first, then what is queued (a message may carry another
+// socket of the set, in flight), then connections and shutdowns.
+void UnixBuilder::build() {
   for (const auto &[inode, rec] : records_)
     make(rec);
+  for (Through &t : through_)
+    put_queue(t.via >= 0 ? fd_of(static_cast<std::uint64_t>(t.via))
+                         : t.closed_peer.get(),
+              record(t.to), open_);
+  through_.clear(); // a closed peer goes: its socket sees end of file
   for (const auto &[inode, rec] : records_)
     put_back_datagrams(rec);
   for (const auto &[inode, rec] : records_)
     connect_later(rec);
+  for (const auto &[inode, rec] : records_)
+    shut(fd_of(inode), rec);
   for (const std::string &path : unlink_after_)
     ::unlink(path.c_str());
   for (const auto &[inode, rec] : records_)
     if (rec.flags & O_NONBLOCK)
       ::fcntl(fd_of(inode), F_SETFL, O_NONBLOCK);
-  return std::move(made_);
 }
 
 void UnixBuilder::make(const UnixSocket &rec) {
@@ -194,6 +202,8 @@ void UnixBuilder::make(const UnixSocket &rec) {
     return;
   switch (static_cast<UnixPeer>(rec.peer_kind)) {
   case UnixPeer::in_set: {
+    if (!records_.count(rec.peer)) // in flight outside the set, or lost
+      return make_with_closed_peer(rec);
     const UnixSocket &peer = record(rec.peer);
     if (static_cast<UnixPeer>(peer.peer_kind) == UnixPeer::in_set &&
         peer.peer == rec.inode && peer.type == rec.type)
@@ -235,10 +245,8 @@ void UnixBuilder::make_pair(const UnixSocket &a, const UnixSocket &b) {
   apply_options(fb.get(), b.options, words(b));
   bind_name(fa.get(), a);
   bind_name(fb.get(), b);
-  put_queue(fb.get(), a);
-  put_queue(fa.get(), b);
-  shut(fa.get(), a);
-  shut(fb.get(), b);
+  through_.push_back({a.inode, static_cast<std::int64_t>(b.inode), {}});
+  through_.push_back({b.inode, static_cast<std::int64_t>(a.inode), {}});
   made_[a.inode] = std::move(fa);
   made_[b.inode] = std::move(fb);
 }
@@ -258,7 +266,6 @@ void UnixBuilder::make_listener(const UnixSocket &rec) {
     bind_name(c.get(), client);
     CreatingAs as(client.owner); // what the server sees once it accepts
     connect_to(c.get(), rec.name, rec.directory, words(client));
-    shut(c.get(), client);
     made_[inode] = std::move(c);
   }
   if (rec.file_gone)
@@ -270,9 +277,7 @@ void UnixBuilder::make_with_closed_peer(const UnixSocket &rec) {
   auto [mine, other] = pair_as(rec, rec.peer_cred);
   apply_options(mine.get(), rec.options, words(rec));
   bind_name(mine.get(), rec);
-  put_queue(other.get(), rec);
-  other = sdk::UniqueFd();
-  shut(mine.get(), rec);
+  through_.push_back({rec.inode, -1, std::move(other)});
   made_[rec.inode] = std::move(mine);
 }
 
@@ -282,7 +287,8 @@ void UnixBuilder::put_back_datagrams(const UnixSocket &rec) {
   auto kind = static_cast<UnixPeer>(rec.peer_kind);
   bool pair_end =
       kind == UnixPeer::gone ||
-      (kind == UnixPeer::in_set && record(rec.peer).peer == rec.inode);
+      (kind == UnixPeer::in_set &&
+       (!records_.count(rec.peer) || record(rec.peer).peer == rec.inode));
   if (rec.queue.empty() || pair_end || rec.type == SOCK_STREAM)
     return;
   if (rec.name.empty())
@@ -301,7 +307,7 @@ void UnixBuilder::put_back_datagrams(const UnixSocket &rec) {
       anonymous = sdk::UniqueFd(::socket(AF_UNIX, rec.type | SOCK_CLOEXEC, 0));
       from = anonymous.get();
     }
-    send_message(from, m, rec.name, words(rec));
+    send_message(from, m, rec.name, words(rec), open_);
   }
 }
 
@@ -316,14 +322,12 @@ void UnixBuilder::connect_later(const UnixSocket &rec) {
       if (rec.type != SOCK_DGRAM) // a datagram's peer may come back later
         throw;
     }
-  } else if (kind == UnixPeer::in_set && record(rec.peer).peer != rec.inode) {
+  } else if (kind == UnixPeer::in_set && records_.count(rec.peer) &&
+             record(rec.peer).peer != rec.inode) {
     const UnixSocket &peer = record(rec.peer);
     CreatingAs as(rec.owner);
     connect_to(fd_of(rec.inode), peer.name, peer.directory, words(rec));
-  } else {
-    return;
   }
-  shut(fd_of(rec.inode), rec);
 }
 
 void check_name_free(const UnixSocket &rec) {

@@ -13,12 +13,23 @@ namespace cpr::sockets {
 
 class UnixBuilder {
 public:
-  explicit UnixBuilder(const std::map<std::uint64_t, UnixSocket> &records)
-      : records_(records) {}
-  // Every socket, by its saved inode.
-  std::map<std::uint64_t, sdk::UniqueFd> build();
+  // Makes every socket of `records` into `made` (by saved inode), where a
+  // socket in flight is found while the build goes on; `open` opens the
+  // other files in flight.
+  UnixBuilder(const std::map<std::uint64_t, UnixSocket> &records,
+              std::map<std::uint64_t, sdk::UniqueFd> &made, FileOpener open)
+      : records_(records), made_(made), open_(std::move(open)) {}
+  void build();
 
 private:
+  // The queue of `to` is put back through `via` (its peer), or through the
+  // end of a pair that then closes (its peer was gone).
+  struct Through {
+    std::uint64_t to;
+    std::int64_t via;
+    sdk::UniqueFd closed_peer;
+  };
+
   const UnixSocket &record(std::uint64_t inode) const;
   void make(const UnixSocket &rec);
   void make_single(const UnixSocket &rec);
@@ -30,7 +41,9 @@ private:
   int fd_of(std::uint64_t inode) const { return made_.at(inode).get(); }
 
   const std::map<std::uint64_t, UnixSocket> &records_;
-  std::map<std::uint64_t, sdk::UniqueFd> made_;
+  std::map<std::uint64_t, sdk::UniqueFd> &made_;
+  FileOpener open_;
+  std::vector<Through> through_;
   std::vector<std::string> unlink_after_; // names whose file was gone
 };
 

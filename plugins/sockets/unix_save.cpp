@@ -169,6 +169,11 @@ void save_peer(const Saving &s, UnixSocket &rec) {
     rec.peer_kind = static_cast<std::uint8_t>(UnixPeer::gone);
     return;
   }
+  if (!outside_holder(peer, s.ctx.processes)) { // in flight, in the set
+    rec.peer_kind = static_cast<std::uint8_t>(UnixPeer::in_set);
+    rec.peer = peer;
+    return;
+  }
   outside_peer(s, rec, peer);
 }
 
@@ -197,10 +202,16 @@ const char *type_words(int type) {
 std::string queue_words(const UnixSocket &rec) {
   if (rec.queue.empty())
     return "";
+  std::size_t files = 0;
+  for (const Message &m : rec.queue)
+    files += m.files.size();
+  std::string in_flight =
+      files ? fmt::format(", {} files in flight", files) : "";
   if (rec.type == SOCK_STREAM)
-    return fmt::format(", {} bytes queued", total_bytes(rec.queue));
-  return fmt::format(", {} messages ({} bytes) queued", rec.queue.size(),
-                     total_bytes(rec.queue));
+    return fmt::format(", {} bytes queued{}", total_bytes(rec.queue),
+                       in_flight);
+  return fmt::format(", {} messages ({} bytes) queued{}", rec.queue.size(),
+                     total_bytes(rec.queue), in_flight);
 }
 
 const char *shutdown_words(std::uint8_t shutdown) {
@@ -249,7 +260,7 @@ sdk::Saved UnixHandler::save(const sdk::OpenFile &file,
     save_waiting(s, rec);
   } else {
     save_peer(s, rec);
-    rec.queue = peek_queue(fd.get(), rec.type, what);
+    rec.queue = peek_queue(fd.get(), rec.type, what, ctx.save_file);
     if (static_cast<UnixPeer>(rec.peer_kind) == UnixPeer::reconnect &&
         rec.type != SOCK_DGRAM && !rec.queue.empty())
       refuse(s, fmt::format("holds {} unread bytes sent by a process outside "

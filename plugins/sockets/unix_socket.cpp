@@ -45,7 +45,7 @@ int UnixHandler::open(const sdk::Record &record,
   auto &of = ctx.session<UnixRestart>(*this).statefiles[ctx.statefile];
   if (!of.built) {
     of.built = true;
-    of.made = UnixBuilder(of.records).build();
+    UnixBuilder(of.records, of.made, ctx.open_file).build();
   }
   auto it = of.made.find(rec.inode);
   if (it == of.made.end())

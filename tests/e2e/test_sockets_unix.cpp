@@ -38,6 +38,19 @@ TEST_CASE("A user's unix socket peers are still of that user, never root",
   expect_finishes_within(target, reference_output(spec), 15s);
 }
 
+TEST_CASE("Files in flight in a unix socket (SCM_RIGHTS) arrive after "
+          "restart",
+          "[e2e][sockets][unix]") {
+  CHECK(reference_output(unix_sockets("rights")) ==
+        "child got a file: file content 123\n"
+        "child got a pipe: pipe data\n"
+        "child got a socket: queued in flight\n"
+        "parent got back: reply\n"
+        "child exit 0\n");
+  TempDir dir;
+  expect_tree_round_trip(unix_sockets("rights"), dir, 1);
+}
+
 TEST_CASE("Unix listeners come back with the connections waiting on them",
           "[e2e][sockets][unix]") {
   CHECK(reference_output(unix_sockets("listen"))

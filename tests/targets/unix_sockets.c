@@ -16,11 +16,16 @@
  *                          each sender's name
  *   unix_sockets closed    the child writes, exits: the parent reads the
  *                          bytes, then EOF, then EPIPE on a write
+ *   unix_sockets rights    fds in flight (SCM_RIGHTS): a file, a pipe's read
+ *                          end and a socket with bytes queued in it, sent
+ *                          to the child and closed by the parent; the child
+ *                          uses each after its sleep
  *   unix_sockets client P  connects to the echo server at path P and pings
  *                          it 8 times, 250 ms apart (no child)
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -307,6 +312,86 @@ static void closed_mode(void) {
   printf("then write: %zd (%s)\n", w, w < 0 ? strerror(errno) : "ok");
 }
 
+static void send_fd(int via, const char *what, int fd) {
+  char control[CMSG_SPACE(sizeof(int))] = {0};
+  struct iovec iov = {(void *)what, strlen(what)};
+  struct msghdr msg = {0};
+  msg.msg_iov = &iov;
+  msg.msg_iovlen = 1;
+  msg.msg_control = control;
+  msg.msg_controllen = sizeof control;
+  struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
+  c->cmsg_level = SOL_SOCKET;
+  c->cmsg_type = SCM_RIGHTS;
+  c->cmsg_len = CMSG_LEN(sizeof(int));
+  memcpy(CMSG_DATA(c), &fd, sizeof fd);
+  if (sendmsg(via, &msg, 0) < 0)
+    die("sendmsg");
+}
+
+static int recv_fd(int via, char *what, size_t size) {
+  char control[CMSG_SPACE(sizeof(int))];
+  struct iovec iov = {what, size - 1};
+  struct msghdr msg = {0};
+  msg.msg_iov = &iov;
+  msg.msg_iovlen = 1;
+  msg.msg_control = control;
+  msg.msg_controllen = sizeof control;
+  ssize_t n = recvmsg(via, &msg, 0);
+  struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
+  if (n <= 0 || !c || c->cmsg_type != SCM_RIGHTS)
+    die("recvmsg");
+  what[n] = 0;
+  int fd;
+  memcpy(&fd, CMSG_DATA(c), sizeof fd);
+  return fd;
+}
+
+static void rights_mode(void) {
+  int s[2], p[2], x[2];
+  if (socketpair(AF_UNIX, SOCK_SEQPACKET, 0, s) || pipe(p) ||
+      socketpair(AF_UNIX, SOCK_STREAM, 0, x))
+    die("socketpair");
+  pid_t child = fork();
+  if (child == 0) {
+    /* What it gets, it gets in flight only. */
+    close(s[0]), close(p[0]), close(p[1]), close(x[0]), close(x[1]);
+    sleep_ms(SLEEP_MS);
+    char what[32], buf[64];
+    for (int i = 0; i < 3; ++i) {
+      int fd = recv_fd(s[1], what, sizeof what);
+      ssize_t n = !strcmp(what, "file") ? pread(fd, buf, sizeof buf - 1, 0)
+                                        : read(fd, buf, sizeof buf - 1);
+      if (n < 0)
+        die("read");
+      buf[n] = 0;
+      printf("child got a %s: %s\n", what, buf);
+      if (!strcmp(what, "socket") && write(fd, "reply", 5) != 5)
+        die("write");
+      close(fd);
+    }
+    fflush(stdout);
+    _exit(0);
+  }
+  close(s[1]);
+  int f = open("rights.txt", O_RDWR | O_CREAT | O_TRUNC, 0600);
+  if (f < 0 || write(f, "file content 123", 16) != 16 ||
+      write(p[1], "pipe data", 9) != 9 ||
+      write(x[0], "queued in flight", 16) != 16)
+    die("write");
+  send_fd(s[0], "file", f);
+  send_fd(s[0], "pipe", p[0]);
+  send_fd(s[0], "socket", x[1]);
+  close(f), close(p[0]), close(x[1]);
+  int status;
+  waitpid(child, &status, 0);
+  char buf[16] = {0};
+  if (read(x[0], buf, sizeof buf - 1) < 0)
+    die("read reply");
+  printf("parent got back: %s\nchild exit %d\n", buf, WEXITSTATUS(status));
+  unlink("rights.txt");
+}
+
 static void client_mode(const char *path) {
   struct sockaddr_un a;
   socklen_t l = named(&a, path, 0);
@@ -342,6 +427,8 @@ int main(int argc, char **argv) {
     dgram_mode();
   else if (!strcmp(mode, "closed"))
     closed_mode();
+  else if (!strcmp(mode, "rights"))
+    rights_mode();
   else if (!strcmp(mode, "client") && argc > 2)
     client_mode(argv[2]);
   else

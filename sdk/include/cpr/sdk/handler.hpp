@@ -51,6 +51,10 @@ struct SaveContext {
   // (cpr -D, -f).
   std::function<void(const std::string &path)> own_outside =
       [](const std::string &) {};
+  // An open file cpr itself holds (one in flight in a socket, which a peek
+  // gave it), saved as the set's fds are, once: its object in the statefile,
+  // for the handler's record to name. Empty where there is none to save to.
+  std::function<std::uint64_t(int fd)> save_file = {};
 
   // The handler's session for this checkpoint (session.hpp).
   template <class S> S &session(const Handler &h) const;
@@ -69,6 +73,10 @@ struct RestoreContext {
     return saved;
   };
   Options options = {};
+  // In cpr (open_before_fork): the open file saved as `object`
+  // (SaveContext::save_file), opened once for the whole set: a new fd of
+  // cpr's, which the caller closes. Empty elsewhere.
+  std::function<int(std::uint64_t object)> open_file = {};
 
   // The handler's session for this restart (session.hpp). In the process
   // being restored (FdHandler::open), a copy of cpr's made when it forked.
