@@ -1,5 +1,7 @@
 #include "net_lock.hpp"
 
+#include "raw_packet.hpp"
+
 #include <cpr/sdk/error.hpp>
 #include <cpr/sdk/unique_fd.hpp>
 
@@ -81,20 +83,6 @@ add rule inet cpr output ip6 daddr . tcp dport . ip6 saddr . tcp sport @held6 dr
 )";
 
 bool table_exists() { return run_nft("list table inet cpr\n").ok; }
-
-// An IPv6 socket's IPv4 peer (::ffff:a.b.c.d) sends IPv4 packets.
-Address as_sent(const Address &a) {
-  static const unsigned char mapped[12] = {0, 0, 0, 0, 0,    0,
-                                           0, 0, 0, 0, 0xff, 0xff};
-  if (a.family == AF_INET6 && a.bytes.size() == 16 &&
-      std::memcmp(a.bytes.data(), mapped, 12) == 0) {
-    Address v4 = a;
-    v4.family = AF_INET;
-    v4.bytes = a.bytes.substr(12);
-    return v4;
-  }
-  return a;
-}
 
 std::string ip_text(const Address &a) {
   char text[INET6_ADDRSTRLEN] = "";
