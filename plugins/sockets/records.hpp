@@ -80,6 +80,7 @@ struct TcpConnection {
 
 // sockets.tcp: a TCP socket, IPv4 or IPv6.
 struct TcpSocket {
+  std::uint64_t inode = 0; // names it in this statefile
   std::uint16_t family = 0;
   std::uint32_t flags = 0; // O_NONBLOCK
   std::uint8_t state = 0;  // TCP_CLOSE, TCP_LISTEN, TCP_ESTABLISHED
@@ -91,7 +92,7 @@ struct TcpSocket {
   std::vector<SocketOption> options;
 
   template <class A> void serialize(A &ar, unsigned) {
-    ar &family &flags &state &local &peer &backlog &peer_in_set &held;
+    ar &inode &family &flags &state &local &peer &backlog &peer_in_set &held;
     ar &connection &options;
   }
 };

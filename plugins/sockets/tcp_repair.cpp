@@ -1,6 +1,7 @@
 #include "tcp_repair.hpp"
 
 #include "socket_options.hpp"
+#include "tcp_half_close.hpp"
 
 #include <cpr/sdk/error.hpp>
 
@@ -120,7 +121,9 @@ void set_repair_options(int fd, const TcpConnection &c,
   if (c.tcp_options & TCPI_OPT_SACK)
     opts.push_back({TCPOPT_SACK_PERMITTED, 0});
   if (c.tcp_options & TCPI_OPT_WSCALE)
-    opts.push_back({TCPOPT_WINDOW, c.snd_wscale + (c.rcv_wscale << 16u)});
+    opts.push_back(
+        {TCPOPT_WINDOW, static_cast<std::uint32_t>(c.snd_wscale) |
+                            static_cast<std::uint32_t>(c.rcv_wscale) << 16});
   if (c.tcp_options & TCPI_OPT_TIMESTAMPS)
     opts.push_back({TCPOPT_TIMESTAMP, 0});
   opts.push_back({TCPOPT_MAXSEG, c.mss});
@@ -157,7 +160,7 @@ void repair_off(int fd) {
   ::setsockopt(fd, IPPROTO_TCP, TCP_REPAIR, &off, sizeof off);
 }
 
-TcpConnection read_connection(int fd, const std::string &what) {
+TcpConnection read_connection(int fd, int state, const std::string &what) {
   tcp_info ti{};
   socklen_t n = sizeof ti;
   if (::getsockopt(fd, IPPROTO_TCP, TCP_INFO, &ti, &n) != 0)
@@ -166,6 +169,7 @@ TcpConnection read_connection(int fd, const std::string &what) {
   int outq = queue_length(fd, SIOCOUTQ, what);
   int unsent = queue_length(fd, SIOCOUTQNSD, what);
   int inq = queue_length(fd, SIOCINQ, what);
+  leave_out_fin(state, outq, unsent);
   c.unsent = static_cast<std::uint32_t>(unsent);
   read_options(fd, ti, c, what);
   c.recv_seq = read_queue(fd, TCP_RECV_QUEUE, inq, c.recv_queue, what);
@@ -185,10 +189,12 @@ void restore_connection(int fd, const TcpSocket &rec, const std::string &what) {
     sdk::throw_errno(sdk::Code::busy,
                      "Resource busy: cannot bind " + what + " again", errno);
   set_queue_seq(fd, TCP_RECV_QUEUE,
-                c.recv_seq - static_cast<std::uint32_t>(c.recv_queue.size()),
+                recv_seq_before_fin(rec) -
+                    static_cast<std::uint32_t>(c.recv_queue.size()),
                 what);
   set_queue_seq(fd, TCP_SEND_QUEUE,
-                c.send_seq - static_cast<std::uint32_t>(c.send_queue.size()),
+                send_seq_before_fin(rec) -
+                    static_cast<std::uint32_t>(c.send_queue.size()),
                 what);
   length = to_sockaddr(rec.peer, sa);
   if (::connect(fd, reinterpret_cast<sockaddr *>(&sa), length) != 0)
@@ -204,6 +210,7 @@ void restore_connection(int fd, const TcpSocket &rec, const std::string &what) {
   if (c.has_window) {
     tcp_repair_window w{c.snd_wl1, c.snd_wnd, c.max_window, c.rcv_wnd,
                         c.rcv_wup};
+    window_before_fin(rec, w.rcv_wup, w.rcv_wnd);
     if (::setsockopt(fd, IPPROTO_TCP, TCP_REPAIR_WINDOW, &w, sizeof w) != 0)
       cannot_set(what, "window");
   }

@@ -12,7 +12,7 @@ void repair_on(int fd, const std::string &what);
 void repair_off(int fd); // best effort: it may be gone
 
 // Of a socket in repair mode (its process frozen).
-TcpConnection read_connection(int fd, const std::string &what);
+TcpConnection read_connection(int fd, int state, const std::string &what);
 
 // `fd`, a new socket in repair mode, bound to `local`, becomes the saved
 // connection to `peer`, still in repair mode; its never-sent bytes wait for

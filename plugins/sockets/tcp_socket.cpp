@@ -4,7 +4,9 @@
 #include "net_lock.hpp"
 #include "records.hpp"
 #include "set_sockets.hpp"
+#include "tcp_half_close.hpp"
 #include "tcp_repair.hpp"
+#include "tcp_restore.hpp"
 
 #include <cpr/sdk/error.hpp>
 #include <cpr/sdk/payload.hpp>
@@ -28,8 +30,9 @@ const char *state_name(int state) {
   case TCP_SYN_RECV:
     return "being accepted (SYN_RECV)";
   case TCP_FIN_WAIT1:
+    return "half-closed by it (FIN_WAIT1)";
   case TCP_FIN_WAIT2:
-    return "half-closed by it (FIN_WAIT)";
+    return "half-closed by it (FIN_WAIT2)";
   case TCP_CLOSE_WAIT:
     return "half-closed by its peer (CLOSE_WAIT)";
   case TCP_LAST_ACK:
@@ -95,21 +98,21 @@ struct TcpCheckpoint final : sdk::Session {
   }
 };
 
+} // namespace
+
 std::string words(const TcpSocket &rec) {
   const char *ip = rec.family == AF_INET6 ? "ipv6" : "ipv4";
-  switch (rec.state) {
-  case TCP_LISTEN:
+  if (rec.state == TCP_LISTEN)
     return fmt::format("tcp {} listener {}", ip, to_string(rec.local));
-  case TCP_ESTABLISHED:
-    return fmt::format("tcp {} connection {} -> {}", ip, to_string(rec.local),
-                       to_string(rec.peer));
-  default:
-    return fmt::format("tcp {} socket {}", ip,
-                       rec.local.port ? to_string(rec.local) : "unbound");
-  }
+  if (carried_state(rec.state))
+    return fmt::format("tcp {} connection {} -> {}{}", ip, to_string(rec.local),
+                       to_string(rec.peer),
+                       rec.state == TCP_ESTABLISHED
+                           ? ""
+                           : fmt::format(" ({})", state_name(rec.state)));
+  return fmt::format("tcp {} socket {}", ip,
+                     rec.local.port ? to_string(rec.local) : "unbound");
 }
-
-} // namespace
 
 bool TcpHandler::claims(const sdk::OpenFile &file) const {
   if (!S_ISSOCK(file.st.st_mode))
@@ -133,6 +136,7 @@ sdk::Saved TcpHandler::save(const sdk::OpenFile &file,
     sdk::throw_errno(sdk::Code::checkpoint_error,
                      "Checkpoint error: cannot read " + what, errno);
   TcpSocket rec;
+  rec.inode = file.st.st_ino;
   rec.family =
       static_cast<std::uint16_t>(int_option(fd.get(), SOL_SOCKET, SO_DOMAIN));
   rec.flags = file.flags & O_NONBLOCK;
@@ -146,13 +150,14 @@ sdk::Saved TcpHandler::save(const sdk::OpenFile &file,
                        fmt::format("Checkpoint error: {} has {} connections "
                                    "not yet accepted, which cpr cannot carry",
                                    what, ti.tcpi_unacked));
-  } else if (rec.state == TCP_ESTABLISHED) {
+  } else if (carried_state(rec.state)) {
     rec.peer = peer_address(fd.get());
     rec.peer_in_set = session.peer_in_set(rec.local, rec.peer);
     rec.held = !rec.peer_in_set;
     repair_on(fd.get(), what);
     session.repaired.push_back(std::move(fd));
-    rec.connection = read_connection(session.repaired.back().get(), what);
+    rec.connection =
+        read_connection(session.repaired.back().get(), rec.state, what);
   } else if (rec.state != TCP_CLOSE) {
     throw sdk::Error(sdk::Code::checkpoint_error,
                      fmt::format("Checkpoint error: {} is {}, which cpr "
@@ -160,7 +165,7 @@ sdk::Saved TcpHandler::save(const sdk::OpenFile &file,
                                  what, state_name(rec.state)));
   }
   std::string summary = words(rec);
-  if (rec.state == TCP_ESTABLISHED)
+  if (carried_state(rec.state))
     summary += fmt::format(
         "{}, {} bytes unread, {} unacknowledged",
         rec.peer_in_set ? ", peer in the set" : ", peer outside (held)",
@@ -168,44 +173,8 @@ sdk::Saved TcpHandler::save(const sdk::OpenFile &file,
   return {sdk::to_payload(rec), summary};
 }
 
-namespace {
-
-// Connections made in this restart, in repair mode until every process is
-// built: then their held packets are let through and they go on.
-struct TcpRestart final : sdk::Session {
-  struct Made {
-    sdk::UniqueFd fd;
-    TcpSocket rec;
-  };
-  std::vector<Made> connections;
-
-  void restart_over(bool succeeded) override {
-    if (succeeded) {
-      std::vector<Connection> held;
-      for (const Made &m : connections)
-        if (m.rec.held)
-          held.push_back({m.rec.local, m.rec.peer});
-      let_go_connections(held);
-      for (Made &m : connections) {
-        repair_off(m.fd.get()); // which clears SO_REUSEADDR
-        try {
-          apply_options(m.fd.get(), m.rec.options, words(m.rec));
-        } catch (const sdk::Error &) { // as it was at open()
-        }
-        try {
-          send_unsent(m.fd.get(), m.rec.connection, words(m.rec));
-        } catch (const sdk::Error &) { // the peer will ask again
-        }
-      }
-    }
-    connections.clear(); // in repair mode, a close sends nothing
-  }
-};
-
-} // namespace
-
 void TcpHandler::check(const sdk::Record &record,
-                       const sdk::RestoreContext &) const {
+                       const sdk::RestoreContext &ctx) const {
   auto rec = sdk::from_payload<TcpSocket>(record.payload);
   if (rec.family != AF_INET && rec.family != AF_INET6)
     throw sdk::Error(sdk::Code::damaged_statefile,
@@ -213,37 +182,14 @@ void TcpHandler::check(const sdk::Record &record,
                          std::to_string(rec.family));
   if (rec.state == TCP_LISTEN || (rec.state == TCP_CLOSE && rec.local.port))
     check_bindable(rec.local, SOCK_STREAM, IPPROTO_TCP, true, words(rec));
-  else if (rec.state == TCP_ESTABLISHED)
+  else if (carried_state(rec.state))
     check_bindable(rec.local, SOCK_STREAM, IPPROTO_TCP, false, words(rec));
   else if (rec.state != TCP_CLOSE)
     throw sdk::Error(sdk::Code::damaged_statefile,
                      "damaged statefile: " + words(rec) + " in state " +
                          std::to_string(rec.state));
-}
-
-int TcpHandler::open(const sdk::Record &record,
-                     sdk::RestoreContext &ctx) const {
-  auto rec = sdk::from_payload<TcpSocket>(record.payload);
-  const std::string what = words(rec);
-  sdk::UniqueFd fd(::socket(rec.family, SOCK_STREAM | SOCK_CLOEXEC, 0));
-  if (fd.get() < 0)
-    sdk::throw_errno("cannot make " + what + " again", errno);
-  apply_options(fd.get(), rec.options, what);
-  if (rec.state == TCP_ESTABLISHED) {
-    // After the options: SO_REUSEADDR would undo repair's own reuse.
-    repair_on(fd.get(), what);
-    restore_connection(fd.get(), rec, what);
-    auto &made = ctx.session<TcpRestart>(*this).connections;
-    made.push_back({sdk::UniqueFd(::fcntl(fd.get(), F_DUPFD_CLOEXEC, 0)), rec});
-  } else if (rec.local.port != 0) {
-    bind_again(fd.get(), rec.local, what);
-    if (rec.state == TCP_LISTEN &&
-        ::listen(fd.get(), static_cast<int>(rec.backlog)) != 0)
-      sdk::throw_errno("cannot listen on " + what + " again", errno);
-  }
-  if (rec.flags & O_NONBLOCK)
-    ::fcntl(fd.get(), F_SETFL, O_NONBLOCK);
-  return fd.release();
+  if (rec.state == TCP_LISTEN)
+    ctx.session<TcpRestart>(*this).listeners[ctx.statefile][rec.inode] = rec;
 }
 
 } // namespace cpr::sockets

@@ -245,8 +245,10 @@ void UnixBuilder::make_pair(const UnixSocket &a, const UnixSocket &b) {
   apply_options(fb.get(), b.options, words(b));
   bind_name(fa.get(), a);
   bind_name(fb.get(), b);
-  through_.push_back({a.inode, static_cast<std::int64_t>(b.inode), {}});
-  through_.push_back({b.inode, static_cast<std::int64_t>(a.inode), {}});
+  through_.push_back(
+      {a.inode, static_cast<std::int64_t>(b.inode), sdk::UniqueFd()});
+  through_.push_back(
+      {b.inode, static_cast<std::int64_t>(a.inode), sdk::UniqueFd()});
   made_[a.inode] = std::move(fa);
   made_[b.inode] = std::move(fb);
 }

@@ -1,5 +1,6 @@
 // TCP and UDP sockets (issue 16): a listener and a connection inside the set
-// with bytes queued and unacknowledged both ways, over IPv4 and IPv6; UDP
+// with bytes queued and unacknowledged both ways, over IPv4 and IPv6; one
+// half-closed with its bytes and FIN unread; UDP
 // datagrams queued with their sources; a client of a TCP server outside the
 // set whose very connection goes on after restart, the server never seeing
 // it end; a checkpoint that leaves them running; an address taken at
@@ -28,6 +29,17 @@ TEST_CASE("A TCP connection inside the set comes back with its queues",
   for (int family : {4, 6}) {
     TempDir dir;
     expect_tree_round_trip(inet_sockets("tcp", family), dir, 1);
+  }
+}
+
+TEST_CASE("A TCP connection half-closed (FIN_WAIT2 / CLOSE_WAIT) comes back "
+          "half-closed",
+          "[e2e][sockets][tcp]") {
+  CHECK(reference_output(inet_sockets("half", 4))
+            .starts_with("child heard: bye after 50000 (eof 0), then EOF\n"));
+  for (int family : {4, 6}) {
+    TempDir dir;
+    expect_tree_round_trip(inet_sockets("half", family), dir, 1);
   }
 }
 

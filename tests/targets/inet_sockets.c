@@ -10,6 +10,10 @@
  *   inet_sockets udp FAMILY    a bound UDP socket and a child's: the child's
  *                              datagrams wait queued, the parent answers
  *                              each to its source
+ *   inet_sockets half FAMILY   the child writes 50000 bytes and shuts its
+ *                              side down (FIN_WAIT2), the parent has them
+ *                              unread with the FIN (CLOSE_WAIT); after its
+ *                              sleep it reads them, answers and closes
  *   inet_sockets client PORT   connects to 127.0.0.1:PORT (an echo server)
  *                              and pings it 8 times, 250 ms apart
  */
@@ -203,6 +207,50 @@ static void udp_mode(int family) {
   printf("child exit %d\n", WEXITSTATUS(status));
 }
 
+static void half_mode(int family) {
+  struct sockaddr_storage sa;
+  socklen_t len = loopback(family, &sa, 0);
+  int l = socket(family, SOCK_STREAM, 0);
+  if (bind(l, (struct sockaddr *)&sa, len) || listen(l, 4))
+    die("listen");
+  getsockname(l, (struct sockaddr *)&sa, &len);
+  pid_t child = fork();
+  if (child == 0) {
+    int c = socket(family, SOCK_STREAM, 0);
+    if (connect(c, (struct sockaddr *)&sa, len))
+      die("connect");
+    write_all(c, 50000, 7);
+    shutdown(c, SHUT_WR);
+    char buf[64];
+    ssize_t got = 0, n;
+    while ((n = read(c, buf + got, sizeof buf - 1 - (size_t)got)) > 0)
+      got += n;
+    if (n < 0)
+      die("read");
+    buf[got] = 0;
+    printf("child heard: %s, then EOF\n", buf);
+    fflush(stdout);
+    _exit(0);
+  }
+  int s = accept(l, NULL, NULL);
+  if (s < 0)
+    die("accept");
+  close(l);
+  sleep_ms(SLEEP_MS);
+  char said[96], extra;
+  read_exactly(said, sizeof said, "parent", s, 50000, 7);
+  ssize_t eof = read(s, &extra, 1);
+  char answer[64];
+  int m = snprintf(answer, sizeof answer, "bye after 50000 (eof %zd)", eof);
+  if (write(s, answer, (size_t)m) != m)
+    die("write");
+  close(s);
+  int status;
+  waitpid(child, &status, 0);
+  fputs(said, stdout);
+  printf("child exit %d\n", WEXITSTATUS(status));
+}
+
 static void client_mode(int port) {
   struct sockaddr_storage sa;
   socklen_t len = loopback(AF_INET, &sa, port);
@@ -234,6 +282,8 @@ int main(int argc, char **argv) {
   int family = arg == 6 ? AF_INET6 : AF_INET;
   if (!strcmp(mode, "tcp"))
     tcp_mode(family);
+  else if (!strcmp(mode, "half"))
+    half_mode(family);
   else if (!strcmp(mode, "udp"))
     udp_mode(family);
   else if (!strcmp(mode, "client"))
