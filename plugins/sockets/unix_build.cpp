@@ -332,9 +332,23 @@ void UnixBuilder::connect_later(const UnixSocket &rec) {
   }
 }
 
+// An abstract name is free if a socket can take it (and lets it go).
+void check_abstract_free(const UnixSocket &rec) {
+  sdk::UniqueFd probe(::socket(AF_UNIX, rec.type | SOCK_CLOEXEC, 0));
+  sockaddr_storage sa{};
+  socklen_t length = to_sockaddr(rec.name, sa);
+  if (::bind(probe.get(), reinterpret_cast<sockaddr *>(&sa), length) != 0 &&
+      errno == EADDRINUSE)
+    throw sdk::Error(sdk::Code::busy,
+                     fmt::format("Resource busy: {} is in use, for {}",
+                                 to_string(rec.name), words(rec)));
+}
+
 void check_name_free(const UnixSocket &rec) {
-  if (!rec.binds_name || rec.name.abstract())
+  if (!rec.binds_name)
     return;
+  if (rec.name.abstract())
+    return check_abstract_free(rec);
   std::string path = file_of(rec);
   struct stat st {};
   if (::lstat(path.c_str(), &st) != 0)
