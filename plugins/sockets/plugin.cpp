@@ -1,4 +1,5 @@
 // plugins/sockets: unix, TCP and UDP sockets, with the data queued in them.
+#include "netlink_socket.hpp"
 #include "tcp_socket.hpp"
 #include "udp_socket.hpp"
 #include "unix_socket.hpp"
@@ -15,6 +16,7 @@ public:
     out.push_back(std::make_unique<UnixHandler>());
     out.push_back(std::make_unique<TcpHandler>());
     out.push_back(std::make_unique<UdpHandler>());
+    out.push_back(std::make_unique<NetlinkHandler>());
     return out;
   }
 };

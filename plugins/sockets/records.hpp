@@ -112,3 +112,24 @@ struct UdpSocket {
 };
 
 } // namespace cpr::sockets
+
+namespace cpr::sockets {
+
+// sockets.netlink: a netlink socket, its port and multicast groups.
+struct NetlinkSocket {
+  std::int32_t type = 0, protocol = 0;
+  std::uint32_t flags = 0;
+  std::uint32_t port = 0;                       // its nl_pid; 0: never bound
+  std::vector<std::uint32_t> groups;            // multicast groups, by number
+  std::uint32_t peer_port = 0, peer_groups = 0; // connect()
+  bool connected = false;
+  std::vector<SocketOption> options;
+  Identity owner;
+
+  template <class A> void serialize(A &ar, unsigned) {
+    ar &type &protocol &flags &port &groups &peer_port &peer_groups;
+    ar &connected &options &owner;
+  }
+};
+
+} // namespace cpr::sockets

@@ -4,6 +4,7 @@
 #include <cpr/sdk/unique_fd.hpp>
 
 #include <fmt/format.h>
+#include <linux/netlink.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <sys/socket.h>
@@ -66,11 +67,19 @@ constexpr Known known[] = {
     {IPPROTO_IPV6, IPV6_RECVPKTINFO, Form::integer},
     {IPPROTO_IPV6, IPV6_RECVERR, Form::integer},
     {IPPROTO_IPV6, IPV6_MTU_DISCOVER, Form::integer},
+    {SOL_NETLINK, NETLINK_PKTINFO, Form::integer},
+    {SOL_NETLINK, NETLINK_BROADCAST_ERROR, Form::integer},
+    {SOL_NETLINK, NETLINK_NO_ENOBUFS, Form::integer},
+    {SOL_NETLINK, NETLINK_CAP_ACK, Form::integer},
+    {SOL_NETLINK, NETLINK_EXT_ACK, Form::integer},
+    {SOL_NETLINK, NETLINK_GET_STRICT_CHK, Form::integer},
 };
 
 bool applies(const Known &k, int family, int type) {
   if (k.name == IP_MULTICAST_TTL || k.name == IP_MULTICAST_LOOP)
     return k.level == IPPROTO_IP && family == AF_INET && type == SOCK_DGRAM;
+  if (k.level == SOL_NETLINK)
+    return family == AF_NETLINK;
   if (k.level == IPPROTO_IP)
     return family == AF_INET;
   if (k.level == IPPROTO_IPV6)

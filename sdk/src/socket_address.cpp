@@ -4,6 +4,7 @@
 #include <cstddef>
 #include <cstring>
 #include <fmt/format.h>
+#include <linux/if_packet.h>
 #include <linux/netlink.h>
 #include <netinet/in.h>
 #include <sys/un.h>
@@ -97,6 +98,13 @@ std::string format_address(const sockaddr_storage &address, socklen_t length) {
   case AF_NETLINK: {
     const auto &nl = reinterpret_cast<const sockaddr_nl &>(address);
     return fmt::format("port {} groups {:#x}", nl.nl_pid, nl.nl_groups);
+  }
+  case AF_PACKET: {
+    const auto &ll = reinterpret_cast<const sockaddr_ll &>(address);
+    std::string where = ll.sll_ifindex
+                            ? fmt::format("interface {}", ll.sll_ifindex)
+                            : std::string("any interface");
+    return fmt::format("{} protocol {:#06x}", where, ntohs(ll.sll_protocol));
   }
   case AF_UNSPEC:
     return "unbound";

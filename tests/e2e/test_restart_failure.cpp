@@ -27,7 +27,7 @@ TEST_CASE("A restart failing inside the new process leaves nothing behind",
 
   fs::create_directories(work);
   restart(sf, before);
-  RunningTarget restarted{target.pid, dir / "stdout.txt", dir / "stderr.txt",
-                          {}};
+  RunningTarget restarted{
+      target.pid, dir / "stdout.txt", dir / "stderr.txt", {}};
   expect_finishes_with(restarted, reference);
 }

@@ -25,7 +25,7 @@ TEST_CASE("A chrooted process restarts in its root", "[e2e][root]") {
   ProcessIdentity before = checkpoint_and_reap(sf, target.pid);
   restart(sf, before);
   CHECK(fs::read_symlink(fmt::format("/proc/{}/root", target.pid)) == root);
-  RunningTarget restarted{target.pid, dir / "stdout.txt", dir / "stderr.txt",
-                          {}};
+  RunningTarget restarted{
+      target.pid, dir / "stdout.txt", dir / "stderr.txt", {}};
   expect_finishes_with(restarted, reference);
 }

@@ -210,9 +210,11 @@ TEST_CASE("python3 -m http.server checkpointed mid-download: curl completes "
   HttpServer http;
   TempDir mine;
   auto got = mine / "got.bin";
+  SpawnOptions quiet;
+  quiet.stderr_path = mine / "curl.err";
   Spawned curl = spawn({"/usr/bin/curl", "-sS", "--limit-rate", "10M", "-o",
                         got.string(), http.url("big.bin")},
-                       {.stderr_path = mine / "curl.err"});
+                       quiet);
   std::this_thread::sleep_for(800ms);
   auto sf = mine / "statefile";
   SetIdentity before = checkpoint_set_and_reap(

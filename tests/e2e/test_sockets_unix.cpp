@@ -51,6 +51,14 @@ TEST_CASE("Files in flight in a unix socket (SCM_RIGHTS) arrive after "
   expect_tree_round_trip(unix_sockets("rights"), dir, 1);
 }
 
+TEST_CASE("A netlink socket comes back on its port, in its groups",
+          "[e2e][sockets][netlink]") {
+  CHECK(reference_output(netlink_holder())
+            .ends_with("port is my pid: 1, link group: 1\n"));
+  TempDir dir;
+  expect_round_trip(netlink_holder(), dir);
+}
+
 TEST_CASE("Unix listeners come back with the connections waiting on them",
           "[e2e][sockets][unix]") {
   CHECK(reference_output(unix_sockets("listen"))

@@ -135,6 +135,12 @@ TargetSpec netlink_holder() {
   return make_target("netlink_holder", {program.string()}, {});
 }
 
+TargetSpec packet_holder() {
+  auto program = fs::path(CPR_TARGETS_BUILD_DIR) / "netlink_holder";
+  return privileged(
+      make_target("netlink_holder packet", {program.string()}, {"packet"}));
+}
+
 TargetSpec deleted_cwd(std::string mode) {
   auto program = fs::path(CPR_TARGETS_BUILD_DIR) / "deleted_cwd";
   std::vector<std::string> args;

@@ -72,6 +72,8 @@ TargetSpec subreaper();
 TargetSpec process_flags();
 // Holds a bound netlink socket at fd 3, counting to 20 over ~2 s.
 TargetSpec netlink_holder();
+// netlink_holder packet: fd 3 a packet socket, which no plugin carries.
+TargetSpec packet_holder();
 // Works ~2 s in a working directory it removed; "root": also its root.
 TargetSpec deleted_cwd(std::string mode = "");
 // Holds /proc/self/status and maps, its child's /proc/PID/stat, /proc/meminfo
