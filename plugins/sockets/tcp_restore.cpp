@@ -16,6 +16,27 @@
 
 namespace cpr::sockets {
 
+namespace {
+
+// A connection still being made is made anew: from its port, a SYN with a
+// new sequence number, answered before the process runs or after.
+void connect_again(int fd, const TcpSocket &rec, const std::string &what) {
+  bind_again(fd, rec.local, what);
+  sockaddr_storage sa{};
+  socklen_t length = to_sockaddr(rec.peer, sa);
+  int flags = ::fcntl(fd, F_GETFL);
+  ::fcntl(fd, F_SETFL, flags | O_NONBLOCK);
+  int rc = ::connect(fd, reinterpret_cast<sockaddr *>(&sa), length);
+  int err = errno;
+  ::fcntl(fd, F_SETFL, flags);
+  if (rc != 0 && err != EINPROGRESS)
+    sdk::throw_errno(sdk::Code::component_unavailable,
+                     "component unavailable: cannot connect " + what + " again",
+                     err);
+}
+
+} // namespace
+
 int TcpRestart::open(const TcpSocket &rec, const std::string &statefile) {
   auto &made = listening[statefile];
   if (made.empty())
@@ -46,6 +67,8 @@ sdk::UniqueFd TcpRestart::make(const TcpSocket &rec) {
     restore_connection(fd.get(), rec, what);
     connections.push_back(
         {sdk::UniqueFd(::fcntl(fd.get(), F_DUPFD_CLOEXEC, 0)), rec});
+  } else if (rec.state == TCP_SYN_SENT) {
+    connect_again(fd.get(), rec, what);
   } else if (rec.local.port != 0) {
     bind_again(fd.get(), rec.local, what);
     if (rec.state == TCP_LISTEN &&

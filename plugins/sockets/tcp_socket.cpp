@@ -18,7 +18,10 @@
 #include <netinet/tcp.h>
 #include <sys/stat.h>
 
+#include <cpr/sdk/procfs.hpp>
+
 #include <set>
+#include <sstream>
 
 namespace cpr::sockets {
 namespace {
@@ -26,7 +29,7 @@ namespace {
 const char *state_name(int state) {
   switch (state) {
   case TCP_SYN_SENT:
-    return "connecting (SYN_SENT)";
+    return "connecting (SYN_SENT), connects again at restart";
   case TCP_SYN_RECV:
     return "being accepted (SYN_RECV)";
   case TCP_FIN_WAIT1:
@@ -74,7 +77,11 @@ struct TcpCheckpoint final : sdk::Session {
       if (int_option(fd.get(), SOL_SOCKET, SO_PROTOCOL) != IPPROTO_TCP)
         continue;
       Connection c{local_address(fd.get()), peer_address(fd.get())};
-      if (c.peer.empty() || c.peer.port == 0)
+      tcp_info ti{};
+      socklen_t n = sizeof ti;
+      if (c.peer.empty() || c.peer.port == 0 ||
+          ::getsockopt(fd.get(), IPPROTO_TCP, TCP_INFO, &ti, &n) != 0 ||
+          !carried_state(ti.tcpi_state)) // not repaired, not held
         continue;
       in_set.insert(key(c.local, c.peer));
       all.push_back(c);
@@ -98,13 +105,48 @@ struct TcpCheckpoint final : sdk::Session {
   }
 };
 
+// Where a socket still connecting goes: getpeername() will not say before
+// it is connected, /proc/net/tcp does ("0100007F:1F90" is 127.0.0.1:8080).
+Address connecting_to(std::uint64_t inode, int family) {
+  std::string table = sdk::try_read_file(family == AF_INET6 ? "/proc/net/tcp6"
+                                                            : "/proc/net/tcp")
+                          .value_or("");
+  std::istringstream lines(table);
+  std::string line;
+  std::getline(lines, line); // the heading
+  while (std::getline(lines, line)) {
+    std::istringstream in(line);
+    std::string slot, local, remote, state, queues, timer, retransmits, uid,
+        timeout, node;
+    in >> slot >> local >> remote >> state >> queues >> timer >> retransmits >>
+        uid >> timeout >> node;
+    if (node != std::to_string(inode))
+      continue;
+    auto colon = remote.find(':');
+    if (colon == std::string::npos)
+      return {};
+    Address a;
+    a.family = static_cast<std::uint16_t>(family);
+    // The address is in 32-bit words of the kernel's byte order, in hex.
+    for (std::size_t i = 0; i + 8 <= colon; i += 8) {
+      std::uint32_t word = static_cast<std::uint32_t>(
+          std::stoul(remote.substr(i, 8), nullptr, 16));
+      a.bytes.append(reinterpret_cast<const char *>(&word), 4);
+    }
+    a.port = static_cast<std::uint16_t>(
+        std::stoul(remote.substr(colon + 1), nullptr, 16));
+    return a;
+  }
+  return {};
+}
+
 } // namespace
 
 std::string words(const TcpSocket &rec) {
   const char *ip = rec.family == AF_INET6 ? "ipv6" : "ipv4";
   if (rec.state == TCP_LISTEN)
     return fmt::format("tcp {} listener {}", ip, to_string(rec.local));
-  if (carried_state(rec.state))
+  if (carried_state(rec.state) || rec.state == TCP_SYN_SENT)
     return fmt::format("tcp {} connection {} -> {}{}", ip, to_string(rec.local),
                        to_string(rec.peer),
                        rec.state == TCP_ESTABLISHED
@@ -158,6 +200,12 @@ sdk::Saved TcpHandler::save(const sdk::OpenFile &file,
     session.repaired.push_back(std::move(fd));
     rec.connection =
         read_connection(session.repaired.back().get(), rec.state, what);
+  } else if (rec.state == TCP_SYN_SENT) {
+    rec.peer = connecting_to(rec.inode, rec.family); // connected again
+    if (rec.peer.empty())
+      throw sdk::Error(sdk::Code::checkpoint_error,
+                       "Checkpoint error: cannot tell where " + what +
+                           " is connecting to");
   } else if (rec.state != TCP_CLOSE) {
     throw sdk::Error(sdk::Code::checkpoint_error,
                      fmt::format("Checkpoint error: {} is {}, which cpr "
@@ -182,7 +230,7 @@ void TcpHandler::check(const sdk::Record &record,
                          std::to_string(rec.family));
   if (rec.state == TCP_LISTEN || (rec.state == TCP_CLOSE && rec.local.port))
     check_bindable(rec.local, SOCK_STREAM, IPPROTO_TCP, true, words(rec));
-  else if (carried_state(rec.state))
+  else if (carried_state(rec.state) || rec.state == TCP_SYN_SENT)
     check_bindable(rec.local, SOCK_STREAM, IPPROTO_TCP, false, words(rec));
   else if (rec.state != TCP_CLOSE)
     throw sdk::Error(sdk::Code::damaged_statefile,

@@ -78,6 +78,45 @@ TEST_CASE("A TCP connection to a server outside the set goes on after "
   CHECK(server.accepted() == before_run + 1); // one connection, never redone
 }
 
+TEST_CASE("A TCP connection still being made (SYN_SENT) is made again",
+          "[e2e][sockets][tcp]") {
+  // A listener whose queue is full: SYNs to it go unanswered until the
+  // test accepts.
+  int listener = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t length = sizeof a;
+  REQUIRE(::bind(listener, reinterpret_cast<sockaddr *>(&a), length) == 0);
+  REQUIRE(::listen(listener, 0) == 0);
+  REQUIRE(::getsockname(listener, reinterpret_cast<sockaddr *>(&a), &length) ==
+          0);
+  int blocker = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  REQUIRE(::connect(blocker, reinterpret_cast<sockaddr *>(&a), length) == 0);
+  TempDir dir;
+  RunningTarget target =
+      start_target(inet_sockets("connecting", ntohs(a.sin_port)), dir);
+  let_it_run(300ms, 500ms);
+  auto sf = dir / "statefile";
+  ProcessIdentity before = checkpoint_and_reap(sf, target.pid);
+  CHECK(run_cpr({"-i", sf.string()}).out.find("connecting (SYN_SENT)") !=
+        std::string::npos);
+  restart(sf, before);
+  for (int i = 0; i < 2; ++i) { // the blocker, then the target
+    int c = ::accept4(listener, nullptr, nullptr, SOCK_CLOEXEC);
+    REQUIRE(c >= 0);
+    if (i == 1) {
+      char buf[2];
+      REQUIRE(::read(c, buf, 2) == 2);
+      REQUIRE(::write(c, buf, 2) == 2);
+    }
+    ::close(c);
+  }
+  expect_finishes_with(target, "connected and echoed: hi\n");
+  ::close(blocker);
+  ::close(listener);
+}
+
 TEST_CASE("A restart whose TCP port is taken fails before anything runs, "
           "naming the address",
           "[e2e][sockets][tcp]") {

@@ -14,14 +14,19 @@
  *                              side down (FIN_WAIT2), the parent has them
  *                              unread with the FIN (CLOSE_WAIT); after its
  *                              sleep it reads them, answers and closes
+ *   inet_sockets connecting PORT  a non-blocking connect() to
+ *                              127.0.0.1:PORT, whose listener takes no one
+ *                              yet (SYN_SENT); once connected, says "hi"
  *   inet_sockets client PORT   connects to 127.0.0.1:PORT (an echo server)
  *                              and pings it 8 times, 250 ms apart
  */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <poll.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -251,6 +256,31 @@ static void half_mode(int family) {
   printf("child exit %d\n", WEXITSTATUS(status));
 }
 
+static void connecting_mode(int port) {
+  struct sockaddr_storage sa;
+  socklen_t len = loopback(AF_INET, &sa, port);
+  int c = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+  if (connect(c, (struct sockaddr *)&sa, len) == 0 || errno != EINPROGRESS)
+    die("connect");
+  struct pollfd p = {c, POLLOUT, 0};
+  while (poll(&p, 1, -1) < 0)
+    if (errno != EINTR)
+      die("poll");
+  int err = 0;
+  socklen_t el = sizeof err;
+  getsockopt(c, SOL_SOCKET, SO_ERROR, &err, &el);
+  if (err) {
+    errno = err;
+    die("connected");
+  }
+  int flags = fcntl(c, F_GETFL);
+  fcntl(c, F_SETFL, flags & ~O_NONBLOCK);
+  char buf[8] = {0};
+  if (write(c, "hi", 2) != 2 || read(c, buf, 2) != 2)
+    die("echo");
+  printf("connected and echoed: %s\n", buf);
+}
+
 static void client_mode(int port) {
   struct sockaddr_storage sa;
   socklen_t len = loopback(AF_INET, &sa, port);
@@ -286,6 +316,8 @@ int main(int argc, char **argv) {
     half_mode(family);
   else if (!strcmp(mode, "udp"))
     udp_mode(family);
+  else if (!strcmp(mode, "connecting"))
+    connecting_mode(arg);
   else if (!strcmp(mode, "client"))
     client_mode(arg);
   else
