@@ -15,7 +15,7 @@
 #include <cstring>
 
 namespace cpr::sockets {
-namespace {
+namespace {} // namespace
 
 // cpr runs with privilege: nft is found where Debian puts it, not on PATH.
 const char *nft_program() {
@@ -24,6 +24,8 @@ const char *nft_program() {
       return p;
   return nullptr;
 }
+
+namespace {
 
 struct NftResult {
   bool ok = false;
@@ -115,13 +117,17 @@ void hold_connections(const std::vector<Connection> &connections) {
                     to_string(connections.front().peer), r.errors));
 }
 
-void let_go_connections(const std::vector<Connection> &connections) {
-  if (connections.empty())
-    return;
+std::string let_go_script(const std::vector<Connection> &connections) {
   std::string script;
   for (const Connection &c : connections)
     script += element_script("delete", c);
-  if (run_nft(script).ok)
+  return script;
+}
+
+void let_go_connections(const std::vector<Connection> &connections) {
+  if (connections.empty())
+    return;
+  if (run_nft(let_go_script(connections)).ok)
     return;
   for (const Connection &c : connections) // one by one: some were gone
     run_nft(element_script("delete", c));

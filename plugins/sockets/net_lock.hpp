@@ -19,5 +19,8 @@ struct Connection {
 void hold_connections(const std::vector<Connection> &connections);
 // Best effort: a connection already let go is no error.
 void let_go_connections(const std::vector<Connection> &connections);
+// The nft script that does it, and where nft is (nullptr: not installed).
+std::string let_go_script(const std::vector<Connection> &connections);
+const char *nft_program();
 
 } // namespace cpr::sockets

@@ -1,6 +1,7 @@
 #include "tcp_socket.hpp"
 
 #include "inet_checks.hpp"
+#include "keeper.hpp"
 #include "net_lock.hpp"
 #include "records.hpp"
 #include "set_sockets.hpp"
@@ -20,8 +21,12 @@
 
 #include <cpr/sdk/procfs.hpp>
 
+#include <csignal>
+#include <cstdlib>
 #include <set>
 #include <sstream>
+#include <sys/auxv.h>
+#include <unistd.h>
 
 namespace cpr::sockets {
 namespace {
@@ -49,6 +54,16 @@ const char *state_name(int state) {
   }
 }
 
+// Tests kill cpr at exact moments: root's own cpr (not setuid) with
+// CPR_TEST_KILL_AT=NAME sends itself SIGKILL at the moment called NAME.
+void test_kill_point(const char *name) {
+  const char *chosen = ::getauxval(AT_SECURE) || ::getuid() != 0
+                           ? nullptr
+                           : std::getenv("CPR_TEST_KILL_AT");
+  if (chosen && std::string(chosen) == name)
+    ::kill(::getpid(), SIGKILL);
+}
+
 std::string key(const Address &a, const Address &b) {
   return to_string(a) + ">" + to_string(b);
 }
@@ -61,6 +76,7 @@ struct TcpCheckpoint final : sdk::Session {
   std::vector<Connection> held;
   std::vector<sdk::UniqueFd> repaired; // borrowed, in repair mode
   bool processes_go_on = false;        // WILL CONT
+  Keeper keeper;                       // puts them back if cpr dies first
 
   void scan(const sdk::SaveContext &ctx) {
     if (scanned)
@@ -89,7 +105,18 @@ struct TcpCheckpoint final : sdk::Session {
     for (const Connection &c : all)
       if (!in_set.count(key(c.peer, c.local)))
         held.push_back(c);
+    if (!held.empty())
+      keeper.keep_held(held);
     hold_connections(held);
+  }
+
+  // Into repair mode, the keeper told first.
+  int repair(sdk::UniqueFd fd, const std::string &what) {
+    keeper.keep_socket(fd.get());
+    repair_on(fd.get(), what);
+    repaired.push_back(std::move(fd));
+    test_kill_point("sockets-repaired");
+    return repaired.back().get();
   }
 
   bool peer_in_set(const Address &local, const Address &peer) const {
@@ -97,11 +124,12 @@ struct TcpCheckpoint final : sdk::Session {
   }
 
   void checkpoint_over(bool succeeded) override {
-    if (succeeded && !processes_go_on)
-      return; // killed in repair mode: no reset, no FIN; held until restart
-    for (sdk::UniqueFd &fd : repaired)
-      repair_off(fd.get());
-    let_go_connections(held);
+    if (!succeeded || processes_go_on) {
+      for (sdk::UniqueFd &fd : repaired)
+        repair_off(fd.get());
+      let_go_connections(held);
+    } // else killed in repair mode: no reset, no FIN; held until restart
+    keeper.done();
   }
 };
 
@@ -196,10 +224,8 @@ sdk::Saved TcpHandler::save(const sdk::OpenFile &file,
     rec.peer = peer_address(fd.get());
     rec.peer_in_set = session.peer_in_set(rec.local, rec.peer);
     rec.held = !rec.peer_in_set;
-    repair_on(fd.get(), what);
-    session.repaired.push_back(std::move(fd));
-    rec.connection =
-        read_connection(session.repaired.back().get(), rec.state, what);
+    int repaired = session.repair(std::move(fd), what);
+    rec.connection = read_connection(repaired, rec.state, what);
   } else if (rec.state == TCP_SYN_SENT) {
     rec.peer = connecting_to(rec.inode, rec.family); // connected again
     if (rec.peer.empty())

@@ -117,6 +117,29 @@ TEST_CASE("A TCP connection still being made (SYN_SENT) is made again",
   ::close(listener);
 }
 
+TEST_CASE("cpr killed while it holds a TCP connection leaves it working",
+          "[e2e][sockets][tcp][kill_safety]") {
+  EchoServer server;
+  auto spec = inet_sockets("client", server.port());
+  const std::string &reference = reference_output(spec);
+  for (const char *will : {"-g", "-k"}) {
+    INFO(will);
+    TempDir dir;
+    RunningTarget target = start_target(spec, dir);
+    let_it_run(400ms, 700ms);
+    // Killed with the connection in repair mode and its packets held.
+    CommandResult killed = run_cpr(
+        {"-c", (dir / "sf").string(), "-p", std::to_string(target.pid), will},
+        {}, {"CPR_TEST_KILL_AT=sockets-repaired"});
+    INFO(killed.describe());
+    CHECK(killed.status.killed_by(SIGKILL));
+    expect_finishes_within(target, reference, 15s);
+  }
+  CommandResult held =
+      run_command({"/usr/sbin/nft", "list", "set", "inet", "cpr", "held4"});
+  CHECK(held.out.find("elements") == std::string::npos); // none left
+}
+
 TEST_CASE("A restart whose TCP port is taken fails before anything runs, "
           "naming the address",
           "[e2e][sockets][tcp]") {
