@@ -48,10 +48,8 @@ sockaddr_nl netlink_address(std::uint32_t port, std::uint32_t groups) {
 } // namespace
 
 bool NetlinkHandler::claims(const sdk::OpenFile &file) const {
-  if (!S_ISSOCK(file.st.st_mode))
-    return false;
-  sdk::UniqueFd fd = sdk::borrow_fd(file);
-  return int_option(fd.get(), SOL_SOCKET, SO_DOMAIN) == AF_NETLINK;
+  return S_ISSOCK(file.st.st_mode) &&
+         protocol_name(file.pid, file.fd) == "NETLINK";
 }
 
 sdk::Saved NetlinkHandler::save(const sdk::OpenFile &file,

@@ -6,9 +6,11 @@
 #include <fmt/format.h>
 
 #include <sys/stat.h>
+#include <sys/xattr.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <cstring>
 #include <filesystem>
 
 namespace cpr::sockets {
@@ -32,6 +34,14 @@ template <class Fn> void each_socket_of(pid_t pid, Fn see) {
 }
 
 } // namespace
+
+std::string protocol_name(pid_t pid, int fd) {
+  char name[64] = "";
+  ssize_t n = ::getxattr(fmt::format("/proc/{}/fd/{}", pid, fd).c_str(),
+                         "system.sockprotoname", name, sizeof name - 1);
+  return n > 0 ? std::string(name, ::strnlen(name, static_cast<size_t>(n)))
+               : std::string();
+}
 
 std::map<std::uint64_t, Holder> sockets_held_by(const std::vector<pid_t> &set) {
   std::map<std::uint64_t, Holder> held;

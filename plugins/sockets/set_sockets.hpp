@@ -16,6 +16,11 @@ struct Holder {
   int fd = -1;
 };
 
+// What the kernel calls the socket's protocol ("UNIX-STREAM", "TCP",
+// "TCPv6", "UDP", "UDP-Lite", "NETLINK" ...), read through /proc without
+// borrowing it; "" for what is no socket.
+std::string protocol_name(pid_t pid, int fd);
+
 // Socket inode -> the first (process, fd) holding it.
 std::map<std::uint64_t, Holder> sockets_held_by(const std::vector<pid_t> &);
 

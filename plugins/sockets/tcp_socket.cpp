@@ -86,6 +86,9 @@ struct TcpCheckpoint final : sdk::Session {
         ctx.options.get("will") == std::optional<std::string>("cont");
     std::vector<Connection> all;
     for (const auto &[inode, holder] : sockets_held_by(ctx.processes)) {
+      std::string name = protocol_name(holder.pid, holder.fd);
+      if (name != "TCP" && name != "TCPv6")
+        continue;
       sdk::OpenFile f;
       f.pid = holder.pid;
       f.fd = holder.fd;
@@ -187,10 +190,8 @@ std::string words(const TcpSocket &rec) {
 bool TcpHandler::claims(const sdk::OpenFile &file) const {
   if (!S_ISSOCK(file.st.st_mode))
     return false;
-  sdk::UniqueFd fd = sdk::borrow_fd(file);
-  int family = int_option(fd.get(), SOL_SOCKET, SO_DOMAIN);
-  return (family == AF_INET || family == AF_INET6) &&
-         int_option(fd.get(), SOL_SOCKET, SO_PROTOCOL) == IPPROTO_TCP;
+  std::string name = protocol_name(file.pid, file.fd);
+  return name == "TCP" || name == "TCPv6";
 }
 
 sdk::Saved TcpHandler::save(const sdk::OpenFile &file,

@@ -34,11 +34,9 @@ std::string words(const UdpSocket &rec) {
 bool UdpHandler::claims(const sdk::OpenFile &file) const {
   if (!S_ISSOCK(file.st.st_mode))
     return false;
-  sdk::UniqueFd fd = sdk::borrow_fd(file);
-  int family = int_option(fd.get(), SOL_SOCKET, SO_DOMAIN);
-  return (family == AF_INET || family == AF_INET6) &&
-         int_option(fd.get(), SOL_SOCKET, SO_TYPE) == SOCK_DGRAM &&
-         is_udp(int_option(fd.get(), SOL_SOCKET, SO_PROTOCOL));
+  std::string name = protocol_name(file.pid, file.fd);
+  return name == "UDP" || name == "UDPv6" || name == "UDP-Lite" ||
+         name == "UDP-Litev6";
 }
 
 sdk::Saved UdpHandler::save(const sdk::OpenFile &file,

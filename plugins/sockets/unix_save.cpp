@@ -229,10 +229,8 @@ const char *shutdown_words(std::uint8_t shutdown) {
 } // namespace
 
 bool UnixHandler::claims(const sdk::OpenFile &file) const {
-  if (!S_ISSOCK(file.st.st_mode))
-    return false;
-  sdk::UniqueFd fd = sdk::borrow_fd(file);
-  return int_option(fd.get(), SOL_SOCKET, SO_DOMAIN) == AF_UNIX;
+  return S_ISSOCK(file.st.st_mode) &&
+         protocol_name(file.pid, file.fd).starts_with("UNIX");
 }
 
 sdk::Saved UnixHandler::save(const sdk::OpenFile &file,

@@ -30,23 +30,23 @@ TEST_CASE("the built-in plugins load through the plugin path") {
   file.st.st_mode = S_IFIFO | 0600;
   REQUIRE(r.fd_handler_for(file));
   CHECK(r.fd_handler_for(file)->kind() == "pipes.pipe");
-  // Sockets are claimed by their family, asked of the socket itself.
+  // Sockets are claimed by their protocol; nobody carries packet sockets.
   int ends[2];
   REQUIRE(::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, ends) == 0);
-  int netlink = ::socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, 0);
-  REQUIRE(netlink >= 0);
+  int packet = ::socket(AF_PACKET, SOCK_DGRAM | SOCK_CLOEXEC, 0); // root
+  REQUIRE(packet >= 0);
   file.pid = ::getpid();
   file.fd = ends[0];
   REQUIRE(::fstat(file.fd, &file.st) == 0);
   file.path = "socket:[" + std::to_string(file.st.st_ino) + "]";
   REQUIRE(r.fd_handler_for(file));
   CHECK(r.fd_handler_for(file)->kind() == "sockets.unix");
-  file.fd = netlink;
+  file.fd = packet;
   REQUIRE(::fstat(file.fd, &file.st) == 0);
   CHECK_FALSE(r.fd_handler_for(file));
   ::close(ends[0]);
   ::close(ends[1]);
-  ::close(netlink);
+  ::close(packet);
 }
 
 TEST_CASE("a kind no plugin handles is an error naming the kind") {
