@@ -26,6 +26,7 @@ int unprivileged_port_start() {
 } // namespace
 
 void check_bindable(const Address &a, int type, int protocol, bool port_too,
+                    const std::vector<SocketOption> &options,
                     const std::string &what) {
   if (a.port != 0 && a.port < unprivileged_port_start() && ::getuid() != 0)
     throw sdk::Error(EACCES,
@@ -42,6 +43,9 @@ void check_bindable(const Address &a, int type, int protocol, bool port_too,
   if (a.family == AF_INET6)
     set_int_option(probe.get(), IPPROTO_IPV6, IPV6_V6ONLY, 1, what);
   set_int_option(probe.get(), SOL_SOCKET, SO_REUSEADDR, 1, what);
+  for (const SocketOption &o : options)
+    if (o.level == SOL_SOCKET && o.name == SO_REUSEPORT && o.value)
+      set_int_option(probe.get(), SOL_SOCKET, SO_REUSEPORT, 1, what);
   sockaddr_storage sa{};
   socklen_t length = to_sockaddr(probe_at, sa);
   if (::bind(probe.get(), reinterpret_cast<sockaddr *>(&sa), length) == 0)

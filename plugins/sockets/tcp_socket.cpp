@@ -11,22 +11,21 @@
 
 #include <cpr/sdk/error.hpp>
 #include <cpr/sdk/payload.hpp>
+#include <cpr/sdk/procfs.hpp>
 #include <cpr/sdk/unique_fd.hpp>
 
 #include <fcntl.h>
 #include <fmt/format.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <sys/auxv.h>
 #include <sys/stat.h>
-
-#include <cpr/sdk/procfs.hpp>
+#include <unistd.h>
 
 #include <csignal>
 #include <cstdlib>
 #include <set>
 #include <sstream>
-#include <sys/auxv.h>
-#include <unistd.h>
 
 namespace cpr::sockets {
 namespace {
@@ -256,9 +255,11 @@ void TcpHandler::check(const sdk::Record &record,
                      "damaged statefile: a TCP socket of family " +
                          std::to_string(rec.family));
   if (rec.state == TCP_LISTEN || (rec.state == TCP_CLOSE && rec.local.port))
-    check_bindable(rec.local, SOCK_STREAM, IPPROTO_TCP, true, words(rec));
+    check_bindable(rec.local, SOCK_STREAM, IPPROTO_TCP, true, rec.options,
+                   words(rec));
   else if (carried_state(rec.state) || rec.state == TCP_SYN_SENT)
-    check_bindable(rec.local, SOCK_STREAM, IPPROTO_TCP, false, words(rec));
+    check_bindable(rec.local, SOCK_STREAM, IPPROTO_TCP, false, rec.options,
+                   words(rec));
   else if (rec.state != TCP_CLOSE)
     throw sdk::Error(sdk::Code::damaged_statefile,
                      "damaged statefile: " + words(rec) + " in state " +

@@ -71,7 +71,8 @@ void UdpHandler::check(const sdk::Record &record,
                          std::to_string(rec.family) + " protocol " +
                          std::to_string(rec.protocol));
   if (rec.local.port)
-    check_bindable(rec.local, SOCK_DGRAM, rec.protocol, true, words(rec));
+    check_bindable(rec.local, SOCK_DGRAM, rec.protocol, true, rec.options,
+                   words(rec));
   if (!rec.queue.empty() && !rec.local.port)
     throw sdk::Error(sdk::Code::damaged_statefile,
                      "damaged statefile: datagrams queued on " + words(rec) +

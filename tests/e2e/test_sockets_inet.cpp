@@ -140,6 +140,23 @@ TEST_CASE("cpr killed while it holds a TCP connection leaves it working",
   CHECK(held.out.find("elements") == std::string::npos); // none left
 }
 
+TEST_CASE("A UDP port shared with SO_REUSEPORT is shared again at restart",
+          "[e2e][sockets][udp]") {
+  int other = ::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0), one = 1;
+  REQUIRE(::setsockopt(other, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one) == 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t length = sizeof a;
+  REQUIRE(::bind(other, reinterpret_cast<sockaddr *>(&a), length) == 0);
+  REQUIRE(::getsockname(other, reinterpret_cast<sockaddr *>(&a), &length) == 0);
+  auto spec = inet_sockets("reuseport", ntohs(a.sin_port));
+  CHECK(reference_output(spec) == "bound, reuseport 1\n");
+  TempDir dir;
+  expect_round_trip(spec, dir, 300ms, 800ms);
+  ::close(other);
+}
+
 TEST_CASE("A restart whose TCP port is taken fails before anything runs, "
           "naming the address",
           "[e2e][sockets][tcp]") {

@@ -17,6 +17,9 @@
  *   inet_sockets connecting PORT  a non-blocking connect() to
  *                              127.0.0.1:PORT, whose listener takes no one
  *                              yet (SYN_SENT); once connected, says "hi"
+ *   inet_sockets reuseport PORT  a UDP socket on 127.0.0.1:PORT with
+ *                              SO_REUSEPORT, a port others share; after
+ *                              1.5 s says so
  *   inet_sockets client PORT   connects to 127.0.0.1:PORT (an echo server)
  *                              and pings it 8 times, 250 ms apart
  */
@@ -281,6 +284,20 @@ static void connecting_mode(int port) {
   printf("connected and echoed: %s\n", buf);
 }
 
+static void reuseport_mode(int port) {
+  struct sockaddr_storage sa;
+  socklen_t len = loopback(AF_INET, &sa, port);
+  int s = socket(AF_INET, SOCK_DGRAM, 0), one = 1;
+  setsockopt(s, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one);
+  if (bind(s, (struct sockaddr *)&sa, len))
+    die("bind");
+  sleep_ms(1500);
+  int on = 0;
+  socklen_t ol = sizeof on;
+  getsockopt(s, SOL_SOCKET, SO_REUSEPORT, &on, &ol);
+  printf("bound, reuseport %d\n", on);
+}
+
 static void client_mode(int port) {
   struct sockaddr_storage sa;
   socklen_t len = loopback(AF_INET, &sa, port);
@@ -318,6 +335,8 @@ int main(int argc, char **argv) {
     udp_mode(family);
   else if (!strcmp(mode, "connecting"))
     connecting_mode(arg);
+  else if (!strcmp(mode, "reuseport"))
+    reuseport_mode(arg);
   else if (!strcmp(mode, "client"))
     client_mode(arg);
   else
