@@ -73,18 +73,23 @@ NftResult run_nft(const std::string &script) {
 
 // The table, made once; "add" leaves an existing one as it is, and the
 // rules are added only where the table was new (nft -f is one transaction).
-const char *table_script = R"(add table inet cpr
-add set inet cpr held4 { type ipv4_addr . inet_service . ipv4_addr . inet_service; }
-add set inet cpr held6 { type ipv6_addr . inet_service . ipv6_addr . inet_service; }
-add chain inet cpr input { type filter hook input priority filter - 10; policy accept; }
-add chain inet cpr output { type filter hook output priority filter - 10; policy accept; }
-add rule inet cpr input ip saddr . tcp sport . ip daddr . tcp dport @held4 drop
-add rule inet cpr input ip6 saddr . tcp sport . ip6 daddr . tcp dport @held6 drop
-add rule inet cpr output ip daddr . tcp dport . ip saddr . tcp sport @held4 drop
-add rule inet cpr output ip6 daddr . tcp dport . ip6 saddr . tcp sport @held6 drop
+const char *table_script = R"(add table inet cpr_hold
+add set inet cpr_hold held4 { type ipv4_addr . inet_service . ipv4_addr . inet_service; flags timeout; }
+add set inet cpr_hold held6 { type ipv6_addr . inet_service . ipv6_addr . inet_service; flags timeout; }
+add chain inet cpr_hold input { type filter hook input priority filter - 10; policy accept; }
+add chain inet cpr_hold output { type filter hook output priority filter - 10; policy accept; }
+add rule inet cpr_hold input ip saddr . tcp sport . ip daddr . tcp dport @held4 drop
+add rule inet cpr_hold input ip6 saddr . tcp sport . ip6 daddr . tcp dport @held6 drop
+add rule inet cpr_hold output ip daddr . tcp dport . ip saddr . tcp sport @held4 drop
+add rule inet cpr_hold output ip6 daddr . tcp dport . ip6 saddr . tcp sport @held6 drop
 )";
 
-bool table_exists() { return run_nft("list table inet cpr\n").ok; }
+// A connection is held a day at most: a peer that kept sending has given
+// up long before, and no statefile deleted unrestarted leaves its element
+// for ever.
+const char *hold_for = "1d";
+
+bool table_exists() { return run_nft("list table inet cpr_hold\n").ok; }
 
 std::string ip_text(const Address &a) {
   char text[INET6_ADDRSTRLEN] = "";
@@ -92,11 +97,13 @@ std::string ip_text(const Address &a) {
   return text;
 }
 
-std::string element_script(const char *verb, const Connection &c) {
+std::string element_script(const char *verb, const Connection &c,
+                           const char *timeout = nullptr) {
   Address local = as_sent(c.local), peer = as_sent(c.peer);
-  return fmt::format("{} element inet cpr {} {{ {} . {} . {} . {} }}\n", verb,
-                     local.family == AF_INET ? "held4" : "held6", ip_text(peer),
-                     peer.port, ip_text(local), local.port);
+  return fmt::format("{} element inet cpr_hold {} {{ {} . {} . {} . {}{} }}\n",
+                     verb, local.family == AF_INET ? "held4" : "held6",
+                     ip_text(peer), peer.port, ip_text(local), local.port,
+                     timeout ? fmt::format(" timeout {}", timeout) : "");
 }
 
 } // namespace
@@ -106,7 +113,7 @@ void hold_connections(const std::vector<Connection> &connections) {
     return;
   std::string script = table_exists() ? "" : table_script;
   for (const Connection &c : connections)
-    script += element_script("add", c);
+    script += element_script("add", c, hold_for);
   NftResult r = run_nft(script);
   if (!r.ok)
     throw sdk::Error(

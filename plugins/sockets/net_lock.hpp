@@ -1,8 +1,9 @@
 // Holding a TCP connection still while its process is away: the packets of
 // its peer (and any it would send) are dropped by a netfilter rule, made
 // with nft, so the peer retransmits them later instead of seeing a reset.
-// The rule lives in the table `inet cpr`, one set element per connection;
-// it outlives cpr when the processes are killed, until their restart.
+// The rule lives in the table `inet cpr_hold`, one set element per
+// connection; it outlives cpr when the processes are killed, until their
+// restart, a day at most.
 #pragma once
 
 #include "address.hpp"

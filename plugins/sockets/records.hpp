@@ -87,7 +87,7 @@ struct TcpSocket {
   Address local, peer;
   std::uint32_t backlog = 0;
   bool peer_in_set = false;
-  bool held = false; // its packets dropped by `inet cpr` until restart
+  bool held = false; // its packets dropped by `inet cpr_hold` until restart
   TcpConnection connection;
   std::vector<SocketOption> options;
 

@@ -188,6 +188,11 @@ void restore_connection(int fd, const TcpSocket &rec, const std::string &what) {
   if (::bind(fd, reinterpret_cast<sockaddr *>(&sa), length) != 0)
     sdk::throw_errno(sdk::Code::busy,
                      "Resource busy: cannot bind " + what + " again", errno);
+  // Before connect(), which sizes its segments (else by the 536 bytes of a
+  // peer that never said); the kernel takes no more than 32767 here.
+  int mss = static_cast<int>(std::min<std::uint32_t>(c.mss, 32767));
+  if (mss >= 88)
+    ::setsockopt(fd, IPPROTO_TCP, TCP_MAXSEG, &mss, sizeof mss);
   set_queue_seq(fd, TCP_RECV_QUEUE,
                 recv_seq_before_fin(rec) -
                     static_cast<std::uint32_t>(c.recv_queue.size()),

@@ -67,8 +67,8 @@ std::string key(const Address &a, const Address &b) {
   return to_string(a) + ">" + to_string(b);
 }
 
-// The set's TCP connections, found once: which have both ends in the set,
-// and which have a peer outside, whose packets are held until restart.
+// The set's TCP connections, found once: which have both ends in the set;
+// the packets of all are held from before any is read until the restart.
 struct TcpCheckpoint final : sdk::Session {
   bool scanned = false;
   std::set<std::string> in_set; // "local>peer" of every connection
@@ -104,9 +104,11 @@ struct TcpCheckpoint final : sdk::Session {
       in_set.insert(key(c.local, c.peer));
       all.push_back(c);
     }
-    for (const Connection &c : all)
-      if (!in_set.count(key(c.peer, c.local)))
-        held.push_back(c);
+    // Every connection is held, also one between two processes of the set:
+    // the kernel would otherwise go on acknowledging between the two ends
+    // while one is read and not the other, and the two records would not
+    // agree (a window one has and the other not).
+    held = all;
     if (!held.empty())
       keeper.keep_held(held);
     hold_connections(held);
@@ -223,7 +225,7 @@ sdk::Saved TcpHandler::save(const sdk::OpenFile &file,
   } else if (carried_state(rec.state)) {
     rec.peer = peer_address(fd.get());
     rec.peer_in_set = session.peer_in_set(rec.local, rec.peer);
-    rec.held = !rec.peer_in_set;
+    rec.held = true;
     int repaired = session.repair(std::move(fd), what);
     rec.connection = read_connection(repaired, rec.state, what);
   } else if (rec.state == TCP_SYN_SENT) {

@@ -136,7 +136,7 @@ TEST_CASE("cpr killed while it holds a TCP connection leaves it working",
     expect_finishes_within(target, reference, 15s);
   }
   CommandResult held =
-      run_command({"/usr/sbin/nft", "list", "set", "inet", "cpr", "held4"});
+      run_command({"/usr/sbin/nft", "list", "set", "inet", "cpr_hold", "held4"});
   CHECK(held.out.find("elements") == std::string::npos); // none left
 }
 
