@@ -111,7 +111,7 @@ private:
   void set_ids(const std::string &ids) {
     if (!opts_.checkpoint.ids.empty())
       throw UsageError("Invalid argument: -p given twice");
-    opts_.checkpoint.ids = ids;
+    opts_.checkpoint.ids = engine::IdList::parse(ids);
     checkpoint_only_.push_back("-p");
   }
 

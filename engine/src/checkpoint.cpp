@@ -1,22 +1,22 @@
 // cpr -c: freeze the set, collect every object through its handler, write
 // the statefile, then apply the WILL policy.
-#include "attributes.hpp"
-#include "credentials_bound.hpp"
-#include "fd_owner.hpp"
-#include "fd_table.hpp"
-#include "frozen.hpp"
-#include "namespaces.hpp"
-#include "notify.hpp"
-#include "pages.hpp"
-#include "privilege.hpp"
-#include "proc.hpp"
-#include "process_state.hpp"
-#include "ptrace.hpp"
-#include "registry.hpp"
-#include "seccomp.hpp"
-#include "statefile.hpp"
-#include "terminal.hpp"
+#include "dispatch/fd_table.hpp"
+#include "dispatch/registry.hpp"
+#include "freeze/frozen.hpp"
+#include "freeze/notify.hpp"
+#include "freeze/ptrace.hpp"
+#include "process/fd_owner.hpp"
+#include "process/namespaces.hpp"
+#include "process/proc.hpp"
+#include "process/process_state.hpp"
+#include "process/seccomp.hpp"
+#include "process/terminal.hpp"
+#include "select/attributes.hpp"
+#include "statefile/pages.hpp"
+#include "statefile/statefile.hpp"
 #include "timing.hpp"
+#include "trust/credentials_bound.hpp"
+#include "trust/privilege.hpp"
 
 #include <cpr/engine/engine.hpp>
 #include <cpr/sdk/error.hpp>
@@ -80,7 +80,7 @@ Header make_header(const CheckpointRequest &req, Will will,
   h.host = u.nodename;
   h.kernel = u.release;
   h.arch = u.machine;
-  h.ids = req.ids;
+  h.ids = req.ids.text();
   h.will = will_name(will);
   h.fork = policies.fork();
   h.cdir = policies.cdir();
@@ -172,7 +172,7 @@ struct FrozenSet {
                        [&](auto &z) { return z.pid == pid; });
   }
 
-  void freeze(const std::string &ids) {
+  void freeze(const IdList &ids) {
     for (bool grew = true; grew;) {
       grew = false;
       for (pid_t pid : resolve_ids(ids)) {
@@ -196,7 +196,7 @@ struct FrozenSet {
       }
     }
     if (processes.empty() && zombies.empty())
-      throw sdk::Error(ESRCH, "No such process: " + ids);
+      throw sdk::Error(ESRCH, "No such process: " + ids.text());
   }
 
   // Parents before children, breadth first, as restart builds them: memory

@@ -3,7 +3,7 @@
 // allocation, a hang) is a finding. The input is the archive itself: the
 // harness puts a header with the right length and CRC-32 in front, or the
 // fuzzer would never get past the checksum.
-#include "manifest_io.hpp"
+#include "statefile/manifest_io.hpp"
 
 #include <cpr/sdk/error.hpp>
 

@@ -1,6 +1,6 @@
 // Writes MANIFESTs of every shape the reader knows into a directory, as the
 // fuzzer's starting corpus.
-#include "manifest_io.hpp"
+#include "statefile/manifest_io.hpp"
 
 #include <fstream>
 #include <string>

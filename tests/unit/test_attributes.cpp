@@ -1,5 +1,5 @@
-#include "attributes.hpp"
-#include "manifest.hpp"
+#include "select/attributes.hpp"
+#include "statefile/manifest.hpp"
 
 #include <cpr/sdk/error.hpp>
 
@@ -37,7 +37,7 @@ Policies policies(const std::string &ids,
   std::vector<std::vector<AttributeBlock>> blocks;
   for (size_t i = 0; i < files.size(); ++i)
     blocks.push_back(parse_attributes(files[i], "file" + std::to_string(i)));
-  return policies_for(ids, blocks);
+  return policies_for(cpr::engine::IdList::parse(ids), blocks);
 }
 
 std::string error_of(const std::string &text) {
@@ -296,17 +296,19 @@ TEST_CASE("attributes: reading the files") {
   std::string proto = dir.write("cpr_proto", "CKPT * * {\n WILL CONT\n}\n");
   std::string home = dir.write(".cpr", "CKPT PID 4 {\n  CDIR IGNORE\n}\n");
   std::string missing = (dir.path / "none").string();
-  Policies p = load_policies("4", {proto, missing, home});
+  Policies p =
+      load_policies(cpr::engine::IdList::parse("4"), {proto, missing, home});
   CHECK(p.will() == Will::cont);
   CHECK(p.cdir() == DirPolicy::ignore);
   CHECK(read_attribute_file(missing).empty());
 
   std::string broken = dir.write("broken", "CKPT PID 4 {\n  WILL: GO\n}\n");
-  CHECK_THROWS_WITH(load_policies("4", {proto, broken}),
-                    broken + ":2:9: unknown WILL action 'GO' (use EXIT, KILL "
-                             "or CONT)");
-  // A bad -p list fails as it would in resolve_ids.
-  CHECK_THROWS_AS(load_policies("1:XYZ", {proto}), cpr::sdk::Error);
+  CHECK_THROWS_WITH(
+      load_policies(cpr::engine::IdList::parse("4"), {proto, broken}),
+      broken + ":2:9: unknown WILL action 'GO' (use EXIT, KILL "
+               "or CONT)");
+  // A bad -p list fails where it is parsed, before any file is read.
+  CHECK_THROWS_AS(cpr::engine::IdList::parse("1:XYZ"), cpr::sdk::Error);
 }
 
 TEST_CASE("attributes: /etc/cpr_proto, then $HOME/.cpr or the password "

@@ -1,5 +1,5 @@
-#include "fd_owner.hpp"
-#include "manifest.hpp"
+#include "process/fd_owner.hpp"
+#include "statefile/manifest.hpp"
 
 #include <cpr/sdk/error.hpp>
 

@@ -1,5 +1,5 @@
-#include "ids.hpp"
-#include "proc.hpp"
+#include "process/proc.hpp"
+#include "select/ids.hpp"
 
 #include <cpr/engine/engine.hpp>
 #include <cpr/sdk/error.hpp>
@@ -24,7 +24,12 @@
 #include <vector>
 
 using Catch::Contains;
-using cpr::engine::resolve_ids;
+
+namespace {
+std::vector<pid_t> resolve_ids(const std::string &list) {
+  return cpr::engine::resolve_ids(cpr::engine::IdList::parse(list));
+}
+} // namespace
 
 namespace {
 

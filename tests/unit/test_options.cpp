@@ -11,20 +11,20 @@ TEST_CASE("checkpoint options as the guide writes them") {
   auto o = parse_options({"-c", "ckptSep7", "-p", "1111"});
   CHECK(o.mode == Mode::checkpoint);
   CHECK(o.checkpoint.statefile == "ckptSep7");
-  CHECK(o.checkpoint.ids == "1111");
+  CHECK(o.checkpoint.ids.text() == "1111");
   // Neither -k nor -g: the attribute file's WILL decides, else EXIT.
   CHECK_FALSE(o.checkpoint.will.has_value());
   CHECK_FALSE(o.checkpoint.force);
   CHECK_FALSE(o.checkpoint.distribute);
 
   o = parse_options({"-c", "ckptSep8", "-p", "1113,1225", "-f", "-g"});
-  CHECK(o.checkpoint.ids == "1113,1225");
+  CHECK(o.checkpoint.ids.text() == "1113,1225");
   CHECK(o.checkpoint.force);
   CHECK(o.checkpoint.will == Will::cont);
 
   o = parse_options({"-kf", "-cS", "-p123"});
   CHECK(o.checkpoint.statefile == "S");
-  CHECK(o.checkpoint.ids == "123");
+  CHECK(o.checkpoint.ids.text() == "123");
   CHECK(o.checkpoint.will == Will::kill);
   CHECK(o.checkpoint.force);
 }
@@ -54,7 +54,8 @@ TEST_CASE("restart, query and delete take several statefiles") {
   CHECK(o.mode == Mode::restart);
   CHECK(o.statefiles == std::vector<std::string>{"a", "b"});
   CHECK(parse_options({"-r", "a"}).fork == cpr::engine::Fork::original);
-  CHECK(parse_options({"-r", "--fork-any", "a"}).fork == cpr::engine::Fork::any);
+  CHECK(parse_options({"-r", "--fork-any", "a"}).fork ==
+        cpr::engine::Fork::any);
   CHECK_THROWS_AS(parse_options({"-i", "--fork-any", "a"}), UsageError);
   CHECK(parse_options({"-i", "a"}).mode == Mode::info);
   CHECK(parse_options({"-D", "a", "b", "c"}).statefiles.size() == 3);
@@ -63,10 +64,10 @@ TEST_CASE("restart, query and delete take several statefiles") {
 }
 
 TEST_CASE("option mistakes are usage errors") {
-  CHECK_THROWS_AS(parse_options({"-c", "s"}), UsageError);          // no -p
+  CHECK_THROWS_AS(parse_options({"-c", "s"}), UsageError); // no -p
   CHECK_THROWS_AS(parse_options({"-c", "s", "-p", "1", "-k", "-g"}),
-                  UsageError);                                       // -k -g
-  CHECK_THROWS_AS(parse_options({"-r"}), UsageError);               // no file
+                  UsageError);                        // -k -g
+  CHECK_THROWS_AS(parse_options({"-r"}), UsageError); // no file
   CHECK_THROWS_AS(parse_options({"-r", "s", "-i", "t"}), UsageError);
   CHECK_THROWS_AS(parse_options({"-r", "s", "-g"}), UsageError);
   CHECK_THROWS_AS(parse_options({"-x"}), UsageError);

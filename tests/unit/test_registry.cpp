@@ -1,4 +1,4 @@
-#include "registry.hpp"
+#include "dispatch/registry.hpp"
 
 #include <cpr/sdk/error.hpp>
 

@@ -1,5 +1,5 @@
-#include "api/api_errors.hpp"
-#include "statefile.hpp"
+#include "api_errors.hpp"
+#include "statefile/statefile.hpp"
 
 #include <ckpt.h>
 #include <cpr/sdk/error.hpp>

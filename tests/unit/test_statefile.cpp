@@ -1,5 +1,5 @@
-#include "credentials_bound.hpp"
-#include "statefile.hpp"
+#include "trust/credentials_bound.hpp"
+#include "statefile/statefile.hpp"
 
 #include <cpr/sdk/error.hpp>
 

@@ -2,6 +2,8 @@
 // Every function throws cpr::sdk::Error with a one-line message on failure.
 #pragma once
 
+#include <cpr/engine/id_list.hpp>
+
 #include <chrono>
 #include <cstdint>
 #include <iosfwd>
@@ -16,7 +18,7 @@ enum class Will { exit, kill, cont };
 
 struct CheckpointRequest {
   std::string statefile;
-  std::string ids;    // "1234" or "1234,5678"
+  IdList ids;
   bool force = false; // -f: overwrite an existing statefile
   // -k or -g; if not given, the attribute file's WILL, else EXIT.
   std::optional<Will> will;
@@ -40,7 +42,7 @@ struct CheckpointRequest {
 };
 
 // The processes an ID list names (a thread id names its whole process).
-std::vector<pid_t> resolve_ids(const std::string &ids);
+std::vector<pid_t> resolve_ids(const IdList &ids);
 
 void checkpoint(const CheckpointRequest &request);
 // The FORK policy of the guide.

@@ -1,0 +1,124 @@
+// The pages/ files of a statefile: one raw file per process.
+#pragma once
+
+#include "statefile/seal.hpp"
+
+#include <cpr/sdk/pages.hpp>
+#include <cpr/sdk/unique_fd.hpp>
+
+#include <sys/uio.h>
+
+#include <cstdint>
+#include <cstdlib>
+#include <future>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace cpr::engine {
+
+// A page-aligned buffer (as O_DIRECT wants), zeroed when made: its first
+// touch is slow, and must happen before anything is frozen.
+struct FreeBuffer {
+  void operator()(char *p) const { std::free(p); }
+};
+using Buffer = std::unique_ptr<char, FreeBuffer>;
+Buffer make_buffer();
+
+class PageWriter final : public sdk::PageSink {
+public:
+  // `key`: what the statefile is sealed with.
+  PageWriter(std::string statefile_dir, SealKey key);
+  ~PageWriter() override;
+  std::uint64_t save(pid_t pid, std::span<const sdk::Range> ranges) override;
+  std::uint64_t save_nonzero(pid_t pid, std::vector<sdk::Range> &ranges,
+                             const std::vector<bool> &may_drop) override;
+  // Makes every pages file durable.
+  void finish();
+  std::uint64_t bytes(pid_t pid) const;
+  std::uint64_t total_bytes() const;
+  double seconds() const { return seconds_; }
+  // The seal's entries of the pages files, once finished.
+  SealEntries digests();
+
+private:
+  struct File {
+    int fd = -1;
+    std::uint64_t size = 0;
+    FileMac mac; // of what is written, as it is written
+  };
+  File &file(pid_t pid);
+  static void read_forced(pid_t pid, char *buffer,
+                          std::span<const iovec> remote);
+  char *read_chunk(pid_t pid, std::span<const iovec> remote, std::size_t len);
+  void write_chunk(pid_t pid, File &out, const char *buffer, std::size_t len);
+  void copy_chunk(pid_t pid, File &out, std::span<const iovec> remote,
+                  std::size_t len);
+  void copy_nonzero(pid_t pid, File &out, std::span<const iovec> remote,
+                    std::size_t len, std::vector<sdk::Range> &kept);
+  void wait_for_write();
+
+  std::string dir_;
+  SealKey key_;
+  std::map<pid_t, File> files_;
+  // Two buffers: one fills from the process while the other is written.
+  Buffer buffers_[2];
+  int next_ = 0;
+  std::future<void> writing_;
+  double seconds_ = 0;
+};
+
+class PageReader final : public sdk::PageSource {
+public:
+  // `dir_fd`: the statefile's directory; `sealed`: its pages files as the
+  // seal has them.
+  PageReader(std::string statefile, int dir_fd, SealKey key,
+             SealEntries sealed);
+  ~PageReader() override;
+  // Throws "damaged statefile" unless the pages file holds `bytes`.
+  void open(pid_t pid, std::uint64_t bytes);
+  // The saved process `saved` now runs as `live` (a new PID namespace).
+  void alias(pid_t live, pid_t saved) { aliases_[live] = saved; }
+  void restore(pid_t pid, std::uint64_t offset,
+               std::span<const sdk::Range> ranges) override;
+  // Throws "Permission denied: statefile NAME was altered after checkpoint
+  // (pages/PID.img)" unless every pages file opened is as sealed. Call
+  // before any restored process runs.
+  void verify();
+  double seconds() const { return seconds_; }
+  std::uint64_t total_bytes() const { return bytes_; }
+
+private:
+  struct File {
+    sdk::UniqueFd fd;
+    std::uint64_t size = 0;
+    std::string name;
+    SealEntry sealed;
+    // Hashed as it is read, while it is read from its start onwards.
+    FileMac mac;
+    std::uint64_t hashed = 0;
+    bool in_order = true;
+  };
+  struct Chunk {
+    std::vector<iovec> remote;
+    std::size_t len;
+    std::uint64_t offset;
+  };
+  void read_chunk(File &f, char *buffer, const Chunk &c);
+  // Adds the chunk to the file's digest, if it comes next.
+  void hash_chunk(File &f, const char *buffer, const Chunk &c);
+
+  std::string statefile_;
+  int dir_fd_;
+  SealKey key_;
+  SealEntries sealed_;
+  std::map<pid_t, File> files_;
+  std::map<pid_t, pid_t> aliases_;
+  // One buffer is read from the file while the other fills the process.
+  Buffer buffers_[2];
+  double seconds_ = 0;
+  std::uint64_t bytes_ = 0;
+};
+
+} // namespace cpr::engine
