@@ -2,8 +2,8 @@
 // open file description shared by several fds is one object, saved once.
 #pragma once
 
-#include "statefile/manifest.hpp"
 #include "dispatch/registry.hpp"
+#include "statefile/manifest.hpp"
 
 #include <map>
 

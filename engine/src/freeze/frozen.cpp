@@ -1,11 +1,11 @@
 #include "freeze/frozen.hpp"
 
-#include "remote/gadgets.hpp"
-#include "trust/privilege.hpp"
+#include "freeze/ptrace.hpp"
 #include "process/proc.hpp"
 #include "process/process_state.hpp"
-#include "freeze/ptrace.hpp"
+#include "remote/gadgets.hpp"
 #include "remote/sigframe.hpp"
+#include "trust/privilege.hpp"
 
 #include <cpr/sdk/error.hpp>
 #include <cpr/sdk/procfs.hpp>

@@ -1,7 +1,7 @@
 #include "freeze/notify.hpp"
 
-#include "process/proc.hpp"
 #include "freeze/ptrace.hpp"
+#include "process/proc.hpp"
 
 #include <ckpt.h>
 #include <cpr/sdk/error.hpp>

@@ -3,8 +3,8 @@
 // restored one once every process of the set exists.
 #pragma once
 
-#include "statefile/manifest.hpp"
 #include "remote/remote.hpp"
+#include "statefile/manifest.hpp"
 
 #include <sys/types.h>
 #include <vector>

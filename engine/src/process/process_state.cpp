@@ -1,8 +1,8 @@
 #include "process/process_state.hpp"
 
+#include "freeze/ptrace.hpp"
 #include "process/deleted_dirs.hpp"
 #include "process/proc.hpp"
-#include "freeze/ptrace.hpp"
 
 #include <ckpt.h>
 

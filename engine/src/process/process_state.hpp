@@ -2,8 +2,8 @@
 // credentials, limits, signal state, scheduling, and each thread's CPU state.
 #pragma once
 
-#include "statefile/manifest.hpp"
 #include "remote/remote.hpp"
+#include "statefile/manifest.hpp"
 
 namespace cpr::engine {
 

@@ -3,8 +3,8 @@
 // program never comes back unsandboxed.
 #pragma once
 
-#include "statefile/manifest.hpp"
 #include "remote/remote.hpp"
+#include "statefile/manifest.hpp"
 
 namespace cpr::engine {
 

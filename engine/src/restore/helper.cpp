@@ -1,12 +1,12 @@
 #include "restore/helper.hpp"
 
-#include "trust/acting_as.hpp"
-#include "process/deleted_dirs.hpp"
 #include "dispatch/fd_table.hpp"
+#include "freeze/ptrace.hpp"
+#include "process/deleted_dirs.hpp"
+#include "process/proc.hpp"
 #include "restore/inherited_fds.hpp"
 #include "statefile/pages.hpp"
-#include "process/proc.hpp"
-#include "freeze/ptrace.hpp"
+#include "trust/acting_as.hpp"
 
 #include <cpr/sdk/error.hpp>
 

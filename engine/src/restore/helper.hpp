@@ -5,9 +5,9 @@
 // for the engine to rebuild the rest. Zombies are born and die at once.
 #pragma once
 
-#include "statefile/manifest.hpp"
 #include "dispatch/registry.hpp"
 #include "process/terminal.hpp"
+#include "statefile/manifest.hpp"
 
 #include <cstdint>
 #include <map>

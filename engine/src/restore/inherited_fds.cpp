@@ -1,6 +1,6 @@
 #include "restore/inherited_fds.hpp"
-#include "trust/acting_as.hpp"
 #include "restore/helper.hpp"
+#include "trust/acting_as.hpp"
 
 #include <cpr/sdk/error.hpp>
 

@@ -7,8 +7,8 @@
 // session has no terminal, simply stays in it. With -j the processes on the
 // replaced terminal stay in cpr's session and group (the guide: "the original
 // process group ID cannot be restored").
-#include "restore/helper.hpp"
 #include "process/proc.hpp"
+#include "restore/helper.hpp"
 
 #include <cpr/sdk/error.hpp>
 

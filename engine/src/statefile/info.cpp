@@ -1,6 +1,6 @@
 // cpr -i and cpr -D.
-#include "select/attributes.hpp"
 #include "dispatch/registry.hpp"
+#include "select/attributes.hpp"
 #include "statefile/statefile.hpp"
 
 #include <cpr/engine/engine.hpp>

@@ -1,7 +1,7 @@
 #include "trust/acting_as.hpp"
 
-#include "trust/credentials_bound.hpp"
 #include "process/process_state.hpp"
+#include "trust/credentials_bound.hpp"
 
 #include <cpr/sdk/error.hpp>
 #include <cpr/sdk/tracee.hpp>

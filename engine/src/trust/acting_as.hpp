@@ -2,8 +2,8 @@
 // rights, not cpr's: a statefile naming /etc/shadow gets a user nothing.
 #pragma once
 
-#include "statefile/manifest.hpp"
 #include "remote/remote.hpp"
+#include "statefile/manifest.hpp"
 
 #include <sys/types.h>
 #include <vector>

@@ -1,0 +1,22 @@
+// One process of a restart rebuilt from outside, under ptrace, once its
+// helper has set itself up and stopped: its plugins' state (memory first),
+// then its threads, signals, credentials, timers, seccomp filters and
+// registers.
+#pragma once
+
+#include "dispatch/registry.hpp"
+#include "process/terminal.hpp"
+#include "restore/helper.hpp"
+#include "restore/loaded_statefile.hpp"
+
+#include <cstdint>
+
+namespace cpr::engine {
+
+// `own_syscall_insn`: a `syscall` instruction in cpr's code, which the
+// helper (a copy of cpr) still has.
+void build_process(const PlannedProcess &pp, const LoadedStatefile &l,
+                   const Registry &registry, std::uint64_t own_syscall_insn,
+                   ProcessTree &tree, const JobTerminal &terminal);
+
+} // namespace cpr::engine

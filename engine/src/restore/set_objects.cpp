@@ -1,0 +1,36 @@
+#include "restore/set_objects.hpp"
+
+#include <cpr/sdk/error.hpp>
+
+namespace cpr::engine {
+namespace {
+
+void make_set_objects(const LoadedStatefile &l, const Registry &registry) {
+  sdk::RestoreContext ctx = restore_context(l, registry);
+  for (bool make : {false, true})
+    for (std::uint64_t id : l.manifest.set_objects) {
+      const ObjectRecord &o = l.manifest.object(id);
+      SetHandlerRef h = registry.set_handler(o.kind, o.version);
+      sdk::Record record{o.kind, o.version, o.payload};
+      make ? h.restore(record, ctx) : h.check(record, ctx);
+    }
+}
+
+} // namespace
+
+void make_set_objects(const std::vector<LoadedStatefile> &loaded,
+                      const Registry &registry, Fork fork, IpcNamespace &ipc) {
+  try {
+    for (const LoadedStatefile &l : loaded)
+      make_set_objects(l, registry);
+  } catch (const sdk::IdTaken &) {
+    if (fork != Fork::any || ipc.is_new())
+      throw;
+    registry.restart_over(false); // what was made is taken back
+    ipc.enter_new();
+    for (const LoadedStatefile &l : loaded)
+      make_set_objects(l, registry);
+  }
+}
+
+} // namespace cpr::engine
