@@ -6,6 +6,14 @@
 
 namespace cpr::sdk {
 
+std::vector<long> Tracee::syscalls(const std::vector<Call> &calls) {
+  std::vector<long> results;
+  for (const Call &c : calls)
+    results.push_back(syscall(c.nr, c.args[0], c.args[1], c.args[2], c.args[3],
+                              c.args[4], c.args[5]));
+  return results;
+}
+
 long remote_call(Tracee &t, const std::string &what, long nr, std::uint64_t a1,
                  std::uint64_t a2, std::uint64_t a3, std::uint64_t a4,
                  std::uint64_t a5, std::uint64_t a6) {
@@ -19,9 +27,9 @@ long remote_call(Tracee &t, const std::string &what, long nr, std::uint64_t a1,
 int remote_open(Tracee &t, const std::string &path, int flags) {
   std::uint64_t where = t.scratch(path.size() + 1);
   t.write(where, path.c_str(), path.size() + 1);
-  return static_cast<int>(remote_call(t, "open " + path, SYS_openat,
-                                      static_cast<std::uint64_t>(AT_FDCWD),
-                                      where, static_cast<std::uint64_t>(flags)));
+  return static_cast<int>(remote_call(
+      t, "open " + path, SYS_openat, static_cast<std::uint64_t>(AT_FDCWD),
+      where, static_cast<std::uint64_t>(flags)));
 }
 
 void remote_close(Tracee &t, int fd) {

@@ -27,7 +27,6 @@ void collect_process(FrozenProcess &frozen, const Registry &registry,
   frozen.prepare();
   RemoteProcess &t = frozen.remote(frozen.pid());
   collect_from_inside(t, p);
-  collect_posix_timers(t, p);
   for (pid_t tid : frozen.tids())
     p.threads.push_back(
         collect_thread(frozen.remote(tid), tid, frozen.sigmask(tid)));

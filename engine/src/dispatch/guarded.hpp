@@ -71,6 +71,7 @@ public:
   explicit ProcessHandlerRef(const sdk::ProcessHandler &h)
       : HandlerRef(h), h_(&h) {}
   bool per_address_space() const { return h_->per_address_space(); }
+  sdk::Phase phase() const { return h_->phase(); }
   sdk::Saved save(sdk::Tracee &t, sdk::SaveContext &ctx) const {
     return into_plugin(*h_, [&] { return h_->save(t, ctx); });
   }

@@ -27,7 +27,6 @@ namespace {
 
 constexpr int signal_count = 64;
 constexpr std::uint64_t sigset_size = 8;
-constexpr int itimer_count = 3; // ITIMER_REAL, ITIMER_VIRTUAL, ITIMER_PROF
 
 std::vector<std::uint32_t> numbers(const std::string &text) {
   std::vector<std::uint32_t> out;
@@ -143,14 +142,11 @@ void collect_identity(pid_t pid, ProcessRecord &p) {
 void collect_from_inside(RemoteProcess &t, ProcessRecord &p) {
   constexpr std::size_t limit_size = sizeof(Limit);
   constexpr std::size_t action_size = sizeof(SignalAction);
-  constexpr std::size_t itimers_size = itimer_count * sizeof(itimerval);
   std::uint64_t limits_at =
-      t.scratch(RLIM_NLIMITS * limit_size + signal_count * action_size + 8 +
-                itimers_size + 8);
+      t.scratch(RLIM_NLIMITS * limit_size + signal_count * action_size + 8 + 8);
   std::uint64_t actions_at = limits_at + RLIM_NLIMITS * limit_size;
   std::uint64_t pdeathsig_at = actions_at + signal_count * action_size;
-  std::uint64_t itimers_at = pdeathsig_at + 8;
-  std::uint64_t subreaper_at = itimers_at + itimers_size;
+  std::uint64_t subreaper_at = pdeathsig_at + 8;
   std::vector<RemoteProcess::Call> calls;
   for (int r = 0; r < RLIM_NLIMITS; ++r)
     calls.push_back({SYS_prlimit64,
@@ -163,11 +159,6 @@ void collect_from_inside(RemoteProcess &t, ProcessRecord &p) {
            {static_cast<std::uint64_t>(sig), 0,
             actions_at + static_cast<std::uint64_t>(sig - 1) * action_size,
             sigset_size}});
-  for (int which = 0; which < itimer_count; ++which)
-    calls.push_back(
-        {SYS_getitimer,
-         {static_cast<std::uint64_t>(which),
-          itimers_at + static_cast<std::uint64_t>(which) * sizeof(itimerval)}});
   calls.push_back({SYS_prctl, {PR_GET_CHILD_SUBREAPER, subreaper_at}});
   calls.push_back({SYS_prctl, {PR_GET_DUMPABLE}});
   calls.push_back({SYS_prctl, {PR_GET_PDEATHSIG, pdeathsig_at}});
@@ -190,29 +181,6 @@ void collect_from_inside(RemoteProcess &t, ProcessRecord &p) {
   std::int32_t subreaper = 0;
   t.read(subreaper_at, &subreaper, sizeof subreaper);
   p.child_subreaper = subreaper != 0;
-  itimerval timers[itimer_count];
-  t.read(itimers_at, timers, itimers_size);
-  p.itimers.clear();
-  for (const itimerval &v : timers)
-    for (const timeval &tv : {v.it_interval, v.it_value})
-      p.itimers.insert(p.itimers.end(), {tv.tv_sec, tv.tv_usec});
-}
-
-// The interval timers (alarm() among them) go on from the time they had
-// left: they count from the restart.
-void restore_itimers(RemoteProcess &t, const ProcessRecord &p) {
-  if (p.itimers.size() != itimer_count * 4)
-    return; // a statefile from before they were saved
-  std::uint64_t buf = t.scratch(sizeof(itimerval));
-  for (int which = 0; which < itimer_count; ++which) {
-    const std::int64_t *f = &p.itimers[static_cast<std::size_t>(which) * 4];
-    itimerval v{{f[0], f[1]}, {f[2], f[3]}};
-    if (v.it_value.tv_sec == 0 && v.it_value.tv_usec == 0)
-      continue;
-    t.write(buf, &v, sizeof v);
-    sdk::remote_call(t, fmt::format("restore its interval timer {}", which),
-                     SYS_setitimer, static_cast<std::uint64_t>(which), buf, 0);
-  }
 }
 
 ThreadState collect_thread(RemoteProcess &t, pid_t tid, std::uint64_t sigmask) {

@@ -16,13 +16,9 @@ ThreadState collect_thread(RemoteProcess &t, pid_t tid, std::uint64_t sigmask);
 // A thread stopped inside an interrupted system call, as it resumes: the
 // call made again (rip - 2, its number in rax), as the kernel would.
 user_regs_struct restartable(user_regs_struct r);
-void collect_posix_timers(RemoteProcess &t, ProcessRecord &p);
 
 // At restart, once memory is rebuilt, in this order.
 void restore_signal_actions(RemoteProcess &t, const ProcessRecord &p);
-void restore_itimers(RemoteProcess &t, const ProcessRecord &p);
-// Once its threads exist (a timer may signal one of them).
-void restore_posix_timers(RemoteProcess &t, const ProcessRecord &p);
 void restore_thread_state(RemoteProcess &t, const ThreadState &thread);
 // `t` is the thread the signals are for, or (thread null) the main thread,
 // for the process-wide ones.

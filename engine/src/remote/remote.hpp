@@ -54,15 +54,11 @@ public:
                               std::size_t pages);
   void unmap(sdk::Range area);
 
-  struct Call {
-    long nr;
-    std::uint64_t args[6];
-  };
   // The calls, one after another inside the tracee, in one go when it has
   // a work area (see install_work_area), else one remote call each. Returns
   // every result, errors included. Only for calls that do not block: a
   // signal that arrives meanwhile is held back, as with syscall().
-  std::vector<long> syscalls(const std::vector<Call> &calls);
+  std::vector<long> syscalls(const std::vector<Call> &calls) override;
   // A work area laid out by install_work_area, shared by the threads of
   // one process.
   sdk::Range work_area() const { return work_area_; }

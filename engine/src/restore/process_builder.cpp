@@ -123,15 +123,18 @@ std::unique_ptr<Entered> enter(const ProcessRecord &p, pid_t pid,
   return e;
 }
 
+// Its process-wide records whose handlers run `late` (Phase::after_threads)
+// or not, in the order they were saved.
 void run_process_handlers(RemoteProcess &main, const ProcessRecord &p,
                           const LoadedStatefile &l, const Registry &registry,
-                          const ProcessTree &tree) {
+                          const ProcessTree &tree, bool late) {
   sdk::RestoreContext ctx = restore_context(l, registry);
   ctx.live_pid = [&](pid_t saved) { return tree.live_pid(saved); };
   for (std::uint64_t id : p.objects) {
     const ObjectRecord &rec = l.manifest.object(id);
-    registry.process_handler(rec.kind, rec.version)
-        .restore(main, {rec.kind, rec.version, rec.payload}, ctx);
+    ProcessHandlerRef h = registry.process_handler(rec.kind, rec.version);
+    if ((h.phase() == sdk::Phase::after_threads) == late)
+      h.restore(main, {rec.kind, rec.version, rec.payload}, ctx);
   }
 }
 
@@ -175,7 +178,7 @@ void build_process(const PlannedProcess &pp, const LoadedStatefile &l,
   CpuPin pin(pid, true); // its saved affinity is restored at the end
   auto entered = enter(p, pid, own_syscall_insn);
   RemoteProcess &main = entered->main;
-  run_process_handlers(main, p, l, registry, tree);
+  run_process_handlers(main, p, l, registry, tree, false);
   // The root goes last of all paths: every path saved is cpr's view of it.
   if (p.root != "/" && l.manifest.header.rdir == DirPolicy::replace)
     // A deleted root is the working directory, made again (and removed).
@@ -184,9 +187,7 @@ void build_process(const PlannedProcess &pp, const LoadedStatefile &l,
   join_group(main, p, terminal);
   restore_signal_actions(main, p);
   Threads threads = restore_threads(main, p, tree);
-  // Last: a timer that fires now leaves its signal pending, not dropped.
-  restore_itimers(main, p);
-  restore_posix_timers(main, p);
+  run_process_handlers(main, p, l, registry, tree, true);
   // After it, only what its filters allow: cpr's last calls are munmap.
   restore_seccomp(main, p);
   main.unmap(entered->work_area); // the last remote call

@@ -125,6 +125,9 @@ struct SignalAction {
 
 // A POSIX timer (timer_create), as /proc/PID/timers and timer_gettime
 // show it; restored with its id.
+// Timers as ProcessRecord held them before they had a plugin (class versions
+// 3 to 10): read from older statefiles only, and moved into the timers
+// plugin's records as they are read (legacy_records.hpp).
 struct PosixTimer {
   std::int32_t id = 0, clock = 0, signo = 0;
   std::int32_t notify = 0;     // SIGEV_SIGNAL, SIGEV_NONE, SIGEV_THREAD_ID
@@ -135,6 +138,11 @@ struct PosixTimer {
   template <class A> void serialize(A &ar, unsigned) {
     ar &id &clock &signo &notify &notify_tid &value &interval_ns &left_ns;
   }
+};
+
+struct LegacyTimers {
+  std::vector<std::int64_t> itimers;
+  std::vector<PosixTimer> posix_timers;
 };
 
 struct Limit {
@@ -203,17 +211,15 @@ struct ProcessRecord {
   std::vector<std::uint64_t> objects;    // process-wide handler records
   std::vector<sdk::Range> address_space; // every mapping, for placing ours
   std::uint64_t pages_bytes = 0;
-  // ITIMER_REAL, _VIRTUAL, _PROF (alarm() is the first): struct itimerval
-  // each, as getitimer gives it: interval, then the time left.
-  std::vector<std::int64_t> itimers;
-  std::vector<PosixTimer> posix_timers;
+  LegacyTimers legacy_timers; // never written
   // Seccomp filters (struct sock_filter arrays), oldest first.
   std::vector<std::vector<std::uint8_t>> seccomp_filters;
 
   // Class version 1 added zombie, exit_status, stopped; 2 shares_mm_with;
   // 3 itimers; 4 posix_timers; 5 tty_nr, tpgid, pty_of_the_set, ctty_fd;
   // 6 stop_signal; 7 seccomp_filters, child_subreaper; 8 cwd_deleted,
-  // root_deleted, cwd_mode; 9 shares_fs; 10 shares_files.
+  // root_deleted, cwd_mode; 9 shares_fs; 10 shares_files; 11 no timers
+  // (plugins/timers has them).
   template <class A> void serialize(A &ar, unsigned version) {
     ar &pid &ppid &pgid &sid &comm &psargs &exe &cwd &root;
     ar &umask &personality &nice &sched_policy &sched_priority;
@@ -224,10 +230,10 @@ struct ProcessRecord {
       ar &shares_mm_with;
     ar &affinity &creds &limits &actions &threads &shared_pending;
     ar &fds &objects &address_space &pages_bytes;
-    if (version >= 3)
-      ar &itimers;
-    if (version >= 4)
-      ar &posix_timers;
+    if (version >= 3 && version < 11)
+      ar &legacy_timers.itimers;
+    if (version >= 4 && version < 11)
+      ar &legacy_timers.posix_timers;
     if (version >= 5)
       ar &tty_nr &tpgid &pty_of_the_set &ctty_fd;
     if (version >= 6)
@@ -263,7 +269,7 @@ struct Manifest {
 } // namespace cpr::engine
 
 BOOST_CLASS_VERSION(cpr::engine::Header, 4)
-BOOST_CLASS_VERSION(cpr::engine::ProcessRecord, 10)
+BOOST_CLASS_VERSION(cpr::engine::ProcessRecord, 11)
 BOOST_CLASS_VERSION(cpr::engine::ThreadState, 1)
 BOOST_CLASS_VERSION(cpr::engine::FdRef, 1)
 BOOST_CLASS_VERSION(cpr::engine::Manifest, 1)

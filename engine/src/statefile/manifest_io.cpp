@@ -1,5 +1,7 @@
 #include "statefile/manifest_io.hpp"
 
+#include "statefile/legacy_records.hpp"
+
 #include <cpr/sdk/error.hpp>
 #include <cpr/sdk/portable_archive.hpp>
 
@@ -88,16 +90,17 @@ Manifest parse_manifest(const std::string &bytes, const std::string &name) {
   std::string body = bytes.substr(head_size);
   if (crc_of(body) != get_le(bytes, 12, 4))
     damaged(name, "checksum mismatch");
+  Manifest manifest;
   try {
     std::stringbuf in(body);
     sdk::PortableIArchive archive(in, body.size());
-    Manifest manifest;
     archive >> manifest;
-    return manifest;
   } catch (...) {
     // Boost's words ("input stream error") say nothing to a user.
     damaged(name, "cannot be read (malformed)");
   }
+  move_legacy_records(manifest);
+  return manifest;
 }
 
 const ObjectRecord &Manifest::object(std::uint64_t id) const {

@@ -132,6 +132,10 @@ enum class Phase {
   mapped_objects, // what is attached into them (System V segments)
   process_ipc,    // a process's part in IPC objects (semaphore undo)
   open_files,     // state of open files read or set once memory is in place
+  // At restart once its threads, signal state and credentials are back,
+  // just before its seccomp filters: what must find the process whole (a
+  // timer that fires now leaves its signal pending, not dropped).
+  after_threads,
 };
 
 // State a process has once, as a whole (its address space, ...).

@@ -24,6 +24,15 @@ public:
                        std::uint64_t a3 = 0, std::uint64_t a4 = 0,
                        std::uint64_t a5 = 0, std::uint64_t a6 = 0) = 0;
 
+  struct Call {
+    long nr;
+    std::uint64_t args[6];
+  };
+  // The calls, one after another inside the tracee, each result (errors
+  // included) in order; the engine runs them in one go where it can. Only
+  // for calls that do not block.
+  virtual std::vector<long> syscalls(const std::vector<Call> &calls);
+
   // The address of at least `size` bytes of scratch memory inside the
   // tracee (read-write), valid until the next call of scratch().
   virtual std::uint64_t scratch(std::size_t size) = 0;

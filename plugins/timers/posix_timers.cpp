@@ -1,21 +1,21 @@
-// POSIX timers (timer_create): found in /proc/PID/timers, their time left
-// asked from inside; made again with their ids through
-// PR_TIMER_CREATE_RESTORE_IDS (Linux 6.13), which makes timer_create take
-// the id it is given.
-#include "process/process_state.hpp"
+#include "posix_timers.hpp"
+#include "posix_timer_record.hpp"
 
 #include <cpr/sdk/error.hpp>
+#include <cpr/sdk/payload.hpp>
 #include <cpr/sdk/procfs.hpp>
 
 #include <csignal>
+#include <cstddef>
 #include <cstring>
 #include <ctime>
 #include <fmt/format.h>
 #include <sstream>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
+#include <vector>
 
-namespace cpr::engine {
+namespace cpr::timers {
 namespace {
 
 constexpr int pr_timer_create_restore_ids = 77;
@@ -69,19 +69,18 @@ std::vector<PosixTimer> timers_in_proc(pid_t pid) {
 
 } // namespace
 
-void collect_posix_timers(RemoteProcess &t, ProcessRecord &p) {
-  p.posix_timers = timers_in_proc(t.pid());
-  if (p.posix_timers.empty())
-    return;
-  std::uint64_t buf =
-      t.scratch(p.posix_timers.size() * sizeof(struct itimerspec));
-  std::vector<RemoteProcess::Call> calls;
-  for (std::size_t i = 0; i < p.posix_timers.size(); ++i)
+sdk::Saved PosixTimersHandler::save(sdk::Tracee &t, sdk::SaveContext &) const {
+  std::vector<PosixTimer> timers = timers_in_proc(t.pid());
+  if (timers.empty())
+    return {sdk::to_payload(timers), ""};
+  std::uint64_t buf = t.scratch(timers.size() * sizeof(struct itimerspec));
+  std::vector<sdk::Tracee::Call> calls;
+  for (std::size_t i = 0; i < timers.size(); ++i)
     calls.push_back({SYS_timer_gettime,
-                     {static_cast<std::uint64_t>(p.posix_timers[i].id),
+                     {static_cast<std::uint64_t>(timers[i].id),
                       buf + i * sizeof(struct itimerspec)}});
   std::vector<long> results = t.syscalls(calls);
-  std::vector<struct itimerspec> times(p.posix_timers.size());
+  std::vector<struct itimerspec> times(timers.size());
   t.read(buf, times.data(), times.size() * sizeof(struct itimerspec));
   for (std::size_t i = 0; i < times.size(); ++i) {
     if (results[i] < 0)
@@ -89,15 +88,20 @@ void collect_posix_timers(RemoteProcess &t, ProcessRecord &p) {
           sdk::Code::checkpoint_error,
           fmt::format("Checkpoint error: cannot read timer {} "
                       "of process {}: {}",
-                      p.posix_timers[i].id, t.pid(),
+                      timers[i].id, t.pid(),
                       std::strerror(static_cast<int>(-results[i]))));
-    p.posix_timers[i].interval_ns = ns_of(times[i].it_interval);
-    p.posix_timers[i].left_ns = ns_of(times[i].it_value);
+    timers[i].interval_ns = ns_of(times[i].it_interval);
+    timers[i].left_ns = ns_of(times[i].it_value);
   }
+  return {sdk::to_payload(timers),
+          fmt::format("{} POSIX timer{}", timers.size(),
+                      timers.size() == 1 ? "" : "s")};
 }
 
-void restore_posix_timers(RemoteProcess &t, const ProcessRecord &p) {
-  if (p.posix_timers.empty())
+void PosixTimersHandler::restore(sdk::Tracee &t, const sdk::Record &record,
+                                 sdk::RestoreContext &) const {
+  auto timers = sdk::from_payload<std::vector<PosixTimer>>(record.payload);
+  if (timers.empty())
     return;
   struct Args {
     sigevent event;
@@ -107,7 +111,7 @@ void restore_posix_timers(RemoteProcess &t, const ProcessRecord &p) {
   std::uint64_t buf = t.scratch(sizeof(Args));
   sdk::remote_call(t, "ask for timers by id", SYS_prctl,
                    pr_timer_create_restore_ids, restore_ids_on);
-  for (const PosixTimer &timer : p.posix_timers) {
+  for (const PosixTimer &timer : timers) {
     Args a{};
     a.event.sigev_value.sival_ptr = reinterpret_cast<void *>(timer.value);
     a.event.sigev_signo = timer.signo;
@@ -129,4 +133,4 @@ void restore_posix_timers(RemoteProcess &t, const ProcessRecord &p) {
                    pr_timer_create_restore_ids, restore_ids_off);
 }
 
-} // namespace cpr::engine
+} // namespace cpr::timers

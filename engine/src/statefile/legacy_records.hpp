@@ -1,0 +1,15 @@
+// State that older statefiles kept in the engine's own records and that a
+// plugin handles now: moved, as a MANIFEST is read, into records of that
+// plugin's kind, in the plugin's format.
+#pragma once
+
+#include "statefile/manifest.hpp"
+
+namespace cpr::engine {
+
+// Interval and POSIX timers (ProcessRecord class versions 3 to 10) into
+// "timers.interval" and "timers.posix" records (version 1), for processes
+// that had any.
+void move_legacy_records(Manifest &manifest);
+
+} // namespace cpr::engine
