@@ -1,6 +1,7 @@
 #include "device.hpp"
 
-#include "records.hpp"
+#include "device_records.hpp"
+#include "open_flags.hpp"
 #include "terminal.hpp"
 
 #include <cpr/sdk/error.hpp>

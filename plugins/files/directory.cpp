@@ -1,7 +1,7 @@
 #include "directory.hpp"
 
-#include "more_records.hpp"
-#include "records.hpp"
+#include "file_records.hpp"
+#include "open_flags.hpp"
 
 #include <cpr/sdk/error.hpp>
 #include <cpr/sdk/payload.hpp>

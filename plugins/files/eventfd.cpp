@@ -1,7 +1,7 @@
 #include "eventfd.hpp"
 
+#include "fd_object_records.hpp"
 #include "fdinfo.hpp"
-#include "modern_records.hpp"
 
 #include <cpr/sdk/error.hpp>
 #include <cpr/sdk/payload.hpp>

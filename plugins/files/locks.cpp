@@ -1,6 +1,6 @@
 #include "locks.hpp"
 
-#include "more_records.hpp"
+#include "lock_records.hpp"
 
 #include <cpr/sdk/error.hpp>
 #include <cpr/sdk/payload.hpp>

@@ -1,8 +1,8 @@
 #include "proc_file.hpp"
 
 #include "fdinfo.hpp"
-#include "more_records.hpp"
-#include "records.hpp"
+#include "file_records.hpp"
+#include "open_flags.hpp"
 
 #include <cpr/sdk/error.hpp>
 #include <cpr/sdk/payload.hpp>

@@ -1,5 +1,6 @@
 #include "pty.hpp"
 
+#include "open_flags.hpp"
 #include "pty_data.hpp"
 
 #include <cpr/sdk/error.hpp>

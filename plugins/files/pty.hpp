@@ -1,6 +1,6 @@
 #pragma once
 
-#include "records.hpp"
+#include "device_records.hpp"
 
 #include <cpr/sdk/handler.hpp>
 

@@ -2,7 +2,7 @@
 // processes may go on), and put into the new pty at restart.
 #pragma once
 
-#include "records.hpp"
+#include "device_records.hpp"
 
 namespace cpr::files {
 

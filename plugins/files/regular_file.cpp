@@ -1,6 +1,7 @@
 #include "regular_file.hpp"
 
-#include "records.hpp"
+#include "file_records.hpp"
+#include "open_flags.hpp"
 #include "saved_copy.hpp"
 
 #include <cpr/sdk/error.hpp>

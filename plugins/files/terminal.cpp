@@ -1,5 +1,6 @@
 #include "terminal.hpp"
 
+#include "open_flags.hpp"
 #include "pty.hpp"
 
 #include <cpr/sdk/error.hpp>

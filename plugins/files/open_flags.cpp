@@ -1,4 +1,4 @@
-#include "records.hpp"
+#include "open_flags.hpp"
 
 #include <cpr/sdk/error.hpp>
 

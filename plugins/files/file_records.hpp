@@ -1,4 +1,5 @@
-// Saved forms of files.directory, files.deleted, files.proc and files.locks.
+// Saved forms of the files of plugins/files reopened by path: regular
+// files, directories, deleted-but-open files, files of /proc.
 #pragma once
 
 #include <boost/serialization/string.hpp>
@@ -10,6 +11,38 @@
 #include <vector>
 
 namespace cpr::files {
+
+// The guide's FILE dispositions: what becomes of an open file at restart,
+// as the attribute file says (its words in parentheses).
+enum class Disposition : std::uint8_t {
+  merge,      // (MERGE) reopen, seek to the saved offset: the default
+  ignore,     // (IGNORE) reopen as first opened, at offset 0
+  append,     // (APPEND) reopen, at the end
+  replace,    // (REPLACE) saved, put back over the original at restart
+  substitute, // (SUBSTITUTE) saved, the copy opened instead of the original
+};
+
+// files.regular: a regular file, reopened by path as its FILE disposition
+// says (Disposition; MERGE before class version 1).
+struct RegularFile {
+  std::string path;
+  std::uint32_t flags = 0;
+  std::int64_t pos = 0;
+  std::uint8_t disposition = 0;
+  std::uint32_t mode = 0; // of the file, to recreate it (REPLACE)
+  std::string copy;       // REPLACE, SUBSTITUTE: see saved_copy.hpp
+  // Its access and modification times (REPLACE puts them back too).
+  std::int64_t atime_sec = 0, atime_nsec = 0, mtime_sec = 0, mtime_nsec = 0;
+
+  // Class version 1 added disposition, mode, copy; 2 the times.
+  template <class A> void serialize(A &ar, unsigned version) {
+    ar &path &flags &pos;
+    if (version >= 1)
+      ar &disposition &mode &copy;
+    if (version >= 2)
+      ar &atime_sec &atime_nsec &mtime_sec &mtime_nsec;
+  }
+};
 
 // files.directory: a directory, reopened by path at its readdir position
 // (none for an O_PATH fd).
@@ -64,27 +97,6 @@ struct ProcOffsets {
   template <class A> void serialize(A &ar, unsigned) { ar &offsets; }
 };
 
-enum class LockKind : std::uint8_t { posix, ofd, flock };
-
-// One lock a process holds, as /proc/PID/fdinfo/N shows it.
-struct HeldLock {
-  std::int32_t fd = -1; // through which it is taken again
-  std::string path;     // for messages
-  std::uint8_t kind = 0;
-  bool write = false;
-  std::int64_t start = 0;
-  std::int64_t end = -1; // the last byte; -1: to the end of the file
-
-  template <class A> void serialize(A &ar, unsigned) {
-    ar &fd &path &kind &write &start &end;
-  }
-};
-
-// files.locks: every POSIX, OFD and flock lock of a process.
-struct HeldLocks {
-  std::vector<HeldLock> locks;
-
-  template <class A> void serialize(A &ar, unsigned) { ar &locks; }
-};
-
 } // namespace cpr::files
+
+BOOST_CLASS_VERSION(cpr::files::RegularFile, 2)

@@ -1,0 +1,167 @@
+// PageReader: a process's memory filled from its pages file at restart,
+// the next chunk read and the last one tagged while one fills the process.
+#include "statefile/pages.hpp"
+
+#include "remote/remote.hpp"
+#include "statefile/page_chunks.hpp"
+#include "statefile/stopwatch.hpp"
+#include "trust/privilege.hpp"
+#include "trust/safe_open.hpp"
+
+#include <cpr/sdk/error.hpp>
+#include <cpr/sdk/unique_fd.hpp>
+
+#include <fcntl.h>
+#include <fmt/format.h>
+#include <sys/stat.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+namespace cpr::engine {
+
+PageReader::PageReader(std::string statefile, int dir_fd, SealKey key,
+                       SealEntries sealed)
+    : statefile_(std::move(statefile)), dir_fd_(dir_fd), key_(std::move(key)),
+      sealed_(std::move(sealed)), buffers_{make_buffer(), make_buffer()} {}
+
+PageReader::~PageReader() = default;
+
+void PageReader::open(pid_t pid, std::uint64_t bytes) {
+  std::string name = fmt::format("pages/{}.img", pid);
+  auto sealed = sealed_.find(name);
+  // O_DIRECT, as the pages were written: they are not in the page cache,
+  // and big direct reads beat its read-ahead.
+  sdk::UniqueFd fd = open_beneath(dir_fd_, name, O_RDONLY | O_DIRECT);
+  if (fd.get() < 0 && errno == EINVAL)
+    fd = open_beneath(dir_fd_, name, O_RDONLY);
+  if (fd.get() < 0 && errno == ENOENT)
+    throw sdk::Error(
+        sdk::Code::damaged_statefile,
+        fmt::format("damaged statefile {}: {} is missing", statefile_, name));
+  if (fd.get() < 0 || sealed == sealed_.end())
+    statefile_altered(statefile_, name);
+  struct stat st {};
+  ::fstat(fd.get(), &st);
+  auto size = static_cast<std::uint64_t>(st.st_size);
+  if (size < bytes || size < sealed->second.size)
+    throw sdk::Error(
+        sdk::Code::damaged_statefile,
+        fmt::format("damaged statefile {}: {} is truncated", statefile_, name));
+  File &f = files_[pid];
+  f.fd = std::move(fd);
+  f.size = bytes;
+  f.name = name;
+  f.sealed = sealed->second;
+  if (!bench_unsealed())
+    f.mac = key_.mac_for(name);
+}
+
+void PageReader::read_chunk(File &f, char *buffer, const Chunk &c) {
+  std::size_t done = 0;
+  while (done < c.len) {
+    ssize_t n = ::pread(f.fd.get(), buffer + done, c.len - done,
+                        static_cast<off_t>(c.offset + done));
+    if (n < 0 && errno == EINTR)
+      continue;
+    if (n <= 0)
+      throw sdk::Error(
+          sdk::Code::damaged_statefile,
+          fmt::format("damaged statefile {}: {} is short", statefile_, f.name));
+    done += static_cast<std::size_t>(n);
+  }
+}
+
+void PageReader::hash_chunk(File &f, const char *buffer, const Chunk &c) {
+  if (bench_unsealed())
+    return;
+  if (f.in_order && c.offset == f.hashed) {
+    f.mac.update(buffer, c.len);
+    f.hashed += c.len;
+  } else {
+    f.in_order = false;
+  }
+}
+
+void PageReader::verify() {
+  if (bench_unsealed())
+    return;
+  for (auto &[pid, f] : files_) {
+    Digest d{};
+    std::uint64_t size = f.hashed;
+    if (f.in_order && f.hashed == f.sealed.size) {
+      d = f.mac.final();
+    } else {
+      // Read out of order, or not all of it: read again. (Nothing reads
+      // pages so today; what the process got could then differ from what
+      // is checked, but pages are only ever the owner's own memory.)
+      sdk::UniqueFd plain = open_beneath(dir_fd_, f.name, O_RDONLY);
+      if (plain.get() >= 0)
+        d = digest_of(plain.get(), key_.mac_for(f.name), size);
+    }
+    if (size != f.sealed.size || d != f.sealed.digest)
+      statefile_altered(statefile_, f.name);
+  }
+}
+
+void PageReader::restore(pid_t pid, std::uint64_t offset,
+                         std::span<const sdk::Range> ranges) {
+  Stopwatch watch(seconds_);
+  auto alias = aliases_.find(pid);
+  File &f = files_.at(alias == aliases_.end() ? pid : alias->second);
+  std::vector<Chunk> chunks;
+  for_each_chunk(
+      ranges, buffer_size, [&](std::span<const iovec> remote, std::size_t len) {
+        chunks.push_back({{remote.begin(), remote.end()}, len, offset});
+        offset += len;
+      });
+  if (!chunks.empty() && offset > f.size)
+    throw sdk::Error(sdk::Code::damaged_statefile,
+                     fmt::format("damaged statefile {}: pages of process {} "
+                                 "are short",
+                                 statefile_, pid));
+  std::future<void> reading;
+  auto read_ahead = [&](std::size_t k) {
+    reading = std::async(std::launch::async, [&, k] {
+      allow_any_cpu();
+      read_chunk(f, buffers_[k % 2].get(), chunks[k]);
+    });
+  };
+  // The first read has nothing to overlap with: no thread for it.
+  if (!chunks.empty())
+    reading = std::async(std::launch::deferred, &PageReader::read_chunk, this,
+                         std::ref(f), buffers_[0].get(), std::cref(chunks[0]));
+  // Chunk k is hashed on one core while it fills the process on the other,
+  // and chunk k+1 is read meanwhile; its buffer was chunk k-1's, so that
+  // one's hash must be done first.
+  std::future<void> hashing;
+  auto settle = [&] {
+    for (std::future<void> *f : {&reading, &hashing})
+      if (f->valid())
+        f->wait();
+  };
+  for (std::size_t k = 0; k < chunks.size(); ++k) {
+    reading.get();
+    if (hashing.valid())
+      hashing.get();
+    if (k + 1 < chunks.size())
+      read_ahead(k + 1);
+    const Chunk &c = chunks[k];
+    const char *buffer = buffers_[k % 2].get();
+    hashing = std::async(std::launch::async,
+                         [&, buffer] { hash_chunk(f, buffer, c); });
+    iovec local{const_cast<char *>(buffer), c.len};
+    ssize_t put = ::process_vm_writev(pid, &local, 1, c.remote.data(),
+                                      c.remote.size(), 0);
+    if (put != static_cast<ssize_t>(c.len)) {
+      int err = put < 0 ? errno : EFAULT;
+      settle();
+      sdk::throw_errno(fmt::format("cannot fill the memory of process {}", pid),
+                       err);
+    }
+    bytes_ += c.len;
+  }
+  if (hashing.valid())
+    hashing.get();
+}
+
+} // namespace cpr::engine
