@@ -95,6 +95,12 @@ void Registry::load_library(const std::string &path) {
     throw sdk::Error(e); // a copy: the engine's, not the plugin's
   } catch (const std::exception &e) {
     throw sdk::Error(fmt::format("cannot load plugin {}: {}", path, e.what()));
+  } catch (...) {
+    // Its type lives in the library, unloaded as `loaded` goes: it must
+    // not be let out.
+    throw sdk::Error(fmt::format("cannot load plugin {}: it failed with "
+                                 "an exception that is no std::exception",
+                                 path));
   }
   add_kinds(*loaded, path);
   plugins_.push_back(std::move(loaded));
