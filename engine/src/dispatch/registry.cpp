@@ -91,6 +91,8 @@ void Registry::load_library(const std::string &path) {
     loaded->process_handlers = loaded->plugin->process_handlers();
     loaded->set_handlers = loaded->plugin->set_handlers();
     loaded->remaps = loaded->plugin->remaps();
+    ask_what_it_is(*loaded);
+    add_kinds(*loaded, path);
   } catch (const sdk::Error &e) {
     throw sdk::Error(e); // a copy: the engine's, not the plugin's
   } catch (const std::exception &e) {
@@ -102,8 +104,29 @@ void Registry::load_library(const std::string &path) {
                                  "an exception that is no std::exception",
                                  path));
   }
-  add_kinds(*loaded, path);
   plugins_.push_back(std::move(loaded));
+}
+
+// What the engine asks of a plugin and its handlers outside guarded calls
+// (names, kinds, versions, priorities, phases) is asked once here, where
+// whatever it throws fails the load.
+void Registry::ask_what_it_is(const Loaded &loaded) {
+  static_cast<void>(loaded.plugin->name());
+  auto ask = [](const sdk::Handler &h) {
+    static_cast<void>(h.kind());
+    static_cast<void>(h.version());
+  };
+  for (const auto &h : loaded.fd_handlers) {
+    ask(*h);
+    static_cast<void>(h->claim_priority());
+  }
+  for (const auto &h : loaded.process_handlers) {
+    ask(*h);
+    static_cast<void>(h->phase());
+    static_cast<void>(h->per_address_space());
+  }
+  for (const auto &h : loaded.set_handlers)
+    ask(*h);
 }
 
 // All of a plugin's kinds or none: a kind another plugin has is refused.
@@ -116,6 +139,9 @@ void Registry::add_kinds(const Loaded &loaded, const std::string &file) {
     const Entry *other = by_kind_.count(kind) ? &by_kind_.at(kind)
                          : added.count(kind)  ? &added.at(kind)
                                               : nullptr;
+    if (other && other->file == file)
+      throw sdk::Error(
+          fmt::format("plugin {} has two handlers of kind '{}'", file, kind));
     if (other)
       throw sdk::Error(fmt::format("plugins {} and {} both handle objects of "
                                    "kind '{}': remove one of them",

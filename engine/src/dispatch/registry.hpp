@@ -85,6 +85,7 @@ private:
     const sdk::SetHandler *set = nullptr;
     std::string file;
   };
+  static void ask_what_it_is(const Loaded &loaded);
   void add_kinds(const Loaded &loaded, const std::string &file);
   const Entry &entry(const std::string &kind, unsigned version) const;
   std::vector<std::unique_ptr<Loaded>> plugins_;
