@@ -21,7 +21,7 @@ public:
   std::string kind() const override { return "hello.oom_score_adj"; }
   unsigned version() const override { return 1; }
   cpr::sdk::Phase phase() const override {
-    return cpr::sdk::Phase::open_files; // no order needed: the last phase
+    return cpr::sdk::Phase::open_files; // needs no particular order
   }
 
   cpr::sdk::Saved save(cpr::sdk::Tracee &process,
