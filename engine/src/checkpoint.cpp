@@ -104,11 +104,7 @@ public:
   }
 
   void collect() {
-    manifest_.header.own_ipc_namespace = own_ipc_namespace(ctx_.processes);
-    // System V objects are seen from the set's IPC namespace.
-    std::optional<InIpcNamespaceOf> in_set_ipc;
-    if (manifest_.header.own_ipc_namespace)
-      in_set_ipc.emplace(ctx_.processes.front());
+    check_namespaces(ctx_.processes);
     FdTableCollector fds(registry_, ctx_, manifest_);
     ctx_.save_file = [&fds](int fd) { return fds.save_own(fd); };
     collect_processes(fds);

@@ -5,7 +5,6 @@
 #include "process/terminal.hpp"
 #include "remote/gadgets.hpp"
 #include "restore/helper.hpp"
-#include "restore/ipc_namespace.hpp"
 #include "restore/loaded_statefile.hpp"
 #include "restore/process_builder.hpp"
 #include "restore/restart_checks.hpp"
@@ -45,9 +44,9 @@ public:
       remap_records(l.manifest, registry_);
     }
     fork_ = decide_fork(request_.fork, saved_fork);
-    if (own_ipc_namespace(loaded_))
-      ipc_.enter_new();
-    make_set_objects(loaded_, registry_, fork_, ipc_);
+    for (LoadedStatefile &l : loaded_)
+      l.options.set("fork", fork_ == Fork::any ? "any" : "original");
+    make_set_objects(loaded_, registry_);
     pids_.emplace(fork_);
     for (LoadedStatefile &l : loaded_)
       check_records(l, registry_, *pids_);
@@ -134,10 +133,9 @@ private:
   };
 
   // Members are destroyed in reverse: the tree (killed unless released)
-  // first, then the handlers' let-go, then the IPC namespace left.
+  // first, then the handlers' let-go (or taking back).
   const RestartRequest &request_;
   Registry registry_;
-  IpcNamespace ipc_;
   LetGo let_go_{registry_};
   std::vector<LoadedStatefile> loaded_;
   Fork fork_ = Fork::original;

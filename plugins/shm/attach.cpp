@@ -1,5 +1,7 @@
 #include "attach.hpp"
 
+#include "ipc_space.hpp"
+
 #include "records.hpp"
 
 #include <cpr/sdk/error.hpp>
@@ -32,7 +34,7 @@ std::uint32_t prot_of(const std::string &perms) {
          (perms[1] == 'w' ? PROT_WRITE : 0) | (perms[2] == 'x' ? PROT_EXEC : 0);
 }
 
-// Segments live in an IPC namespace: cpr makes them again in its own.
+// Segments live in an IPC namespace: cpr reads them in the set's.
 void check_same_ipc_namespace(pid_t pid) {
   struct stat mine {
   }, theirs{};
@@ -120,7 +122,9 @@ void attach(sdk::Tracee &t, const Attachment &a) {
 
 } // namespace
 
-sdk::Saved AttachHandler::save(sdk::Tracee &process, sdk::SaveContext &) const {
+sdk::Saved AttachHandler::save(sdk::Tracee &process,
+                               sdk::SaveContext &ctx) const {
+  ipc_space(ctx.sessions).enter_set_namespace(ctx);
   Attachments out;
   auto is_segment = [](const sdk::Mapping &m) {
     return m.path.rfind("/SYSV", 0) == 0;

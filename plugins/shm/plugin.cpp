@@ -1,6 +1,7 @@
 // plugins/shm: System V shared memory, semaphores and message queues, with
 // their original ids; POSIX shared memory and named semaphores.
 #include "attach.hpp"
+#include "ipc_namespace.hpp"
 #include "posix.hpp"
 #include "queue.hpp"
 #include "segment.hpp"
@@ -23,6 +24,8 @@ public:
   }
   std::vector<std::unique_ptr<sdk::SetHandler>> set_handlers() const override {
     std::vector<std::unique_ptr<sdk::SetHandler>> out;
+    // First: its record puts the restart in the set's IPC namespace.
+    out.push_back(std::make_unique<IpcNamespaceHandler>());
     out.push_back(std::make_unique<PosixShmHandler>());
     out.push_back(std::make_unique<SegmentHandler>());
     out.push_back(std::make_unique<SemaphoreHandler>());

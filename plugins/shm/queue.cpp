@@ -1,5 +1,7 @@
 #include "queue.hpp"
 
+#include "ipc_space.hpp"
+
 #include <cpr/sdk/error.hpp>
 #include <cpr/sdk/payload.hpp>
 #include <cpr/sdk/procfs.hpp>
@@ -135,6 +137,7 @@ void send_messages(const Queue &q) {
 } // namespace
 
 std::vector<sdk::Saved> QueueHandler::save(sdk::SaveContext &ctx) const {
+  ipc_space(ctx.sessions).enter_set_namespace(ctx);
   std::vector<sdk::Saved> out;
   for (int id : list_ids(IpcKind::msg)) {
     msqid_ds ds = stat_queue(id);
@@ -150,6 +153,11 @@ std::vector<sdk::Saved> QueueHandler::save(sdk::SaveContext &ctx) const {
 
 void QueueHandler::restore(const sdk::Record &record,
                            sdk::RestoreContext &ctx) const {
+  ipc_space(ctx.sessions).make(*this, record, ctx, [&] { make(record, ctx); });
+}
+
+void QueueHandler::make(const sdk::Record &record,
+                        sdk::RestoreContext &ctx) const {
   auto q = sdk::from_payload<Queue>(record.payload);
   if (!left_behind(q, ctx.processes)) {
     int id = make_with_id(IpcKind::msg, q.perm, [&] {
@@ -193,6 +201,7 @@ last_users(const std::vector<pid_t> &processes) {
 
 sdk::Saved QueueUserHandler::save(sdk::Tracee &process,
                                   sdk::SaveContext &ctx) const {
+  ipc_space(ctx.sessions).enter_set_namespace(ctx);
   const auto &queues =
       ctx.session<ScannedOnce<std::vector<std::int32_t>>>(*this).of(
           process.pid(), [&] { return last_users(ctx.processes); });

@@ -21,6 +21,9 @@ public:
   std::vector<sdk::Saved> save(sdk::SaveContext &ctx) const override;
   void restore(const sdk::Record &record,
                sdk::RestoreContext &ctx) const override;
+
+private:
+  void make(const sdk::Record &record, sdk::RestoreContext &ctx) const;
 };
 
 class QueueUserHandler final : public sdk::ProcessHandler {

@@ -2,6 +2,8 @@
 
 #include "contents.hpp"
 
+#include "ipc_space.hpp"
+
 #include <cpr/sdk/error.hpp>
 #include <cpr/sdk/payload.hpp>
 #include <cpr/sdk/procfs.hpp>
@@ -124,6 +126,7 @@ bool left_behind(const Segment &s) {
 } // namespace
 
 std::vector<sdk::Saved> SegmentHandler::save(sdk::SaveContext &ctx) const {
+  ipc_space(ctx.sessions).enter_set_namespace(ctx);
   std::vector<sdk::Saved> out;
   for (int id : segments_of(ctx))
     out.push_back(save_segment(id, ctx));
@@ -138,6 +141,11 @@ void SegmentHandler::check(const sdk::Record &record,
 
 void SegmentHandler::restore(const sdk::Record &record,
                              sdk::RestoreContext &ctx) const {
+  ipc_space(ctx.sessions).make(*this, record, ctx, [&] { make(record, ctx); });
+}
+
+void SegmentHandler::make(const sdk::Record &record,
+                          sdk::RestoreContext &ctx) const {
   auto s = sdk::from_payload<Segment>(record.payload);
   auto &made = ctx.session<MadeObjects<IpcKind::shm>>(*this);
   bool taken_over = left_behind(s);

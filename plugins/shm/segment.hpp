@@ -18,6 +18,9 @@ public:
              const sdk::RestoreContext &ctx) const override;
   void restore(const sdk::Record &record,
                sdk::RestoreContext &ctx) const override;
+
+private:
+  void make(const sdk::Record &record, sdk::RestoreContext &ctx) const;
 };
 
 } // namespace cpr::shm

@@ -1,5 +1,7 @@
 #include "semaphore.hpp"
 
+#include "ipc_space.hpp"
+
 #include <cpr/sdk/error.hpp>
 #include <cpr/sdk/payload.hpp>
 
@@ -96,6 +98,7 @@ bool left_behind(const SemaphoreSet &s, const std::vector<pid_t> &set) {
 } // namespace
 
 std::vector<sdk::Saved> SemaphoreHandler::save(sdk::SaveContext &ctx) const {
+  ipc_space(ctx.sessions).enter_set_namespace(ctx);
   std::vector<sdk::Saved> out;
   for (int id : list_ids(IpcKind::sem)) {
     semid_ds ds = stat_set(id);
@@ -110,6 +113,11 @@ std::vector<sdk::Saved> SemaphoreHandler::save(sdk::SaveContext &ctx) const {
 
 void SemaphoreHandler::restore(const sdk::Record &record,
                                sdk::RestoreContext &ctx) const {
+  ipc_space(ctx.sessions).make(*this, record, ctx, [&] { make(record, ctx); });
+}
+
+void SemaphoreHandler::make(const sdk::Record &record,
+                            sdk::RestoreContext &ctx) const {
   auto s = sdk::from_payload<SemaphoreSet>(record.payload);
   if (!left_behind(s, ctx.processes)) {
     int id = make_with_id(IpcKind::sem, s.perm, [&] {
@@ -152,6 +160,7 @@ std::map<pid_t, std::vector<LastChange>> last_changes() {
 
 sdk::Saved SemUserHandler::save(sdk::Tracee &process,
                                 sdk::SaveContext &ctx) const {
+  ipc_space(ctx.sessions).enter_set_namespace(ctx);
   const auto &changes =
       ctx.session<ScannedOnce<std::vector<LastChange>>>(*this).of(process.pid(),
                                                                   last_changes);

@@ -439,8 +439,9 @@ TEST_CASE("A set in an IPC namespace of its own restarts in a new one",
   auto sf = dir / "statefile";
   SetIdentity before =
       checkpoint_set_and_reap(sf, fmt::format("{}:HID", parent.pid), members);
-  CHECK(run_cpr({"-i", sf.string()}).out.find("IPC namespace:\t\tits own") !=
-        std::string::npos);
+  CHECK_THAT(run_cpr({"-i", sf.string()}).out,
+             Catch::Matches("[\\s\\S]*shm.ipc-namespace:\\s+its own IPC "
+                            "namespace\n[\\s\\S]*"));
   restart_set({sf}, before);
   for (pid_t pid : members) {
     CHECK(ipc_namespace(pid) != ipc_namespace(::getpid()));

@@ -39,8 +39,7 @@ ino_t namespace_of(const std::string &pid, const char *file) {
 
 } // namespace
 
-bool own_ipc_namespace(const std::vector<pid_t> &pids) {
-  const ino_t cpr_ipc = namespace_of("self", "ipc");
+void check_namespaces(const std::vector<pid_t> &pids) {
   std::vector<ino_t> cprs;
   for (const Kind &k : refused)
     cprs.push_back(namespace_of("self", k.file));
@@ -68,31 +67,6 @@ bool own_ipc_namespace(const std::vector<pid_t> &pids) {
     first = first ? first : pid;
     set_ipc = ipc;
   }
-  return first && set_ipc != cpr_ipc;
-}
-
-InIpcNamespaceOf::InIpcNamespaceOf(pid_t pid) {
-  own_ = ::open("/proc/self/ns/ipc", O_RDONLY | O_CLOEXEC);
-  std::string path = fmt::format("/proc/{}/ns/ipc", pid);
-  int theirs = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (own_ < 0 || theirs < 0 || ::setns(theirs, CLONE_NEWIPC) != 0) {
-    int err = errno;
-    if (theirs >= 0)
-      ::close(theirs);
-    if (own_ >= 0)
-      ::close(own_);
-    sdk::throw_errno(sdk::Code::checkpoint_error,
-                     fmt::format("Checkpoint error: cannot enter the IPC "
-                                 "namespace of process {}",
-                                 pid),
-                     err);
-  }
-  ::close(theirs);
-}
-
-InIpcNamespaceOf::~InIpcNamespaceOf() {
-  (void)::setns(own_, CLONE_NEWIPC);
-  ::close(own_);
 }
 
 } // namespace cpr::engine

@@ -70,20 +70,6 @@ void check_records(LoadedStatefile &l, const Registry &registry,
   }
 }
 
-bool own_ipc_namespace(const std::vector<LoadedStatefile> &loaded) {
-  const LoadedStatefile &first = loaded.front();
-  for (const LoadedStatefile &l : loaded)
-    if (l.manifest.header.own_ipc_namespace !=
-        first.manifest.header.own_ipc_namespace)
-      throw sdk::Error(
-          sdk::Code::component_unavailable,
-          fmt::format(
-              "component unavailable: {} and {} cannot restart together: one "
-              "set had an IPC namespace of its own, the other did not",
-              first.path, l.path));
-  return first.manifest.header.own_ipc_namespace;
-}
-
 void remap_records(Manifest &m, const Registry &registry) {
   for (ObjectRecord &o : m.objects) {
     sdk::Record now = registry.current(o.kind, o.version, o.payload);

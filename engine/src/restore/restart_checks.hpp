@@ -35,9 +35,6 @@ void check_credentials(const LoadedStatefile &l);
 void check_records(LoadedStatefile &l, const Registry &registry,
                    PidCheck &pids);
 
-// A set checkpointed in an IPC namespace of its own restarts in a new one.
-bool own_ipc_namespace(const std::vector<LoadedStatefile> &loaded);
-
 // A record of a kind no handler has any more is read as its plugin's remap
 // table says, converted once for the whole restart.
 void remap_records(Manifest &m, const Registry &registry);

@@ -1,7 +1,5 @@
 #include "restore/set_objects.hpp"
 
-#include <cpr/sdk/error.hpp>
-
 namespace cpr::engine {
 namespace {
 
@@ -19,18 +17,9 @@ void make_set_objects(const LoadedStatefile &l, const Registry &registry) {
 } // namespace
 
 void make_set_objects(const std::vector<LoadedStatefile> &loaded,
-                      const Registry &registry, Fork fork, IpcNamespace &ipc) {
-  try {
-    for (const LoadedStatefile &l : loaded)
-      make_set_objects(l, registry);
-  } catch (const sdk::IdTaken &) {
-    if (fork != Fork::any || ipc.is_new())
-      throw;
-    registry.restart_over(false); // what was made is taken back
-    ipc.enter_new();
-    for (const LoadedStatefile &l : loaded)
-      make_set_objects(l, registry);
-  }
+                      const Registry &registry) {
+  for (const LoadedStatefile &l : loaded)
+    make_set_objects(l, registry);
 }
 
 } // namespace cpr::engine

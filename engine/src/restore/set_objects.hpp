@@ -1,9 +1,9 @@
-// The objects of the whole set (System V IPC objects, POSIX shared memory),
-// made by their handlers before the rest of a restart is checked.
+// The objects of the whole set (System V IPC objects, POSIX shared memory,
+// the set's IPC namespace), made by their handlers before the rest of a
+// restart is checked.
 #pragma once
 
 #include "dispatch/registry.hpp"
-#include "restore/ipc_namespace.hpp"
 #include "restore/loaded_statefile.hpp"
 
 #include <cpr/engine/engine.hpp>
@@ -12,12 +12,10 @@
 
 namespace cpr::engine {
 
-// Objects of the whole set (System V IPC objects, POSIX shared memory) are
-// made first: the checks of the rest may need them (a file mapped from
-// /dev/shm), and they are taken away again if the restart fails. Under
-// FORK ANY, an id held by another object moves them all to a new IPC
-// namespace.
+// Each statefile's set records checked, then made, in the order they were
+// saved: the checks of the rest may need them (a file mapped from
+// /dev/shm), and their sessions take them back if the restart fails.
 void make_set_objects(const std::vector<LoadedStatefile> &loaded,
-                      const Registry &registry, Fork fork, IpcNamespace &ipc);
+                      const Registry &registry);
 
 } // namespace cpr::engine

@@ -89,8 +89,6 @@ void describe(const std::string &statefile, std::ostream &out) {
   out << fmt::format("  FORK policy:\t\t{}\n", fork_name(h.fork));
   out << fmt::format("  CDIR policy:\t\t{}\n", dir_policy_name(h.cdir));
   out << fmt::format("  RDIR policy:\t\t{}\n", dir_policy_name(h.rdir));
-  if (h.own_ipc_namespace)
-    out << "  IPC namespace:\t\tits own (restarts in a new one)\n";
   if (h.terminal.rdev != 0)
     out << fmt::format("  Terminal:\t\t{} (cpr -j restarts on yours)\n",
                        h.terminal.path.empty() ? "unnamed" : h.terminal.path);

@@ -9,7 +9,8 @@ namespace cpr::engine {
 
 // Interval and POSIX timers (ProcessRecord class versions 3 to 10) into
 // "timers.interval" and "timers.posix" records (version 1), for processes
-// that had any.
+// that had any; the set's own IPC namespace (Header class version 4) into
+// the first set record, "shm.ipc-namespace" (version 1).
 void move_legacy_records(Manifest &manifest);
 
 } // namespace cpr::engine

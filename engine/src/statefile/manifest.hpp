@@ -51,11 +51,12 @@ struct Header {
   // The groups of who ran the checkpoint (real gid first): a restart gives
   // no process a group its maker was not in.
   std::vector<std::uint32_t> made_by_groups;
-  // The set lived in an IPC namespace of its own: it restarts in a new one.
-  bool own_ipc_namespace = false;
+  // Class version 4 only: the set lived in an IPC namespace of its own
+  // (moved into a shm.ipc-namespace record as it is read).
+  bool legacy_own_ipc_namespace = false;
 
   // Class version 1 added fork, cdir, rdir; 2 terminal; 3 made_by_groups;
-  // 4 own_ipc_namespace.
+  // 4 own_ipc_namespace; 5 not it (plugins/shm has it).
   template <class A> void serialize(A &ar, unsigned version) {
     ar &revision &cpr_version &time &owner_uid &owner_gid &made_by_uid;
     ar &host &kernel &arch &ids &will;
@@ -65,8 +66,8 @@ struct Header {
       ar &terminal;
     if (version >= 3)
       ar &made_by_groups;
-    if (version >= 4)
-      ar &own_ipc_namespace;
+    if (version == 4)
+      ar &legacy_own_ipc_namespace;
   }
 };
 
@@ -268,7 +269,7 @@ struct Manifest {
 
 } // namespace cpr::engine
 
-BOOST_CLASS_VERSION(cpr::engine::Header, 4)
+BOOST_CLASS_VERSION(cpr::engine::Header, 5)
 BOOST_CLASS_VERSION(cpr::engine::ProcessRecord, 11)
 BOOST_CLASS_VERSION(cpr::engine::ThreadState, 1)
 BOOST_CLASS_VERSION(cpr::engine::FdRef, 1)
