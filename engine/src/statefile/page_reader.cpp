@@ -103,11 +103,10 @@ void PageReader::verify() {
   }
 }
 
-void PageReader::restore(pid_t pid, std::uint64_t offset,
-                         std::span<const sdk::Range> ranges) {
-  Stopwatch watch(seconds_);
-  auto alias = aliases_.find(pid);
-  File &f = files_.at(alias == aliases_.end() ? pid : alias->second);
+// The ranges in buffer-sized pieces, each with where it is in the file.
+std::vector<PageReader::Chunk>
+PageReader::chunks_of(pid_t pid, const File &f, std::uint64_t offset,
+                      std::span<const sdk::Range> ranges) const {
   std::vector<Chunk> chunks;
   for_each_chunk(
       ranges, buffer_size, [&](std::span<const iovec> remote, std::size_t len) {
@@ -119,6 +118,15 @@ void PageReader::restore(pid_t pid, std::uint64_t offset,
                      fmt::format("damaged statefile {}: pages of process {} "
                                  "are short",
                                  statefile_, pid));
+  return chunks;
+}
+
+void PageReader::restore(pid_t pid, std::uint64_t offset,
+                         std::span<const sdk::Range> ranges) {
+  Stopwatch watch(seconds_);
+  auto alias = aliases_.find(pid);
+  File &f = files_.at(alias == aliases_.end() ? pid : alias->second);
+  const std::vector<Chunk> chunks = chunks_of(pid, f, offset, ranges);
   std::future<void> reading;
   auto read_ahead = [&](std::size_t k) {
     reading = std::async(std::launch::async, [&, k] {

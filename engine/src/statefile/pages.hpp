@@ -105,6 +105,8 @@ private:
     std::size_t len;
     std::uint64_t offset;
   };
+  std::vector<Chunk> chunks_of(pid_t pid, const File &f, std::uint64_t offset,
+                               std::span<const sdk::Range> ranges) const;
   void read_chunk(File &f, char *buffer, const Chunk &c);
   // Adds the chunk to the file's digest, if it comes next.
   void hash_chunk(File &f, const char *buffer, const Chunk &c);
