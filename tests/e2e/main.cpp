@@ -18,7 +18,8 @@ struct ChildCleanup : Catch::TestEventListenerBase {
     cpr_test::become_subreaper();
     // In a session of their own without a terminal, as under CI, wherever
     // they are run from: a restarted target then stays in the session it
-    // was checkpointed in (a terminal would be cut off: see sessions.cpp).
+    // was checkpointed in (a terminal would be cut off: see
+    // engine/src/restore/session_standins.hpp).
     ::setsid();
   }
   void testCaseEnded(const Catch::TestCaseStats &stats) override {

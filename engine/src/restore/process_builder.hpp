@@ -6,8 +6,8 @@
 
 #include "dispatch/registry.hpp"
 #include "process/terminal.hpp"
-#include "restore/helper.hpp"
 #include "restore/loaded_statefile.hpp"
+#include "restore/process_tree.hpp"
 
 #include <cstdint>
 

@@ -1,12 +1,11 @@
-// Restart helpers' fds that come from an ancestor: what one process
-// opens for several (a shared open file, both ends of a pipe), inherited.
+// NoPages: the page source of a restart's handlers while they open files,
+// which is before any memory is restored.
 #pragma once
 
 #include <cpr/sdk/error.hpp>
 #include <cpr/sdk/pages.hpp>
 
 #include <fmt/format.h>
-#include <sys/resource.h>
 
 namespace cpr::engine {
 
@@ -20,14 +19,5 @@ public:
                                  pid));
   }
 };
-
-// As many fds as the hard limit allows: the set's numbers and those parked
-// above them.
-inline void allow_all_fds() {
-  rlimit files{};
-  ::getrlimit(RLIMIT_NOFILE, &files);
-  files.rlim_cur = files.rlim_max;
-  ::setrlimit(RLIMIT_NOFILE, &files);
-}
 
 } // namespace cpr::engine

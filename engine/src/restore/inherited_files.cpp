@@ -1,5 +1,7 @@
-#include "restore/inherited_fds.hpp"
-#include "restore/helper.hpp"
+// Fds inherited from an ancestor (see inherited_files.hpp).
+#include "restore/inherited_files.hpp"
+#include "restore/fd_limit.hpp"
+#include "restore/no_pages.hpp"
 #include "trust/acting_as.hpp"
 
 #include <cpr/sdk/error.hpp>
@@ -11,9 +13,20 @@
 
 namespace cpr::engine {
 
-void ProcessTree::find_shared_files() {
+InheritedFiles::InheritedFiles(const std::vector<TreeNode> &nodes,
+                               const Registry &registry,
+                               const JobTerminal &terminal)
+    : nodes_(nodes), registry_(registry), terminal_(terminal) {}
+
+InheritedFiles::~InheritedFiles() {
+  close_opened_by_cpr();
+  if (job_terminal_fd_ >= 0)
+    ::close(job_terminal_fd_);
+}
+
+void InheritedFiles::find_shared_files() {
   std::map<ObjectKey, int> holders;
-  for (const Node &n : nodes_) {
+  for (const TreeNode &n : nodes_) {
     std::set<std::uint64_t> held;
     for (const FdRef &ref : n.p.record->fds) {
       park_fds_from_ = std::max(park_fds_from_, ref.fd + 1);
@@ -27,9 +40,16 @@ void ProcessTree::find_shared_files() {
       shared_files_.insert(key);
 }
 
-void ProcessTree::open_before_fork() {
+void InheritedFiles::park_job_terminal() {
+  if (terminal_.active() &&
+      (job_terminal_fd_ =
+           ::fcntl(terminal_.fd(), F_DUPFD_CLOEXEC, park_fds_from_)) < 0)
+    sdk::throw_errno("cannot keep the terminal", errno);
+}
+
+void InheritedFiles::open_before_fork() {
   allow_all_fds();
-  for (const Node &n : nodes_)
+  for (const TreeNode &n : nodes_)
     for (const FdRef &ref : n.p.record->fds) {
       const ObjectRecord &rec = n.p.manifest->object(ref.object);
       if (registry_.fd_handler(rec.kind, rec.version).open_before_fork())
@@ -37,7 +57,7 @@ void ProcessTree::open_before_fork() {
     }
 }
 
-int ProcessTree::open_in_cpr(const PlannedProcess &pp, std::uint64_t id) {
+int InheritedFiles::open_in_cpr(const PlannedProcess &pp, std::uint64_t id) {
   ObjectKey key{pp.manifest, id};
   if (!opened_above_.count(key)) {
     const ObjectRecord &rec = pp.manifest->object(id);
@@ -72,13 +92,13 @@ int ProcessTree::open_in_cpr(const PlannedProcess &pp, std::uint64_t id) {
   return fd;
 }
 
-void ProcessTree::close_opened_by_cpr() {
+void InheritedFiles::close_opened_by_cpr() {
   for (int fd : opened_by_cpr_)
     ::close(fd);
   opened_by_cpr_.clear();
 }
 
-void ProcessTree::open_shared_files(int index) {
+void InheritedFiles::open_shared_files(int index) {
   std::vector<int> subtree{index};
   for (size_t k = 0; k < subtree.size(); ++k)
     for (int c : nodes_[subtree[k]].children)
@@ -104,6 +124,33 @@ void ProcessTree::open_shared_files(int index) {
       opened_above_[key] = parked;
     }
   }
+}
+
+std::map<std::uint64_t, int>
+InheritedFiles::opened_for(const Manifest *manifest) const {
+  std::map<std::uint64_t, int> mine;
+  for (const auto &[key, fd] : opened_above_)
+    if (key.first == manifest)
+      mine[key.second] = fd;
+  return mine;
+}
+
+int InheritedFiles::parked(const Manifest *manifest, std::uint64_t id) const {
+  auto it = opened_above_.find({manifest, id});
+  return it == opened_above_.end() ? -1 : it->second;
+}
+
+sdk::RestoreContext
+InheritedFiles::restore_context(const std::string &statefile,
+                                sdk::PageSource &pages) const {
+  sdk::RestoreContext ctx{
+      .statefile = statefile, .pages = pages, .sessions = registry_.sessions()};
+  if (job_terminal_fd_ >= 0) {
+    ctx.options.set_number("files.job_terminal_fd", job_terminal_fd_);
+    ctx.options.set_number("files.replaced_terminal",
+                           static_cast<std::int64_t>(terminal_.saved_rdev()));
+  }
+  return ctx;
 }
 
 } // namespace cpr::engine
