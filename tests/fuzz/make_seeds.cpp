@@ -34,8 +34,6 @@ ProcessRecord process(int pid, int threads) {
   p.fds.push_back({1, 2, true});
   p.objects = {3};
   p.address_space.push_back({0x400000, 0x401000});
-  p.itimers = {0, 0, 0, 0};
-  p.posix_timers.push_back({});
   return p;
 }
 
