@@ -1,6 +1,8 @@
-// The e2e test runner: Catch2's main, plus a listener that leaves no process
-// of one test case behind for the next.
-#define CATCH_CONFIG_MAIN
+// The e2e tests' listener: it leaves no process of one test case behind for
+// the next.
+// Outside the TU of Catch2's main, the listener base and the events it is
+// given are declared only with this.
+#define CATCH_CONFIG_EXTERNAL_INTERFACES
 #include <catch2/catch.hpp>
 
 #include <iostream>
