@@ -6,6 +6,7 @@
 
 #include <dlfcn.h>
 #include <fcntl.h>
+#include <fmt/format.h>
 #include <signal.h>
 #include <stdexcept>
 #include <sys/stat.h>
@@ -15,7 +16,7 @@
 namespace cpr::test {
 
 std::string fake_plugin(const std::string &name) {
-  return std::string(CPR_FAKE_PLUGIN_DIR) + "/cpr_fake_" + name + ".so";
+  return fmt::format("{}/cpr_fake_{}.so", CPR_FAKE_PLUGIN_DIR, name);
 }
 
 engine::Registry load_fake_plugins(std::initializer_list<std::string> names) {
