@@ -6,7 +6,6 @@
 #include "freeze/frozen_set.hpp"
 #include "freeze/notify.hpp"
 #include "process/namespaces.hpp"
-#include "process/terminal.hpp"
 #include "select/attributes.hpp"
 #include "statefile/pages.hpp"
 #include "statefile/statefile.hpp"
@@ -109,7 +108,6 @@ public:
     ctx_.save_file = [&fds](int fd) { return fds.save_own(fd); };
     collect_processes(fds);
     check_build_order(manifest_);
-    manifest_.header.terminal = note_terminals(manifest_.processes);
     collect_set_objects(registry_, ctx_, manifest_);
     ctx_.save_file = {};
     for (ProcessRecord &z : set_.zombies)

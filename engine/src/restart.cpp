@@ -2,7 +2,6 @@
 // from outside under ptrace, and let them all run only when all are ready.
 #include "dispatch/registry.hpp"
 #include "process/fd_owner.hpp"
-#include "process/terminal.hpp"
 #include "remote/gadgets.hpp"
 #include "restore/loaded_statefile.hpp"
 #include "restore/process_builder.hpp"
@@ -44,9 +43,13 @@ public:
       remap_records(l.manifest, registry_);
     }
     fork_ = decide_fork(request_.fork, saved_fork);
-    for (LoadedStatefile &l : loaded_)
+    for (LoadedStatefile &l : loaded_) {
       l.options.set("fork", fork_ == Fork::any ? "any" : "original");
-    make_set_objects(loaded_, registry_);
+      l.options.set_flag("interactive", request_.interactive);
+    }
+    make_set_objects(loaded_, registry_, terminals_, [this](pid_t saved) {
+      return tree_ ? tree_->live_pid(saved) : saved;
+    });
     pids_.emplace(fork_);
     for (LoadedStatefile &l : loaded_)
       check_records(l, registry_, *pids_);
@@ -62,11 +65,7 @@ public:
         plan_.push_back({&p, &l.manifest, l.path});
         source_[p.pid] = &l;
       }
-    std::vector<const Manifest *> manifests;
-    for (const LoadedStatefile &l : loaded_)
-      manifests.push_back(&l.manifest);
-    terminal_.emplace(request_.interactive, manifests);
-    tree_.emplace(plan_, registry_, pids_->new_namespace(), *terminal_);
+    tree_.emplace(plan_, registry_, pids_->new_namespace(), terminals_);
     std::vector<const ProcessRecord *> records;
     for (const PlannedProcess &pp : plan_)
       records.push_back(pp.record);
@@ -77,17 +76,11 @@ public:
       l.pages->verify();
   }
 
-  // The set runs: handlers let go of what waited for every process, then
-  // the processes, on the terminal if they take it over.
+  // The set runs: handlers let go of what waited for every process (cpr
+  // -j's terminal to the set's foreground), then the processes.
   Restarted release() {
-    terminal_->take_foreground();
     let_go_.built();
     tree_->release();
-    std::vector<pid_t> on_terminal;
-    for (const PlannedProcess &pp : plan_)
-      if (terminal_->takes_over(*pp.record) && !pp.record->zombie)
-        on_terminal.push_back(tree_->live_pid(pp.record->pid));
-    terminal_->ask_redraw(on_terminal);
     const Manifest &first = loaded_.front().manifest;
     return {first.header.ids,
             first.processes.empty() ? 0 : first.processes.front().pid};
@@ -111,7 +104,7 @@ private:
   void build_one(const PlannedProcess &pp, std::uint64_t own_insn) {
     try {
       build_process(pp, *source_[pp.record->pid], registry_, own_insn, *tree_,
-                    *terminal_);
+                    terminals_);
     } catch (const sdk::Error &e) {
       throw e.within(
           fmt::format("restart of process {} failed: ", pp.record->pid));
@@ -142,7 +135,7 @@ private:
   std::optional<PidCheck> pids_;
   std::vector<PlannedProcess> plan_;
   std::map<pid_t, const LoadedStatefile *> source_;
-  std::optional<JobTerminal> terminal_;
+  sdk::SessionTerminals terminals_;
   std::optional<ProcessTree> tree_;
 };
 

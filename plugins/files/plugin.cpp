@@ -1,4 +1,5 @@
 // plugins/files: every kind of open file, and the locks held on them.
+#include "controlling_terminal.hpp"
 #include "deleted_file.hpp"
 #include "device.hpp"
 #include "directory.hpp"
@@ -43,6 +44,11 @@ public:
     std::vector<std::unique_ptr<sdk::ProcessHandler>> out;
     out.push_back(std::make_unique<LocksHandler>());
     out.push_back(std::make_unique<ProcOffsetsHandler>());
+    return out;
+  }
+  std::vector<std::unique_ptr<sdk::SetHandler>> set_handlers() const override {
+    std::vector<std::unique_ptr<sdk::SetHandler>> out;
+    out.push_back(std::make_unique<ControllingTerminalHandler>());
     return out;
   }
 };

@@ -1,5 +1,6 @@
 #include "terminal.hpp"
 
+#include "job_terminal.hpp"
 #include "open_flags.hpp"
 #include "pty.hpp"
 
@@ -98,21 +99,10 @@ int reopen_terminal(const TerminalRef &tty, std::uint32_t flags,
   // Never made the controlling terminal by being opened: sessions get
   // theirs from the engine.
   int how = reopen_flags(flags) | O_NOCTTY;
-  // cpr -j: the terminal cpr runs on (its fd here) takes the place of the
-  // set's controlling terminal, the device `replaced_terminal` was.
-  std::int64_t job_terminal = ctx.options.number("files.job_terminal_fd", -1);
-  if (job_terminal >= 0 &&
-      tty.rdev == static_cast<std::uint64_t>(
-                      ctx.options.number("files.replaced_terminal", 0))) {
-    int fd = ::open(fmt::format("/proc/self/fd/{}", job_terminal).c_str(), how);
-    if (fd < 0)
-      sdk::throw_errno(sdk::Code::component_unavailable,
-                       "component unavailable: cannot open the terminal that "
-                       "replaces " +
-                           tty.path,
-                       errno);
+  // cpr -j: the terminal cpr runs on takes the place of the set's
+  // controlling terminal.
+  if (int fd = job_terminal(ctx.sessions).reopen(tty.rdev, how); fd >= 0)
     return fd;
-  }
   struct stat st {};
   if (tty.rdev != 0 && !tty.path.empty() &&
       ::stat(tty.path.c_str(), &st) == 0 && S_ISCHR(st.st_mode) &&

@@ -202,8 +202,9 @@ TEST_CASE("Without -j the restored job has no controlling terminal, keeps "
                      10s));
   checkpoint_group(job, dir / "first");
   CommandResult info = run_cpr({"-i", (dir / "first").string()});
-  CHECK(info.out.find("Terminal:\t\t" + tmux.terminal_path(first)) !=
-        std::string::npos);
+  CHECK(info.out.find("files.controlling-terminal:\t" +
+                      tmux.terminal_path(first) +
+                      ", the controlling terminal") != std::string::npos);
   // The tests run without a controlling terminal.
   expect_cpr_error(run_cpr({"-j", "-r", (dir / "first").string()}),
                    "needs a controlling terminal");

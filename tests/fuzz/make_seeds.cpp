@@ -45,7 +45,6 @@ int main(int argc, char **argv) {
   m.header.cpr_version = "seed";
   m.header.ids = "42:SID";
   m.header.will = "EXIT";
-  m.header.terminal = {34816, "/dev/pts/0", std::vector<std::uint8_t>(60, 4)};
   m.header.made_by_groups = {100};
   m.processes = {process(42, 1), process(43, 3)};
   m.processes[1].zombie = true;

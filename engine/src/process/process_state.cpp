@@ -114,8 +114,6 @@ void collect_identity(pid_t pid, ProcessRecord &p) {
   p.ppid = static_cast<int>(st->field(4));
   p.pgid = static_cast<int>(st->field(5));
   p.sid = static_cast<int>(st->field(6));
-  p.tty_nr = static_cast<std::uint64_t>(st->field(7));
-  p.tpgid = static_cast<int>(st->field(8));
   p.nice = static_cast<int>(st->field(19));
   p.sched_priority = static_cast<int>(st->field(40));
   p.sched_policy = static_cast<int>(st->field(41));

@@ -115,9 +115,9 @@ void take_foreground() {
 
 HelperSetup::HelperSetup(const std::vector<TreeNode> &nodes,
                          InheritedFiles &files, const Registry &registry,
-                         const JobTerminal &terminal,
+                         const sdk::SessionTerminals &terminals,
                          const FailurePipe &failures, bool in_namespace)
-    : nodes_(nodes), files_(files), registry_(registry), terminal_(terminal),
+    : nodes_(nodes), files_(files), registry_(registry), terminals_(terminals),
       failures_(failures), in_namespace_(in_namespace), cpr_pid_(::getpid()) {}
 
 pid_t HelperSetup::fork(int index, std::uint64_t flags) {
@@ -199,32 +199,36 @@ void HelperSetup::run_shared_child(void *index) {
 void HelperSetup::lead_session_or_group(int index) const {
   const TreeNode &n = nodes_[index];
   const ProcessRecord &p = *n.p.record;
-  if (terminal_.takes_over(p))
+  if (terminals_.join_caller.count(p.pid))
     return;
   bool own_session = p.sid == p.pid || (n.parent < 0 && !n.standin && !n.stays);
   if (own_session) {
     if (::setsid() < 0)
       sdk::throw_errno(
           fmt::format("cannot make process {} a session leader", p.pid), errno);
-    if (p.sid == p.pid && p.pty_of_the_set)
+    if (p.sid == p.pid)
       take_controlling_terminal(index);
   } else if (p.pgid == p.pid) {
     if (::setpgid(0, 0) < 0)
       sdk::throw_errno(
           fmt::format("cannot make process {} a group leader", p.pid), errno);
   }
-  if (p.pty_of_the_set && p.pgid == p.pid && p.tpgid == p.pid)
+  if (p.pgid == p.pid && terminals_.foreground.count(p.pid))
     take_foreground();
 }
 
-// The pty of the set, made in cpr before it forked, is parked here: the
-// session's leader takes it before it forks the rest of its session.
+// A terminal made in cpr before it forked (a pty of the set) is parked
+// here: the session's leader takes it before it forks the rest of its
+// session.
 void HelperSetup::take_controlling_terminal(int index) const {
   const TreeNode &n = nodes_[index];
   const ProcessRecord &p = *n.p.record;
+  auto ctty = terminals_.controlling_fd.find(p.pid);
+  if (ctty == terminals_.controlling_fd.end())
+    return;
   for (const FdRef &ref : p.fds) {
     int parked = files_.parked(n.p.manifest, ref.object);
-    if (ref.fd != p.ctty_fd || parked < 0)
+    if (ref.fd != ctty->second || parked < 0)
       continue;
     if (::ioctl(parked, TIOCSCTTY, 0) != 0)
       sdk::throw_errno(fmt::format("cannot give process {} its controlling "

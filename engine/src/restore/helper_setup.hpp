@@ -5,10 +5,10 @@
 #pragma once
 
 #include "dispatch/registry.hpp"
-#include "process/terminal.hpp"
 #include "restore/failure_pipe.hpp"
 #include "restore/inherited_files.hpp"
 #include "restore/tree_node.hpp"
+#include <cpr/sdk/terminals.hpp>
 
 #include <cstdint>
 #include <sys/types.h>
@@ -20,7 +20,7 @@ class HelperSetup {
 public:
   // `in_namespace`: roots are forked by the init of a new PID namespace.
   HelperSetup(const std::vector<TreeNode> &nodes, InheritedFiles &files,
-              const Registry &registry, const JobTerminal &terminal,
+              const Registry &registry, const sdk::SessionTerminals &terminals,
               const FailurePipe &failures, bool in_namespace);
   HelperSetup(const HelperSetup &) = delete;
   HelperSetup &operator=(const HelperSetup &) = delete;
@@ -44,7 +44,7 @@ private:
   const std::vector<TreeNode> &nodes_;
   InheritedFiles &files_;
   const Registry &registry_;
-  const JobTerminal &terminal_;
+  const sdk::SessionTerminals &terminals_;
   const FailurePipe &failures_;
   bool in_namespace_;
   pid_t cpr_pid_;

@@ -14,15 +14,10 @@
 namespace cpr::engine {
 
 InheritedFiles::InheritedFiles(const std::vector<TreeNode> &nodes,
-                               const Registry &registry,
-                               const JobTerminal &terminal)
-    : nodes_(nodes), registry_(registry), terminal_(terminal) {}
+                               const Registry &registry)
+    : nodes_(nodes), registry_(registry) {}
 
-InheritedFiles::~InheritedFiles() {
-  close_opened_by_cpr();
-  if (job_terminal_fd_ >= 0)
-    ::close(job_terminal_fd_);
-}
+InheritedFiles::~InheritedFiles() { close_opened_by_cpr(); }
 
 void InheritedFiles::find_shared_files() {
   std::map<ObjectKey, int> holders;
@@ -38,13 +33,6 @@ void InheritedFiles::find_shared_files() {
   for (const auto &[key, count] : holders)
     if (count > 1)
       shared_files_.insert(key);
-}
-
-void InheritedFiles::park_job_terminal() {
-  if (terminal_.active() &&
-      (job_terminal_fd_ =
-           ::fcntl(terminal_.fd(), F_DUPFD_CLOEXEC, park_fds_from_)) < 0)
-    sdk::throw_errno("cannot keep the terminal", errno);
 }
 
 void InheritedFiles::open_before_fork() {
@@ -143,14 +131,8 @@ int InheritedFiles::parked(const Manifest *manifest, std::uint64_t id) const {
 sdk::RestoreContext
 InheritedFiles::restore_context(const std::string &statefile,
                                 sdk::PageSource &pages) const {
-  sdk::RestoreContext ctx{
+  return {
       .statefile = statefile, .pages = pages, .sessions = registry_.sessions()};
-  if (job_terminal_fd_ >= 0) {
-    ctx.options.set_number("files.job_terminal_fd", job_terminal_fd_);
-    ctx.options.set_number("files.replaced_terminal",
-                           static_cast<std::int64_t>(terminal_.saved_rdev()));
-  }
-  return ctx;
 }
 
 } // namespace cpr::engine

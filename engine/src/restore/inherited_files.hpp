@@ -4,7 +4,6 @@
 #pragma once
 
 #include "dispatch/registry.hpp"
-#include "process/terminal.hpp"
 #include "restore/tree_node.hpp"
 
 #include <cpr/sdk/pages.hpp>
@@ -22,20 +21,17 @@ namespace cpr::engine {
 // first process whose subtree holds all of them, before it forks: they
 // inherit it, and share its offset as before. (Processes of two different
 // roots each open their own.) Objects whose handler says open_before_fork()
-// are opened by cpr itself, and so is cpr -j's terminal kept.
+// are opened by cpr itself.
 class InheritedFiles {
 public:
   // `nodes`: the tree, planned before find_shared_files().
-  InheritedFiles(const std::vector<TreeNode> &nodes, const Registry &registry,
-                 const JobTerminal &terminal);
+  InheritedFiles(const std::vector<TreeNode> &nodes, const Registry &registry);
   ~InheritedFiles();
   InheritedFiles(const InheritedFiles &) = delete;
   InheritedFiles &operator=(const InheritedFiles &) = delete;
 
   // Which objects several processes hold, and where fds are parked.
   void find_shared_files();
-  // cpr -j's terminal, parked for the files plugin to give the set.
-  void park_job_terminal();
   // Objects whose handler says open_before_fork(), opened by cpr itself.
   void open_before_fork();
   void close_opened_by_cpr();
@@ -59,12 +55,10 @@ private:
 
   const std::vector<TreeNode> &nodes_;
   const Registry &registry_;
-  const JobTerminal &terminal_;
   std::set<ObjectKey> shared_files_;
   std::map<ObjectKey, int> opened_above_; // by an ancestor: its fd here
   int park_fds_from_ = 3;                 // above every fd number of the set
   std::vector<int> opened_by_cpr_;
-  int job_terminal_fd_ = -1; // parked above every fd of the set
 };
 
 } // namespace cpr::engine

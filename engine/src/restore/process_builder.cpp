@@ -84,8 +84,8 @@ void drop_pending_signals(RemoteProcess &t) {
 }
 
 void join_group(RemoteProcess &t, const ProcessRecord &p,
-                const JobTerminal &terminal) {
-  if (terminal.takes_over(p) || p.pgid == p.pid || p.sid == p.pid ||
+                const sdk::SessionTerminals &terminals) {
+  if (terminals.join_caller.count(p.pid) || p.pgid == p.pid || p.sid == p.pid ||
       t.syscall(SYS_getpgid, 0, 0, 0, 0, 0, 0) == p.pgid)
     return;
   // A group whose leader is not in the set does not exist any more: the
@@ -170,7 +170,7 @@ Threads restore_threads(RemoteProcess &main, const ProcessRecord &p,
 
 void build_process(const PlannedProcess &pp, const LoadedStatefile &l,
                    const Registry &registry, std::uint64_t own_syscall_insn,
-                   ProcessTree &tree, const JobTerminal &terminal) {
+                   ProcessTree &tree, const sdk::SessionTerminals &terminals) {
   const ProcessRecord &p = *pp.record;
   pid_t pid = tree.live_pid(p.pid);
   if (pid != p.pid)
@@ -184,7 +184,7 @@ void build_process(const PlannedProcess &pp, const LoadedStatefile &l,
     // A deleted root is the working directory, made again (and removed).
     sdk::remote_call(main, "restore its root directory " + p.root, SYS_chroot,
                      write_string(main, p.root_deleted ? "." : p.root));
-  join_group(main, p, terminal);
+  join_group(main, p, terminals);
   restore_signal_actions(main, p);
   Threads threads = restore_threads(main, p, tree);
   run_process_handlers(main, p, l, registry, tree, true);

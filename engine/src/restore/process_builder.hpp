@@ -5,9 +5,9 @@
 #pragma once
 
 #include "dispatch/registry.hpp"
-#include "process/terminal.hpp"
 #include "restore/loaded_statefile.hpp"
 #include "restore/process_tree.hpp"
+#include <cpr/sdk/terminals.hpp>
 
 #include <cstdint>
 
@@ -17,6 +17,6 @@ namespace cpr::engine {
 // helper (a copy of cpr) still has.
 void build_process(const PlannedProcess &pp, const LoadedStatefile &l,
                    const Registry &registry, std::uint64_t own_syscall_insn,
-                   ProcessTree &tree, const JobTerminal &terminal);
+                   ProcessTree &tree, const sdk::SessionTerminals &terminals);
 
 } // namespace cpr::engine

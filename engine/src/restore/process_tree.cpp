@@ -19,17 +19,17 @@ namespace cpr::engine {
 
 ProcessTree::ProcessTree(std::vector<PlannedProcess> plan,
                          const Registry &registry, bool new_pid_namespace,
-                         const JobTerminal &terminal)
-    : in_namespace_(new_pid_namespace), files_(nodes_, registry, terminal),
-      helper_(nodes_, files_, registry, terminal, failures_, in_namespace_),
-      standins_(terminal, in_namespace_, failures_, helper_), init_(failures_) {
+                         const sdk::SessionTerminals &terminals)
+    : in_namespace_(new_pid_namespace), files_(nodes_, registry),
+      helper_(nodes_, files_, registry, terminals, failures_, in_namespace_),
+      standins_(terminals, in_namespace_, failures_, helper_),
+      init_(failures_) {
   plan_tree(std::move(plan));
   plan_shared_tables();
   files_.find_shared_files();
   standins_.plan(nodes_);
   failures_.open();
   standins_.open_pipe();
-  files_.park_job_terminal();
   open_go_pipes();
   try {
     files_.open_before_fork();

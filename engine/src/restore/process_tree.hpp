@@ -6,7 +6,6 @@
 #pragma once
 
 #include "dispatch/registry.hpp"
-#include "process/terminal.hpp"
 #include "restore/failure_pipe.hpp"
 #include "restore/helper_setup.hpp"
 #include "restore/inherited_files.hpp"
@@ -25,9 +24,9 @@ public:
   // and stopped under ptrace. Throws with the failing process's own error.
   // `new_pid_namespace`: the processes keep their PIDs inside a new PID
   // namespace, whose init is a small process of cpr's that reaps them.
-  // `terminal`: cpr -j's, whose processes stay in cpr's session and group.
+  // `terminals`: how its sessions meet terminals (sdk/terminals.hpp).
   ProcessTree(std::vector<PlannedProcess> plan, const Registry &registry,
-              bool new_pid_namespace, const JobTerminal &terminal);
+              bool new_pid_namespace, const sdk::SessionTerminals &terminals);
   // Unless released, kills them all: a failed restart leaves nothing behind.
   ~ProcessTree();
   ProcessTree(const ProcessTree &) = delete;

@@ -26,10 +26,10 @@ pid_t session_without_terminal() {
 
 } // namespace
 
-SessionStandins::SessionStandins(const JobTerminal &terminal, bool in_namespace,
-                                 const FailurePipe &failures,
+SessionStandins::SessionStandins(const sdk::SessionTerminals &terminals,
+                                 bool in_namespace, const FailurePipe &failures,
                                  HelperSetup &helper)
-    : terminal_(terminal), in_namespace_(in_namespace), cpr_pid_(::getpid()),
+    : terminals_(terminals), in_namespace_(in_namespace), cpr_pid_(::getpid()),
       failures_(failures), helper_(helper) {}
 
 SessionStandins::~SessionStandins() {
@@ -48,7 +48,7 @@ void SessionStandins::plan(std::vector<TreeNode> &nodes) const {
   const pid_t quiet_session = session_without_terminal();
   for (TreeNode &n : nodes) {
     const ProcessRecord &p = *n.p.record;
-    if (n.parent >= 0 || p.sid == p.pid || terminal_.takes_over(p))
+    if (n.parent >= 0 || p.sid == p.pid || terminals_.join_caller.count(p.pid))
       continue;
     n.stays = p.sid == quiet_session;
     if (n.stays)

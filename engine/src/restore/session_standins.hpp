@@ -10,10 +10,10 @@
 // (the guide: "the original process group ID cannot be restored").
 #pragma once
 
-#include "process/terminal.hpp"
 #include "restore/failure_pipe.hpp"
 #include "restore/helper_setup.hpp"
 #include "restore/tree_node.hpp"
+#include <cpr/sdk/terminals.hpp>
 
 #include <sys/types.h>
 #include <vector>
@@ -23,7 +23,7 @@ namespace cpr::engine {
 class SessionStandins {
 public:
   // `in_namespace`: stand-ins are forked by the init of a new PID namespace.
-  SessionStandins(const JobTerminal &terminal, bool in_namespace,
+  SessionStandins(const sdk::SessionTerminals &terminals, bool in_namespace,
                   const FailurePipe &failures, HelperSetup &helper);
   ~SessionStandins();
   SessionStandins(const SessionStandins &) = delete;
@@ -43,7 +43,7 @@ public:
 private:
   [[noreturn]] void run(pid_t standin, const std::vector<int> &roots);
 
-  const JobTerminal &terminal_;
+  const sdk::SessionTerminals &terminals_;
   bool in_namespace_;
   pid_t cpr_pid_;
   const FailurePipe &failures_;

@@ -89,9 +89,6 @@ void describe(const std::string &statefile, std::ostream &out) {
   out << fmt::format("  FORK policy:\t\t{}\n", fork_name(h.fork));
   out << fmt::format("  CDIR policy:\t\t{}\n", dir_policy_name(h.cdir));
   out << fmt::format("  RDIR policy:\t\t{}\n", dir_policy_name(h.rdir));
-  if (h.terminal.rdev != 0)
-    out << fmt::format("  Terminal:\t\t{} (cpr -j restarts on yours)\n",
-                       h.terminal.path.empty() ? "unnamed" : h.terminal.path);
   for (std::uint64_t id : m.set_objects) {
     const ObjectRecord &o = m.object(id);
     out << fmt::format("  {:<20}\t{}\n", o.kind + ":", o.summary);

@@ -3,6 +3,9 @@
 #include <cpr/sdk/payload.hpp>
 
 #include <algorithm>
+#include <boost/serialization/map.hpp>
+#include <fmt/format.h>
+#include <map>
 
 namespace cpr::engine {
 namespace {
@@ -35,12 +38,63 @@ void move_legacy_ipc_namespace(Manifest &m) {
   m.header.legacy_own_ipc_namespace = false;
 }
 
+// The payload of plugins/files' files.controlling-terminal, version 1.
+struct ControllingTerminals {
+  std::uint64_t rdev = 0;
+  std::string path;
+  std::vector<std::uint8_t> modes;
+  std::vector<std::int32_t> on_it;
+  std::map<std::int32_t, std::int32_t> leader_fd;
+  std::vector<std::int32_t> foreground;
+
+  template <class A> void serialize(A &ar, unsigned) {
+    ar &rdev &path &modes &on_it &leader_fd &foreground;
+  }
+};
+
+void note_legacy_tty(ControllingTerminals &t, const ProcessRecord &p) {
+  const LegacyTty &tty = p.legacy_tty;
+  if (tty.tty_nr == 0)
+    return;
+  if (tty.pty_of_the_set && p.sid == p.pid && tty.ctty_fd >= 0)
+    t.leader_fd[p.pid] = tty.ctty_fd;
+  if (tty.pty_of_the_set && p.pgid == p.pid && tty.tpgid == p.pid)
+    t.foreground.push_back(p.pid);
+  if (t.rdev != 0 && tty.tty_nr == t.rdev && !p.zombie)
+    t.on_it.push_back(p.pid);
+}
+
+void move_legacy_terminal(Manifest &m) {
+  ControllingTerminals t;
+  LegacyTerminal &old = m.header.legacy_terminal;
+  t.rdev = old.rdev;
+  t.path = old.path;
+  t.modes = old.termios;
+  for (ProcessRecord &p : m.processes) {
+    note_legacy_tty(t, p);
+    p.legacy_tty = {};
+  }
+  old = {};
+  if (t.rdev == 0 && t.leader_fd.empty() && t.foreground.empty())
+    return;
+  ObjectRecord &rec =
+      add_record(m, "files.controlling-terminal", sdk::to_payload(t));
+  rec.summary = t.rdev == 0 ? "a pty of the set, a controlling terminal"
+                            : fmt::format("{}, the controlling terminal of {} "
+                                          "process(es) (cpr -j restarts them "
+                                          "on yours)",
+                                          t.path.empty() ? "unnamed" : t.path,
+                                          t.on_it.size());
+  m.set_objects.push_back(rec.id);
+}
+
 } // namespace
 
 void move_legacy_records(Manifest &manifest) {
   for (ProcessRecord &p : manifest.processes)
     move_legacy_timers(manifest, p);
   move_legacy_ipc_namespace(manifest);
+  move_legacy_terminal(manifest);
 }
 
 } // namespace cpr::engine

@@ -20,10 +20,10 @@ namespace cpr::engine {
 inline constexpr std::uint32_t format_revision = 2;
 inline constexpr std::uint32_t first_portable_revision = 2;
 
-// The controlling terminal of the set, when it is outside the set (not a
-// pty whose master a process of the set holds): what cpr -j puts the
-// terminal cpr runs on in place of.
-struct SavedTerminal {
+// Header class versions 2 to 5 only: the controlling terminal of the set,
+// when it was outside the set (moved into a files.controlling-terminal
+// record as it is read).
+struct LegacyTerminal {
   std::uint64_t rdev = 0; // 0: the set had none
   std::string path;
   std::vector<std::uint8_t> termios; // struct termios, as tcgetattr gives it
@@ -47,7 +47,7 @@ struct Header {
   Fork fork = Fork::original;
   DirPolicy cdir = DirPolicy::replace;
   DirPolicy rdir = DirPolicy::replace;
-  SavedTerminal terminal;
+  LegacyTerminal legacy_terminal;
   // The groups of who ran the checkpoint (real gid first): a restart gives
   // no process a group its maker was not in.
   std::vector<std::uint32_t> made_by_groups;
@@ -56,14 +56,15 @@ struct Header {
   bool legacy_own_ipc_namespace = false;
 
   // Class version 1 added fork, cdir, rdir; 2 terminal; 3 made_by_groups;
-  // 4 own_ipc_namespace; 5 not it (plugins/shm has it).
+  // 4 own_ipc_namespace; 5 not it (plugins/shm has it); 6 no terminal
+  // (plugins/files has it).
   template <class A> void serialize(A &ar, unsigned version) {
     ar &revision &cpr_version &time &owner_uid &owner_gid &made_by_uid;
     ar &host &kernel &arch &ids &will;
     if (version >= 1)
       ar &fork &cdir &rdir;
-    if (version >= 2)
-      ar &terminal;
+    if (version >= 2 && version < 6)
+      ar &legacy_terminal;
     if (version >= 3)
       ar &made_by_groups;
     if (version == 4)
@@ -146,6 +147,17 @@ struct LegacyTimers {
   std::vector<PosixTimer> posix_timers;
 };
 
+// A process's controlling terminal, as ProcessRecord class versions 5 to 11
+// kept it.
+struct LegacyTty {
+  std::uint64_t tty_nr = 0; // its controlling terminal's device, 0 if none
+  std::int32_t tpgid = 0;   // the foreground group of that terminal
+  // That terminal is a pty whose master the set holds; `ctty_fd`: the fd of
+  // its session leader on it (-1: none).
+  bool pty_of_the_set = false;
+  std::int32_t ctty_fd = -1;
+};
+
 struct Limit {
   std::uint64_t cur = 0, max = 0;
 
@@ -177,13 +189,6 @@ struct ThreadState {
 
 struct ProcessRecord {
   std::int32_t pid = 0, ppid = 0, pgid = 0, sid = 0;
-  std::uint64_t tty_nr = 0; // its controlling terminal's device, 0 if none
-  std::int32_t tpgid = 0;   // the foreground group of that terminal
-  // That terminal is a pty whose master the set holds: restored as the
-  // controlling terminal of the session, through the fd `ctty_fd` of its
-  // leader (-1: none of its fds is on it).
-  bool pty_of_the_set = false;
-  std::int32_t ctty_fd = -1;
   std::string comm, psargs, exe, cwd, root;
   // Removed while the process was in it: cwd and root hold the path it had.
   // A deleted root is always also the working directory.
@@ -213,6 +218,7 @@ struct ProcessRecord {
   std::vector<sdk::Range> address_space; // every mapping, for placing ours
   std::uint64_t pages_bytes = 0;
   LegacyTimers legacy_timers; // never written
+  LegacyTty legacy_tty;       // never written
   // Seccomp filters (struct sock_filter arrays), oldest first.
   std::vector<std::vector<std::uint8_t>> seccomp_filters;
 
@@ -220,7 +226,7 @@ struct ProcessRecord {
   // 3 itimers; 4 posix_timers; 5 tty_nr, tpgid, pty_of_the_set, ctty_fd;
   // 6 stop_signal; 7 seccomp_filters, child_subreaper; 8 cwd_deleted,
   // root_deleted, cwd_mode; 9 shares_fs; 10 shares_files; 11 no timers
-  // (plugins/timers has them).
+  // (plugins/timers has them); 12 no terminal (plugins/files has it).
   template <class A> void serialize(A &ar, unsigned version) {
     ar &pid &ppid &pgid &sid &comm &psargs &exe &cwd &root;
     ar &umask &personality &nice &sched_policy &sched_priority;
@@ -235,8 +241,10 @@ struct ProcessRecord {
       ar &legacy_timers.itimers;
     if (version >= 4 && version < 11)
       ar &legacy_timers.posix_timers;
-    if (version >= 5)
-      ar &tty_nr &tpgid &pty_of_the_set &ctty_fd;
+    if (version >= 5 && version < 12) {
+      LegacyTty &t = legacy_tty;
+      ar &t.tty_nr &t.tpgid &t.pty_of_the_set &t.ctty_fd;
+    }
     if (version >= 6)
       ar &stop_signal;
     if (version >= 7)
@@ -269,8 +277,8 @@ struct Manifest {
 
 } // namespace cpr::engine
 
-BOOST_CLASS_VERSION(cpr::engine::Header, 5)
-BOOST_CLASS_VERSION(cpr::engine::ProcessRecord, 11)
+BOOST_CLASS_VERSION(cpr::engine::Header, 6)
+BOOST_CLASS_VERSION(cpr::engine::ProcessRecord, 12)
 BOOST_CLASS_VERSION(cpr::engine::ThreadState, 1)
 BOOST_CLASS_VERSION(cpr::engine::FdRef, 1)
 BOOST_CLASS_VERSION(cpr::engine::Manifest, 1)

@@ -5,6 +5,7 @@
 #include <cpr/sdk/options.hpp>
 #include <cpr/sdk/pages.hpp>
 #include <cpr/sdk/session.hpp>
+#include <cpr/sdk/terminals.hpp>
 #include <cpr/sdk/tracee.hpp>
 
 #include <cstdint>
@@ -68,7 +69,9 @@ struct RestoreContext {
   // Every process of the statefile, by its saved PID.
   std::vector<pid_t> processes = {};
   // The PID a saved process has now, as this (cpr's) PID namespace sees it:
-  // the same, unless the set was restored in a new PID namespace.
+  // the same, unless the set was restored in a new PID namespace. A set
+  // handler may keep it in its session for restart_over(true), once every
+  // process is made.
   std::function<pid_t(pid_t saved)> live_pid = [](pid_t saved) {
     return saved;
   };
@@ -77,6 +80,9 @@ struct RestoreContext {
   // (SaveContext::save_file), opened once for the whole set: a new fd of
   // cpr's, which the caller closes. Empty elsewhere.
   std::function<int(std::uint64_t object)> open_file = {};
+  // SetHandler::restore only: how the sessions meet terminals (terminals.hpp),
+  // for the handler to fill in. Null elsewhere.
+  SessionTerminals *terminals = nullptr;
 
   // The handler's session for this restart (session.hpp). In the process
   // being restored (FdHandler::open), a copy of cpr's made when it forked.
