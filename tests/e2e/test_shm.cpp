@@ -42,6 +42,8 @@ enum Slot : int {
   damaged_slot,
   pieces_slot,
   own_namespace_slot,
+  mixed_own_slot,
+  mixed_plain_slot,
 };
 
 // variant: "", "marked" or "pieces" (see sysv_counter.c).
@@ -452,6 +454,46 @@ TEST_CASE("A set in an IPC namespace of its own restarts in a new one",
   CHECK_FALSE(ipc_by_key(Ipc::shm, key));
   CHECK_FALSE(ipc_by_key(Ipc::sem, key + 1));
   expect_finishes_within(parent, reference, 15s);
+}
+
+TEST_CASE("A set in an IPC namespace of its own and a set without one are "
+          "refused together, either way round, leaving nothing",
+          "[e2e][shm][errors]") {
+  IpcGuard guard;
+  TempDir own_dir, plain_dir;
+  key_t own_key = key_of_this_run(mixed_own_slot);
+  RunningTarget own =
+      start_target(in_own_ipc_namespace(sysv_counter(own_key, "")), own_dir);
+  std::vector<pid_t> own_members{own.pid,
+                                 wait_for_children(own.pid, 1).front()};
+  let_it_run();
+  checkpoint_set_and_reap(own_dir / "statefile", fmt::format("{}:HID", own.pid),
+                          own_members);
+  CounterRun plain = checkpoint_counter(key_of_this_run(mixed_plain_slot), "",
+                                        plain_dir, guard);
+  remove_leftovers(plain);
+  const std::string own_sf = (own_dir / "statefile").string();
+  const std::string plain_sf = (plain_dir / "statefile").string();
+  for (const auto &[first, second, words] :
+       {std::tuple{own_sf, plain_sf,
+                   "its set had no IPC namespace of its own, "
+                   "the other did"},
+        std::tuple{plain_sf, own_sf,
+                   "its set had an IPC namespace of its "
+                   "own, the other did not"}}) {
+    INFO(first << " then " << second);
+    CommandResult failed = run_cpr({"-r", first, second});
+    expect_cpr_error(failed, words);
+    for (pid_t pid : own_members)
+      CHECK_FALSE(process_exists(pid));
+    for (pid_t pid : plain.members)
+      CHECK_FALSE(process_exists(pid));
+    expect_no_process_left(own.pid);
+    expect_no_process_left(plain.parent.pid);
+    CHECK_FALSE(ipc_by_key(Ipc::shm, plain.key));
+    CHECK_FALSE(ipc_by_key(Ipc::sem, plain.key + 1));
+    CHECK_FALSE(ipc_by_key(Ipc::shm, own_key));
+  }
 }
 
 TEST_CASE("A process in a namespace of another kind of its own is refused "
