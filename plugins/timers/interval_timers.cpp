@@ -3,6 +3,7 @@
 #include <cpr/sdk/error.hpp>
 #include <cpr/sdk/payload.hpp>
 
+#include <algorithm>
 #include <cstring>
 #include <fmt/format.h>
 #include <string>
@@ -55,6 +56,8 @@ sdk::Saved IntervalTimersHandler::save(sdk::Tracee &t,
                       std::strerror(static_cast<int>(-results[which]))));
   itimerval timers[timer_count];
   t.read(buf, timers, sizeof timers);
+  if (std::none_of(std::begin(timers), std::end(timers), armed))
+    return {};
   Saved saved;
   for (const itimerval &v : timers)
     for (const timeval &tv : {v.it_interval, v.it_value})

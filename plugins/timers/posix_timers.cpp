@@ -72,7 +72,7 @@ std::vector<PosixTimer> timers_in_proc(pid_t pid) {
 sdk::Saved PosixTimersHandler::save(sdk::Tracee &t, sdk::SaveContext &) const {
   std::vector<PosixTimer> timers = timers_in_proc(t.pid());
   if (timers.empty())
-    return {sdk::to_payload(timers), ""};
+    return {};
   std::uint64_t buf = t.scratch(timers.size() * sizeof(struct itimerspec));
   std::vector<sdk::Tracee::Call> calls;
   for (std::size_t i = 0; i < timers.size(); ++i)

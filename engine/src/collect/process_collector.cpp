@@ -38,6 +38,8 @@ void collect_process(FrozenProcess &frozen, const Registry &registry,
     if (shares_mm_with && h.per_address_space())
       continue; // saved with the first of its share group
     sdk::Saved saved = h.save(t, ctx);
+    if (saved.payload.empty())
+      continue; // nothing of its kind: no record, nothing to restore
     ObjectRecord rec{manifest.objects.size() + 1, h.kind(), h.version(),
                      std::move(saved.payload), std::move(saved.summary)};
     p.objects.push_back(rec.id);

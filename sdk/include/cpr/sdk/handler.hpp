@@ -19,7 +19,9 @@ namespace cpr::sdk {
 
 // What a handler produces at checkpoint: its archive, and one line that
 // `cpr -i` prints without loading the plugin (a process handler that found
-// nothing of its kind leaves it empty, and nothing is printed).
+// nothing of its kind leaves it empty, and nothing is printed). A process
+// handler that has nothing to restore returns {}: no record is kept, and its
+// restore() is not called for that process.
 struct Saved {
   std::string payload;
   std::string summary;
