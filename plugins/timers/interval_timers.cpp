@@ -2,8 +2,10 @@
 
 #include <cpr/sdk/error.hpp>
 #include <cpr/sdk/payload.hpp>
+#include <cpr/sdk/procfs.hpp>
 
 #include <algorithm>
+#include <csignal>
 #include <cstring>
 #include <fmt/format.h>
 #include <string>
@@ -22,6 +24,26 @@ using Saved = std::vector<std::int64_t>;
 
 bool armed(const itimerval &v) {
   return v.it_value.tv_sec != 0 || v.it_value.tv_usec != 0;
+}
+
+// Whether SIGALRM is pending for the whole process (ShdPnd).
+bool alarm_pending(pid_t pid) {
+  auto status = sdk::try_read_file(fmt::format("/proc/{}/status", pid));
+  auto at = status ? status->find("\nShdPnd:") : std::string::npos;
+  if (at == std::string::npos)
+    return false;
+  std::uint64_t mask = std::stoull(status->substr(at + 8), nullptr, 16);
+  return (mask >> (SIGALRM - 1)) & 1;
+}
+
+// The kernel re-arms a periodic ITIMER_REAL only as its SIGALRM is taken:
+// one that expired while the process was frozen reads as disarmed (no time
+// left, its interval kept) with its signal pending, saved with the process.
+// It is saved armed for one interval, else it would never fire again.
+void rearm_expired_real(itimerval &real, pid_t pid) {
+  bool periodic = real.it_interval.tv_sec != 0 || real.it_interval.tv_usec != 0;
+  if (!armed(real) && periodic && alarm_pending(pid))
+    real.it_value = real.it_interval;
 }
 
 std::string summary_of(const itimerval (&timers)[timer_count]) {
@@ -56,6 +78,7 @@ sdk::Saved IntervalTimersHandler::save(sdk::Tracee &t,
                       std::strerror(static_cast<int>(-results[which]))));
   itimerval timers[timer_count];
   t.read(buf, timers, sizeof timers);
+  rearm_expired_real(timers[ITIMER_REAL], t.pid());
   if (std::none_of(std::begin(timers), std::end(timers), armed))
     return {};
   Saved saved;

@@ -155,6 +155,11 @@ TargetSpec proc_files() {
   return make_target("proc_files", {program.string()}, {});
 }
 
+TargetSpec legacy_state() {
+  auto program = fs::path(CPR_TARGETS_BUILD_DIR) / "legacy_state";
+  return privileged(make_target("legacy_state", {program.string()}, {}));
+}
+
 TargetSpec pty_session() {
   auto program = fs::path(CPR_TARGETS_BUILD_DIR) / "pty_session";
   return make_target("pty_session", {program.string()}, {});

@@ -80,6 +80,11 @@ TargetSpec deleted_cwd(std::string mode = "");
 // and /proc/self/fd open; prints "opened", then after ~2 s whether each
 // still shows the right process.
 TargetSpec proc_files();
+// The state older releases kept in the engine's own records (issue 17): an
+// IPC namespace of its own with a semaphore, an interval and a POSIX timer,
+// a child leading a session on a pty of its own; counts ~3 s, then prints
+// whether each survived. Static; privileged (unshare(CLONE_NEWIPC)).
+TargetSpec legacy_state();
 // A session on a pty of its own: leader, worker and background job open
 // /dev/tty after ~2 s, then the pty is hung up; prints what each saw.
 TargetSpec pty_session();

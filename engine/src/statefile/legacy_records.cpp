@@ -4,6 +4,8 @@
 
 #include <algorithm>
 #include <boost/serialization/map.hpp>
+#include <csignal>
+#include <cstring>
 #include <fmt/format.h>
 #include <map>
 
@@ -16,15 +18,62 @@ ObjectRecord &add_record(Manifest &m, std::string kind, std::string payload) {
   return m.objects.back();
 }
 
+bool pending_for_the_process(const ProcessRecord &p, int signo) {
+  return std::any_of(p.shared_pending.begin(), p.shared_pending.end(),
+                     [&](const std::vector<std::uint8_t> &info) {
+                       std::int32_t si_signo = 0;
+                       if (info.size() >= sizeof si_signo)
+                         std::memcpy(&si_signo, info.data(), sizeof si_signo);
+                       return si_signo == signo;
+                     });
+}
+
+// The kernel re-arms a periodic ITIMER_REAL only as its SIGALRM is taken:
+// one that expired while the process was frozen was saved as if disarmed
+// (no time left, its interval kept), its signal pending. It is armed again
+// for one interval, as plugins/timers saves such a timer now; else it would
+// never fire again. Per timer: interval (s, µs), then time left.
+void rearm_expired_real(std::vector<std::int64_t> &itimers,
+                        const ProcessRecord &p) {
+  if (itimers.size() < 4 || itimers[2] != 0 || itimers[3] != 0 ||
+      (itimers[0] == 0 && itimers[1] == 0) ||
+      !pending_for_the_process(p, SIGALRM))
+    return;
+  itimers[2] = itimers[0];
+  itimers[3] = itimers[1];
+}
+
+// As plugins/timers' own summaries say it.
+std::string interval_summary(const std::vector<std::int64_t> &itimers) {
+  constexpr const char *names[] = {"real", "virtual", "prof"};
+  std::string out;
+  for (std::size_t which = 0; which < 3 && which * 4 + 3 < itimers.size();
+       ++which) {
+    const std::int64_t *f = &itimers[which * 4];
+    if (f[2] != 0 || f[3] != 0)
+      out += fmt::format("{}{} timer in {}.{:06} s", out.empty() ? "" : ", ",
+                         names[which], f[2], f[3]);
+  }
+  return out;
+}
+
 void move_legacy_timers(Manifest &m, ProcessRecord &p) {
   LegacyTimers &old = p.legacy_timers;
+  rearm_expired_real(old.itimers, p);
   if (std::any_of(old.itimers.begin(), old.itimers.end(),
-                  [](std::int64_t v) { return v != 0; }))
-    p.objects.push_back(
-        add_record(m, "timers.interval", sdk::to_payload(old.itimers)).id);
-  if (!old.posix_timers.empty())
-    p.objects.push_back(
-        add_record(m, "timers.posix", sdk::to_payload(old.posix_timers)).id);
+                  [](std::int64_t v) { return v != 0; })) {
+    ObjectRecord &rec =
+        add_record(m, "timers.interval", sdk::to_payload(old.itimers));
+    rec.summary = interval_summary(old.itimers);
+    p.objects.push_back(rec.id);
+  }
+  if (!old.posix_timers.empty()) {
+    ObjectRecord &rec =
+        add_record(m, "timers.posix", sdk::to_payload(old.posix_timers));
+    rec.summary = fmt::format("{} POSIX timer{}", old.posix_timers.size(),
+                              old.posix_timers.size() == 1 ? "" : "s");
+    p.objects.push_back(rec.id);
+  }
   old = {};
 }
 
