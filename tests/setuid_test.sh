@@ -61,7 +61,8 @@ start_job() {
       [ "$n" -gt 2 ] && eval "exec $n>&-"; done
       cd "$1" && exec setsid "$2" 8 4000 > job.out 2>&1 < /dev/null' \
     _ "$dir" "$job" &
-  for _ in $(seq 100); do
+  # Up to 30 s: other tests may be running beside it (ctest --parallel).
+  for _ in $(seq 600); do
     pid=$(pgrep -u "$user" -f "$job 8 4000" | head -1) && break
     sleep 0.05
   done
@@ -84,7 +85,8 @@ else
 fi
 cp -a "$alice/sf" "$alice/sf-copy"
 if as cpr-alice "$cpr" -r "$alice/sf"; then
-  for _ in $(seq 100); do
+  # It computes for seconds: up to a minute (ctest --parallel).
+  for _ in $(seq 600); do
     grep -q '^checksum' "$alice/job.out" && break
     sleep 0.1
   done

@@ -97,7 +97,7 @@ TEST_CASE("A stdout pipe makes checkpoint fail and the target run on",
 
 TEST_CASE("A target with a child outside the set is refused with Checkpoint "
           "error",
-          "[e2e][errors]") {
+          "[e2e][errors][cpu]") {
   expect_refused(counter_py({"--child"}), reference_output(counter_py()));
 }
 

@@ -89,7 +89,7 @@ void make_random_files(const fs::path &folder, int files, std::size_t bytes) {
 
 TEST_CASE("A yes | head | sha256sum pipeline restarts and hashes as if never "
           "stopped",
-          "[e2e][pipes]") {
+          "[e2e][pipes][cpu]") {
   auto spec = shell("yes abcdefgh | head -c 500000000 | sha256sum");
   const std::string &reference = reference_output(spec);
   TempDir dir;
@@ -99,7 +99,7 @@ TEST_CASE("A yes | head | sha256sum pipeline restarts and hashes as if never "
 
 TEST_CASE("A tar | gzip | wc pipeline restarts and counts as if never "
           "stopped",
-          "[e2e][pipes]") {
+          "[e2e][pipes][cpu]") {
   TempDir dir;
   make_random_files(dir / "somedir", 4, 16 << 20);
   auto spec = shell("tar c somedir | gzip -1 | wc -c");
@@ -112,7 +112,7 @@ TEST_CASE("A tar | gzip | wc pipeline restarts and counts as if never "
 // second open file description of the pipe's read end.
 TEST_CASE("A pipe opened again through /dev/fd (process substitution) comes "
           "back as one pipe",
-          "[e2e][pipes]") {
+          "[e2e][pipes][cpu]") {
   auto spec = shell("cat <(yes abcdefgh | head -c 500000000) | sha256sum");
   const std::string &reference = reference_output(spec);
   TempDir dir;
@@ -143,7 +143,7 @@ const TargetSpec fifo_script = shell(
 } // namespace
 
 TEST_CASE("A FIFO between two processes carries on after a restart",
-          "[e2e][pipes][fifo]") {
+          "[e2e][pipes][fifo][cpu]") {
   const std::string &reference = reference_output(fifo_script);
   TempDir dir;
   ShellSet set = checkpoint_shell(fifo_script, dir, 3, "HID");
@@ -154,7 +154,7 @@ TEST_CASE("A FIFO between two processes carries on after a restart",
 }
 
 TEST_CASE("A FIFO removed between checkpoint and restart is made again",
-          "[e2e][pipes][fifo]") {
+          "[e2e][pipes][fifo][cpu]") {
   const std::string &reference = reference_output(fifo_script);
   TempDir dir;
   ShellSet set = checkpoint_shell(fifo_script, dir, 3, "GID");
@@ -219,7 +219,7 @@ TEST_CASE("A checkpoint that leaves a pipe's processes running takes nothing "
 
 TEST_CASE("A checkpoint that leaves a FIFO's processes running takes nothing "
           "out of it",
-          "[e2e][pipes][fifo]") {
+          "[e2e][pipes][fifo][cpu]") {
   checkpoint_running_then_restart(fifo_script, 3);
 }
 
@@ -349,7 +349,7 @@ TEST_CASE("A pipe from outside the set is refused, or with --outside-pipes "
 
 TEST_CASE("With --outside-pipes a pipe to a reader outside the set becomes "
           "cpr's stdout",
-          "[e2e][pipes][outside]") {
+          "[e2e][pipes][outside][cpu]") {
   auto spec = loop_sh({"300000"});
   const std::string &reference = reference_output(spec);
   TempDir dir;

@@ -32,7 +32,7 @@ TEST_CASE("With -g the target runs on and the statefile still restarts",
 }
 
 TEST_CASE("A restarted process can be checkpointed and restarted again",
-          "[e2e][policy]") {
+          "[e2e][policy][cpu]") {
   auto spec = counter_py();
   const std::string &reference = reference_output(spec);
   TempDir dir;
@@ -48,7 +48,7 @@ TEST_CASE("A restarted process can be checkpointed and restarted again",
 }
 
 TEST_CASE("A statefile restarts twice and is unchanged by restart",
-          "[e2e][policy]") {
+          "[e2e][policy][cpu]") {
   auto spec = loop_sh();
   const std::string &reference = reference_output(spec);
   TempDir dir;
@@ -140,7 +140,7 @@ TEST_CASE("A syntax error in $HOME/.cpr fails the checkpoint, touching nothing",
 }
 
 TEST_CASE("FORK ANY and CDIR IGNORE in $HOME/.cpr apply at restart",
-          "[e2e][policy][attributes]") {
+          "[e2e][policy][attributes][cpu]") {
   auto spec = loop_sh();
   const std::string &reference = reference_output(spec);
   TempDir dir;

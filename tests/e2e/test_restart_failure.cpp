@@ -8,7 +8,7 @@
 using namespace cpr_test;
 
 TEST_CASE("A restart failing inside the new process leaves nothing behind",
-          "[e2e][errors]") {
+          "[e2e][errors][cpu]") {
   auto spec = loop_sh();
   const std::string &reference = reference_output(spec);
   TempDir dir;

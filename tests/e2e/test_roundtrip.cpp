@@ -25,15 +25,16 @@ TEST_CASE("heap_avx survives checkpoint and restart", "[e2e][roundtrip]") {
   roundtrip(heap_avx());
 }
 
-TEST_CASE("counter.py survives checkpoint and restart", "[e2e][roundtrip]") {
+TEST_CASE("counter.py survives checkpoint and restart",
+          "[e2e][roundtrip][cpu]") {
   roundtrip(counter_py());
 }
 
-TEST_CASE("loop.sh survives checkpoint and restart", "[e2e][roundtrip]") {
+TEST_CASE("loop.sh survives checkpoint and restart", "[e2e][roundtrip][cpu]") {
   roundtrip(loop_sh());
 }
 
 TEST_CASE("counter.py with a second thread survives checkpoint and restart",
-          "[e2e][roundtrip][threads]") {
+          "[e2e][roundtrip][threads][cpu]") {
   roundtrip(counter_py({"--thread"}));
 }

@@ -9,7 +9,7 @@
 using namespace cpr_test;
 
 TEST_CASE("A restart of two statefiles failing in the second leaves nothing",
-          "[e2e][sets][errors]") {
+          "[e2e][sets][errors][cpu]") {
   auto spec = loop_sh();
   const std::string &reference = reference_output(spec);
   TempDir dir;

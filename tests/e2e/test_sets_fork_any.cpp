@@ -29,7 +29,7 @@ std::vector<pid_t> writers_of(const fs::path &file, pid_t except) {
 } // namespace
 
 TEST_CASE("FORK ANY restores a set whose PID is taken in a new PID namespace",
-          "[e2e][sets][fork]") {
+          "[e2e][sets][fork][cpu]") {
   auto spec = loop_sh();
   const std::string &reference = reference_output(spec);
   TempDir dir;

@@ -43,7 +43,7 @@ TEST_CASE("A zombie comes back a zombie with its exit status",
 
 TEST_CASE("A stopped process stays stopped, by the same signal, until "
           "SIGCONT",
-          "[e2e][sets][stopped]") {
+          "[e2e][sets][stopped][cpu]") {
   auto spec = loop_sh();
   const std::string &reference = reference_output(spec);
   for (int signal : {SIGSTOP, SIGTSTP}) {

@@ -29,7 +29,7 @@ TEST_CASE("Every thread comes back with its TID and resumes",
 }
 
 TEST_CASE("alarm() and the CPU interval timers go on after a restart",
-          "[e2e][timers]") {
+          "[e2e][timers][cpu]") {
   auto spec = itimers();
   const std::string &reference = reference_output(spec);
   TempDir dir;

@@ -37,15 +37,18 @@ void tree_roundtrip(const std::string &type) {
 
 } // namespace
 
-TEST_CASE("A bash tree checkpointed by HID restarts whole", "[e2e][sets]") {
+TEST_CASE("A bash tree checkpointed by HID restarts whole",
+          "[e2e][sets][cpu]") {
   tree_roundtrip("HID");
 }
 
-TEST_CASE("A bash tree checkpointed by GID restarts whole", "[e2e][sets]") {
+TEST_CASE("A bash tree checkpointed by GID restarts whole",
+          "[e2e][sets][cpu]") {
   tree_roundtrip("GID");
 }
 
-TEST_CASE("A bash tree checkpointed by SID restarts whole", "[e2e][sets]") {
+TEST_CASE("A bash tree checkpointed by SID restarts whole",
+          "[e2e][sets][cpu]") {
   tree_roundtrip("SID");
 }
 

@@ -229,14 +229,20 @@ void kill_and_reap_children() {
 }
 
 pid_t unused_pid() {
-  pid_t pid_max = 32768;
-  std::ifstream("/proc/sys/kernel/pid_max") >> pid_max;
-  for (pid_t pid = pid_max - 1; pid > 300; --pid) {
-    if (kill(pid, 0) < 0 && errno == ESRCH &&
-        !fs::exists(fmt::format("/proc/{}", pid)))
-      return pid;
+  // The PID of a child just reaped: PIDs are handed out in increasing order,
+  // so it is not given again before the counter wraps around pid_max, which
+  // takes tens of thousands of forks. (The highest free PID, taken before,
+  // is the next one handed out when the counter is near pid_max: another
+  // test's process, or cpr itself, could get it.)
+  pid_t pid = ::fork();
+  if (pid < 0)
+    throw HarnessError("fork: " + errno_text());
+  if (pid == 0)
+    ::_exit(0);
+  int status = 0;
+  while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
   }
-  throw HarnessError("no unused PID");
+  return pid;
 }
 
 std::string proc_status_field(pid_t pid, std::string_view field) {

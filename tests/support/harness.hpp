@@ -84,7 +84,7 @@ std::vector<pid_t> live_children_of_this();
 // Kills every child of this process (and the process group it leads) and
 // reaps them, until none is left.
 void kill_and_reap_children();
-// A PID no process or thread uses right now.
+// A PID no process or thread uses, nor will soon: a child of this, reaped.
 pid_t unused_pid();
 // /proc/PID/status field without its name, e.g. "Uid" -> "0\t0\t0\t0".
 std::string proc_status_field(pid_t pid, std::string_view field);
