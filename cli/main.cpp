@@ -1,6 +1,7 @@
 // cpr: checkpoint and restart processes (IRIX cpr(1), for Linux), built on
 // the engine's C++ interface, as libcpr's <ckpt.h> functions are.
 #include "options.hpp"
+#include "progress_bar.hpp"
 
 #include <cpr/engine/engine.hpp>
 #include <cpr/sdk/error.hpp>
@@ -9,6 +10,7 @@
 #include <csignal>
 #include <cstdio>
 #include <iostream>
+#include <optional>
 #include <sys/wait.h>
 #include <vector>
 
@@ -24,6 +26,31 @@ template <class Body> int reporting_failure(Body body) {
     std::fprintf(stderr, "cpr: %s\n", cpr::sdk::message_of(e).c_str());
     return 1;
   }
+}
+
+// The engine's `work` on `req`, with a progress bar on cpr's terminal unless
+// `quiet`; the bar is cleared before anything else is printed.
+template <class Request, class Work>
+int with_progress(const char *what, bool quiet, Request &req, Work work) {
+  std::optional<cpr::cli::ProgressBar> bar;
+  if (!quiet && cpr::cli::ProgressBar::wanted()) {
+    bar.emplace(what);
+    req.progress = [&bar](const cpr::engine::Progress &p) { bar->show(p); };
+  }
+  struct ClearFirst {
+    std::optional<cpr::cli::ProgressBar> &bar;
+    ~ClearFirst() { bar.reset(); }
+  };
+  return reporting_failure([&] {
+    ClearFirst clear{bar};
+    work(req);
+  });
+}
+
+int checkpoint(const cpr::cli::Options &opts) {
+  cpr::engine::CheckpointRequest req = opts.checkpoint;
+  return with_progress("checkpoint", opts.quiet, req,
+                       [](const auto &r) { cpr::engine::checkpoint(r); });
 }
 
 // cpr -j: cpr is the job its shell knows, and the restored processes are
@@ -52,7 +79,8 @@ int restart_statefiles(const cpr::cli::Options &opts) {
     ::signal(SIGINT, SIG_IGN);
     ::signal(SIGQUIT, SIG_IGN);
   }
-  if (reporting_failure([&] { cpr::engine::restart(req); }) != 0)
+  if (with_progress("restart", opts.quiet, req,
+                    [](const auto &r) { cpr::engine::restart(r); }) != 0)
     return 1;
   return opts.interactive ? wait_for_job() : 0;
 }
@@ -69,7 +97,7 @@ int run(const cpr::cli::Options &opts) {
   case Mode::checkpoint:
     // cpr runs the checkpoint itself: it is never in the set, even when it
     // belongs to the session or group checkpointed.
-    return reporting_failure([&] { cpr::engine::checkpoint(opts.checkpoint); });
+    return checkpoint(opts);
   case Mode::restart:
     return restart_statefiles(opts);
   case Mode::info:

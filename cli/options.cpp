@@ -65,6 +65,9 @@ private:
     case 'j':
       opts_.interactive = true;
       return;
+    case 'q':
+      opts_.quiet = true;
+      return;
     case 'D':
       return set_mode(Mode::remove);
     case 'h':
@@ -196,9 +199,10 @@ Options parse_options(const std::vector<std::string> &args) {
 const char *usage() {
   return "usage: cpr -c statefile -p id[:type][,id[:type]...] [-f] [-k | -g] "
          "[-u]\n"
-         "              [--distribute] [--outside-pipes] [--outside-sockets]\n"
+         "              [-q] [--distribute] [--outside-pipes] "
+         "[--outside-sockets]\n"
          "              [--all-ipc] [--timeout S]\n"
-         "       cpr -r [-j] [--fork-any] [--force-changed] statefile...\n"
+         "       cpr -r [-j] [-q] [--fork-any] [--force-changed] statefile...\n"
          "       cpr -i statefile...\n"
          "       cpr -D statefile...\n"
          "       cpr --reseal statefile...\n"
@@ -209,6 +213,8 @@ const char *usage() {
          "  -k            kill the processes after the checkpoint (default)\n"
          "  -g            let the processes go on running after it\n"
          "                (-k and -g override the attribute file's WILL)\n"
+         "  -q            quiet: no progress bar (one is drawn on a terminal\n"
+         "                when -c or -r takes more than a second)\n"
          "  -u            upgrade checkpoint: save the executables and shared\n"
          "                libraries too; a restart after they changed (a\n"
          "                system upgrade) runs the saved ones\n"

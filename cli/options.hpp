@@ -24,6 +24,7 @@ struct Options {
   engine::Fork fork = engine::Fork::original; // -r --fork-any
   bool interactive = false;                   // -r -j
   bool force_changed = false;                 // -r --force-changed
+  bool quiet = false; // -q: no progress bar on the terminal
 };
 
 class UsageError : public std::runtime_error {

@@ -6,6 +6,7 @@
 #include "freeze/frozen_set.hpp"
 #include "freeze/notify.hpp"
 #include "process/namespaces.hpp"
+#include "process/proc.hpp"
 #include "select/attributes.hpp"
 #include "statefile/pages.hpp"
 #include "statefile/statefile.hpp"
@@ -18,6 +19,7 @@
 #include <cpr/sdk/error.hpp>
 
 #include <cstdio>
+#include <cstdlib>
 #include <linux/kcmp.h>
 #include <optional>
 #include <set>
@@ -47,6 +49,14 @@ Header make_header(const CheckpointRequest &req, Will will,
   h.cdir = policies.cdir();
   h.rdir = policies.rdir();
   return h;
+}
+
+// About what the memory handlers will write of it, for the progress shown.
+std::uint64_t resident_memory(pid_t pid) {
+  std::uint64_t kib = 0;
+  for (const char *key : {"RssAnon", "RssShmem"})
+    kib += std::strtoull(proc::status_field(pid, key).c_str(), nullptr, 10);
+  return kib * 1024;
 }
 
 const char *will_option(Will will) {
@@ -81,7 +91,8 @@ public:
              .sessions = registry_.sessions()},
         // Destroyed after the set: a failed checkpoint sends SIGRESTART to
         // processes already released.
-        notice_(named_, req.handler_timeout) {
+        notice_(named_, req.handler_timeout), meter_(req.progress) {
+    pages_.report_to(meter_);
     set_up_context();
     manifest_.header =
         make_header(req, will_, policies_, owner_.first, owner_.second);
@@ -98,6 +109,9 @@ public:
       for (auto [member, first] : share_group_)
         if (f->pid() == member || f->pid() == first)
           f->shares_address_space();
+    if (req_.progress)
+      for (auto &f : set_.processes)
+        meter_.expect(resident_memory(f->pid()));
     for (auto &f : set_.processes)
       ctx_.processes.push_back(f->pid());
   }
@@ -197,6 +211,7 @@ private:
   FrozenSet set_;
   CheckpointOver checkpoint_over_{registry_};
   std::map<pid_t, pid_t> share_group_;
+  ProgressMeter meter_;
 };
 
 } // namespace

@@ -27,7 +27,8 @@ namespace {
 class RestartRun {
 public:
   explicit RestartRun(const RestartRequest &request)
-      : request_(request), registry_(Registry::load()) {}
+      : request_(request), registry_(Registry::load()),
+        meter_(request.progress) {}
 
   // Everything that can be known to fail, found before a process exists;
   // the set's objects made (and taken back if the restart fails).
@@ -66,6 +67,11 @@ public:
         source_[p.pid] = &l;
       }
     tree_.emplace(plan_, registry_, pids_->new_namespace(), terminals_);
+    for (const LoadedStatefile &l : loaded_) {
+      l.pages->report_to(meter_);
+      for (const ProcessRecord &p : l.manifest.processes)
+        meter_.expect(p.pages_bytes);
+    }
     std::vector<const ProcessRecord *> records;
     for (const PlannedProcess &pp : plan_)
       records.push_back(pp.record);
@@ -136,6 +142,7 @@ private:
   std::vector<PlannedProcess> plan_;
   std::map<pid_t, const LoadedStatefile *> source_;
   sdk::SessionTerminals terminals_;
+  ProgressMeter meter_;
   std::optional<ProcessTree> tree_;
 };
 

@@ -179,6 +179,11 @@ TargetSpec file_writer(std::vector<std::string> args) {
   return make_target("file_writer", {program.string()}, args);
 }
 
+TargetSpec big_memory(int mib) {
+  auto program = fs::path(CPR_TARGETS_BUILD_DIR) / "big_memory";
+  return make_target("big_memory", {program.string()}, {std::to_string(mib)});
+}
+
 TargetSpec itimers() {
   auto program = fs::path(CPR_TARGETS_BUILD_DIR) / "itimers";
   return make_target("itimers", {program.string()}, {});

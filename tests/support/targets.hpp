@@ -41,6 +41,8 @@ TargetSpec shared_counter(bool split = false);
 TargetSpec sleeper();
 // alarm(2) ends a busy loop; ITIMER_VIRTUAL and ITIMER_PROF tick meanwhile.
 TargetSpec itimers();
+// big_memory.c: `mib` MiB of a pattern, kept for 3 s, then checked.
+TargetSpec big_memory(int mib);
 // A periodic POSIX timer and a one-shot one that ends the run after 2 s.
 TargetSpec posix_timers();
 // Two threads with signals blocked and pending (standard and real-time,

@@ -167,6 +167,8 @@ void PageReader::restore(pid_t pid, std::uint64_t offset,
                        err);
     }
     bytes_ += c.len;
+    if (meter_)
+      meter_->add(c.len);
   }
   if (hashing.valid())
     hashing.get();

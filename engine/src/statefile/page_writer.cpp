@@ -136,6 +136,8 @@ void PageWriter::write_chunk(pid_t pid, File &out, const char *buffer,
       hashing.get();
   });
   out.size += len;
+  if (meter_)
+    meter_->add(len);
 }
 
 void PageWriter::copy_chunk(pid_t pid, File &out, std::span<const iovec> remote,

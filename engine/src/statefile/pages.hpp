@@ -1,6 +1,7 @@
 // The pages/ files of a statefile: one raw file per process.
 #pragma once
 
+#include "statefile/progress_meter.hpp"
 #include "statefile/seal.hpp"
 
 #include <cpr/sdk/pages.hpp>
@@ -38,6 +39,8 @@ public:
   void finish();
   std::uint64_t bytes(pid_t pid) const;
   std::uint64_t total_bytes() const;
+  // Told of every chunk as it is written.
+  void report_to(ProgressMeter &meter) { meter_ = &meter; }
   double seconds() const { return seconds_; }
   // The seal's entries of the pages files, once finished.
   SealEntries digests();
@@ -66,6 +69,7 @@ private:
   Buffer buffers_[2];
   int next_ = 0;
   std::future<void> writing_;
+  ProgressMeter *meter_ = nullptr;
   double seconds_ = 0;
 };
 
@@ -88,6 +92,8 @@ public:
   void verify();
   double seconds() const { return seconds_; }
   std::uint64_t total_bytes() const { return bytes_; }
+  // Told of every chunk as it is put back.
+  void report_to(ProgressMeter &meter) { meter_ = &meter; }
 
 private:
   struct File {
@@ -120,6 +126,7 @@ private:
   // One buffer is read from the file while the other fills the process.
   Buffer buffers_[2];
   double seconds_ = 0;
+  ProgressMeter *meter_ = nullptr;
   std::uint64_t bytes_ = 0;
 };
 

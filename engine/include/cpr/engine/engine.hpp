@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cpr/engine/id_list.hpp>
+#include <cpr/engine/progress.hpp>
 
 #include <chrono>
 #include <cstdint>
@@ -39,6 +40,8 @@ struct CheckpointRequest {
   bool upgrade = false;
   // How long the SIGCKPT handlers may take (the guide's checkpoint time-out).
   std::chrono::seconds handler_timeout{60};
+  // Told how many bytes of memory are written, as they are.
+  ProgressSink progress = {};
 };
 
 // The processes an ID list names (a thread id names its whole process).
@@ -65,6 +68,8 @@ struct RestartRequest {
   // --force-changed (CKPT_ARG_FORCE): an executable or library changed
   // since a checkpoint made without -u is mapped as it is now.
   bool force_changed = false;
+  // Told how many bytes of memory are put back, as they are.
+  ProgressSink progress = {};
 };
 
 // What was restarted: the first statefile's ID list, as checkpointed, and
