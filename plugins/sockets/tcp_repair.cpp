@@ -156,7 +156,12 @@ void repair_on(int fd, const std::string &what) {
 }
 
 void repair_off(int fd) {
-  int off = 0;
+  int off = TCP_REPAIR_OFF;
+  ::setsockopt(fd, IPPROTO_TCP, TCP_REPAIR, &off, sizeof off);
+}
+
+void repair_off_quietly(int fd) {
+  int off = TCP_REPAIR_OFF_NO_WP;
   ::setsockopt(fd, IPPROTO_TCP, TCP_REPAIR, &off, sizeof off);
 }
 

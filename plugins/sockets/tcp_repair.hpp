@@ -10,6 +10,9 @@ namespace cpr::sockets {
 
 void repair_on(int fd, const std::string &what);
 void repair_off(int fd); // best effort: it may be gone
+// Out of repair mode without the window probe repair_off() sends: the
+// connection, held, stays as it was read.
+void repair_off_quietly(int fd);
 
 // Of a socket in repair mode (its process frozen).
 TcpConnection read_connection(int fd, int state, const std::string &what);

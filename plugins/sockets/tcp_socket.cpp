@@ -114,7 +114,9 @@ struct TcpCheckpoint final : sdk::Session {
     hold_connections(held);
   }
 
-  // Into repair mode, the keeper told first.
+  // Into repair mode, the keeper told first. Only while it is read: a cpr
+  // killed lets the processes run at once, before its keeper can take the
+  // socket out of repair mode, where it fails their reads (EPERM).
   int repair(sdk::UniqueFd fd, const std::string &what) {
     keeper.keep_socket(fd.get());
     repair_on(fd.get(), what);
@@ -132,7 +134,14 @@ struct TcpCheckpoint final : sdk::Session {
       for (sdk::UniqueFd &fd : repaired)
         repair_off(fd.get());
       let_go_connections(held);
-    } // else killed in repair mode: no reset, no FIN; held until restart
+    } else { // killed in repair mode: no reset, no FIN; held until restart
+      for (sdk::UniqueFd &fd : repaired) {
+        try {
+          repair_on(fd.get(), "a socket of the set");
+        } catch (const sdk::Error &) { // the others still go into it
+        }
+      }
+    }
     keeper.done();
   }
 };
@@ -228,6 +237,7 @@ sdk::Saved TcpHandler::save(const sdk::OpenFile &file,
     rec.held = true;
     int repaired = session.repair(std::move(fd), what);
     rec.connection = read_connection(repaired, rec.state, what);
+    repair_off_quietly(repaired);
   } else if (rec.state == TCP_SYN_SENT) {
     rec.peer = connecting_to(rec.inode, rec.family); // connected again
     if (rec.peer.empty())
