@@ -6,6 +6,7 @@
 #include <linux/close_range.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <sched.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -68,8 +69,20 @@ void run_nft(const char *nft) {
   }
 }
 
+// When cpr dies, the kernel lets the processes run just after it has closed
+// cpr's end of the channel: the keeper, woken by that, must take the sockets
+// out of repair mode before they read them. At a real-time priority it runs
+// the moment it is woken; nft, which it runs, goes back to normal
+// (SCHED_RESET_ON_FORK). Best effort: without CAP_SYS_NICE it just races.
+void run_first() {
+  sched_param first{};
+  first.sched_priority = 1;
+  ::sched_setscheduler(0, SCHED_FIFO | SCHED_RESET_ON_FORK, &first);
+}
+
 [[noreturn]] void keep(int channel, const char *nft) {
   ::setsid(); // a ^C that kills cpr leaves its keeper to put things back
+  run_first();
   int null = ::open("/dev/null", O_RDWR);
   for (int fd = 0; fd <= 2; ++fd)
     ::dup2(null, fd);
