@@ -71,12 +71,7 @@ TEST_CASE("An epoll set delivers its events after restart",
   TempDir dir;
   RunningTarget target = start_target(spec, dir);
   // The ready eventfd is seen at once; the timer fires 1.5 s after start.
-  REQUIRE(wait_until(
-      [&] {
-        return file_size_or_zero(target.out) > 0 &&
-               read_file(target.out).find("a11ce") != std::string::npos;
-      },
-      5s));
+  wait_for_output(target, "a11ce");
   let_it_run(100ms, 500ms);
   auto sf = dir / "statefile";
   SetIdentity before =

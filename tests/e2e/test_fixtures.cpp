@@ -33,15 +33,7 @@ TEST_CASE("Every fixture statefile of this and earlier releases restarts, or "
   REQUIRE_FALSE(fixtures.empty());
   for (const fs::path &fixture : fixtures) {
     note(fixture.filename().string());
-    fs::remove_all(fixture_dir);
-    fs::create_directories(fixture_dir);
-    REQUIRE(run_command({"/usr/bin/tar", "-C", fixture_dir.string(), "-xJf",
-                         fixture.string()})
-                .status.success());
-    auto sf = fixture_dir / "statefile";
-    CommandResult resealed = run_cpr({"--reseal", sf.string()});
-    INFO(resealed.describe());
-    REQUIRE(resealed.status.success());
+    fs::path sf = unpack_fixture(fixture, fixture_dir);
     CommandResult restarted = run_cpr({"-r", "--fork-any", sf.string()});
     INFO(restarted.describe());
     if (!restarted.status.success()) {

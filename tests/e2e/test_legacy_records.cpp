@@ -56,15 +56,7 @@ TEST_CASE("A statefile whose engine kept timers, the IPC namespace and "
           "controlling terminals restarts with them as plugin records",
           "[e2e][compat]") {
   const std::string &reference = reference_output(legacy_state());
-  fs::remove_all(fixture_dir);
-  fs::create_directories(fixture_dir);
-  REQUIRE(run_command({"/usr/bin/tar", "-C", fixture_dir.string(), "-xJf",
-                       fixture.string()})
-              .status.success());
-  auto sf = fixture_dir / "statefile";
-  CommandResult resealed = run_cpr({"--reseal", sf.string()});
-  INFO(resealed.describe());
-  REQUIRE(resealed.status.success());
+  fs::path sf = unpack_fixture(fixture, fixture_dir);
 
   // Each old field came out as a record of the plugin that has it now.
   CommandResult info = run_cpr({"-i", sf.string()});

@@ -43,12 +43,7 @@ TEST_CASE("On a terminal a checkpoint and a restart show their progress "
   const std::string &reference = reference_output(spec);
   TempDir dir;
   RunningTarget target = start_target(spec, dir);
-  REQUIRE(wait_until(
-      [&] {
-        return file_size_or_zero(target.out) > 0 &&
-               read_file(target.out).find("filled") != std::string::npos;
-      },
-      20s));
+  wait_for_output(target, "filled", 20s);
   const std::string pid = std::to_string(target.pid);
 
   CommandResult quiet = cpr_on_a_terminal(

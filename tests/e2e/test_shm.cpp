@@ -228,15 +228,7 @@ void expect_untouched(int id, std::size_t size) {
 }
 
 void wait_for_line(const RunningTarget &target, const std::string &line) {
-  bool seen = wait_until(
-      [&] {
-        // The target makes its stdout file once it runs.
-        return fs::exists(target.out) &&
-               read_file(target.out).find(line + "\n") != std::string::npos;
-      },
-      5s);
-  INFO("stdout: " << (fs::exists(target.out) ? read_file(target.out) : ""));
-  REQUIRE(seen);
+  wait_for_output(target, line + "\n");
 }
 
 } // namespace

@@ -66,13 +66,7 @@ TEST_CASE("Pending signals of every kind are delivered after a restart",
 
   TempDir dir;
   RunningTarget target = start_target(spec, dir);
-  // stdout.txt is made by the target, once started.
-  REQUIRE(wait_until(
-      [&] {
-        return file_size_or_zero(target.out) > 0 &&
-               read_file(target.out).find("pending set\n") != std::string::npos;
-      },
-      5s));
+  wait_for_output(target, "pending set\n");
   std::vector<pid_t> tids = thread_ids(target.pid);
   REQUIRE(tids.size() == 2);
   pid_t extra = tids[0] == target.pid ? tids[1] : tids[0];

@@ -39,6 +39,32 @@ std::string describe(const ProcessIdentity &id) {
                      id.name, id.cwd.string(), id.uids, id.gids);
 }
 
+void wait_for_output(const RunningTarget &target, std::string_view text,
+                     milliseconds timeout) {
+  bool seen = wait_until(
+      [&] {
+        // The target makes its stdout file once it runs.
+        return file_size_or_zero(target.out) > 0 &&
+               read_file(target.out).find(text) != std::string::npos;
+      },
+      timeout);
+  INFO("stdout: " << (fs::exists(target.out) ? read_file(target.out) : ""));
+  REQUIRE(seen);
+}
+
+fs::path unpack_fixture(const fs::path &tarball, const fs::path &dir) {
+  fs::remove_all(dir);
+  fs::create_directories(dir);
+  REQUIRE(run_command(
+              {"/usr/bin/tar", "-C", dir.string(), "-xJf", tarball.string()})
+              .status.success());
+  auto sf = dir / "statefile";
+  CommandResult resealed = run_cpr({"--reseal", sf.string()});
+  INFO(resealed.describe());
+  REQUIRE(resealed.status.success());
+  return sf;
+}
+
 void let_it_run(milliseconds lo, milliseconds hi) {
   milliseconds delay = random_delay(lo, hi);
   note(fmt::format("let the target run {} ms", delay.count()));

@@ -31,6 +31,14 @@ std::vector<std::string> take_notes();
 ProcessIdentity identity_of(pid_t pid);
 std::string describe(const ProcessIdentity &identity);
 
+// Waits until the target's stdout holds `text` (REQUIREd, within `timeout`).
+void wait_for_output(const RunningTarget &target, std::string_view text,
+                     milliseconds timeout = 5s);
+// A fixture statefile of an earlier release (tests/fixtures), unpacked into
+// `dir` (emptied first) and resealed with this host's key, as root would:
+// its statefile's path.
+fs::path unpack_fixture(const fs::path &tarball, const fs::path &dir);
+
 // Lets a target work for a pseudo-random time in [lo, hi], and logs it.
 void let_it_run(milliseconds lo = 300ms, milliseconds hi = 900ms);
 // Sends `signal` (SIGSTOP, SIGTSTP) and waits until the process is stopped.
