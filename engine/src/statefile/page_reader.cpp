@@ -121,6 +121,45 @@ PageReader::chunks_of(pid_t pid, const File &f, std::uint64_t offset,
   return chunks;
 }
 
+namespace {
+
+// Copies `len` bytes from `buffer` to the `remote` ranges; 0 or an errno.
+int write_process(pid_t pid, const char *buffer, std::span<const iovec> remote,
+                  std::size_t len) {
+  iovec local{const_cast<char *>(buffer), len};
+  ssize_t put =
+      ::process_vm_writev(pid, &local, 1, remote.data(), remote.size(), 0);
+  return put == static_cast<ssize_t>(len) ? 0 : put < 0 ? errno : EFAULT;
+}
+
+} // namespace
+
+// Fresh memory is zeroed by the kernel as it is first written, which costs
+// more than the copy: half the chunk is written from another core.
+int PageReader::fill(pid_t pid, const char *buffer, const Chunk &c) {
+  std::vector<iovec> first, second;
+  std::size_t half = c.len / 2 / page_size * page_size, taken = 0;
+  for (const iovec &r : c.remote) {
+    std::size_t in_first = std::min(r.iov_len, half - std::min(half, taken));
+    if (in_first > 0)
+      first.push_back({r.iov_base, in_first});
+    if (in_first < r.iov_len)
+      second.push_back(
+          {static_cast<char *>(r.iov_base) + in_first, r.iov_len - in_first});
+    taken += r.iov_len;
+  }
+  const std::size_t first_len = std::min(half, c.len);
+  std::future<int> other;
+  if (!second.empty())
+    other = std::async(std::launch::async, [&] {
+      allow_any_cpu();
+      return write_process(pid, buffer + first_len, second, c.len - first_len);
+    });
+  int err = first.empty() ? 0 : write_process(pid, buffer, first, first_len);
+  int other_err = other.valid() ? other.get() : 0;
+  return err != 0 ? err : other_err;
+}
+
 void PageReader::restore(pid_t pid, std::uint64_t offset,
                          std::span<const sdk::Range> ranges) {
   Stopwatch watch(seconds_);
@@ -155,13 +194,11 @@ void PageReader::restore(pid_t pid, std::uint64_t offset,
       read_ahead(k + 1);
     const Chunk &c = chunks[k];
     const char *buffer = buffers_[k % 2].get();
-    hashing = std::async(std::launch::async,
-                         [&, buffer] { hash_chunk(f, buffer, c); });
-    iovec local{const_cast<char *>(buffer), c.len};
-    ssize_t put = ::process_vm_writev(pid, &local, 1, c.remote.data(),
-                                      c.remote.size(), 0);
-    if (put != static_cast<ssize_t>(c.len)) {
-      int err = put < 0 ? errno : EFAULT;
+    hashing = std::async(std::launch::async, [&, buffer] {
+      allow_any_cpu(); // not on the core that fills the process
+      hash_chunk(f, buffer, c);
+    });
+    if (int err = fill(pid, buffer, c); err != 0) {
       settle();
       sdk::throw_errno(fmt::format("cannot fill the memory of process {}", pid),
                        err);

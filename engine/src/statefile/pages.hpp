@@ -114,6 +114,8 @@ private:
   std::vector<Chunk> chunks_of(pid_t pid, const File &f, std::uint64_t offset,
                                std::span<const sdk::Range> ranges) const;
   void read_chunk(File &f, char *buffer, const Chunk &c);
+  // Puts the chunk into the process; 0 or an errno.
+  static int fill(pid_t pid, const char *buffer, const Chunk &c);
   // Adds the chunk to the file's digest, if it comes next.
   void hash_chunk(File &f, const char *buffer, const Chunk &c);
 
