@@ -130,6 +130,7 @@ private:
   double seconds_ = 0;
   ProgressMeter *meter_ = nullptr;
   std::uint64_t bytes_ = 0;
+  std::uint64_t read_ahead_ = 0; // asked of the page cache at open
 };
 
 } // namespace cpr::engine
