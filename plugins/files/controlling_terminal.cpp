@@ -1,6 +1,7 @@
 #include "controlling_terminal.hpp"
 
 #include "job_terminal.hpp"
+#include "terminal.hpp"
 
 #include <cpr/sdk/payload.hpp>
 #include <cpr/sdk/procfs.hpp>
@@ -14,34 +15,10 @@
 #include <filesystem>
 #include <fmt/format.h>
 #include <set>
-#include <sstream>
-#include <sys/stat.h>
 #include <termios.h>
 
 namespace cpr::files {
 namespace {
-
-// What /proc/PID/stat says of a process's session and terminal.
-struct OnTerminal {
-  pid_t pid = 0, pgid = 0, sid = 0, tpgid = 0;
-  std::uint64_t tty = 0; // 0: no controlling terminal
-};
-
-std::optional<OnTerminal> read_on_terminal(pid_t pid) {
-  auto stat = sdk::try_read_file(fmt::format("/proc/{}/stat", pid));
-  if (!stat)
-    return std::nullopt;
-  std::istringstream rest(stat->substr(stat->rfind(')') + 2));
-  char state = 0;
-  long ppid = 0, pgid = 0, sid = 0, tty = 0, tpgid = 0;
-  rest >> state >> ppid >> pgid >> sid >> tty >> tpgid;
-  if (state == 'Z')
-    return std::nullopt;
-  return OnTerminal{
-      pid, static_cast<pid_t>(pgid), static_cast<pid_t>(sid),
-      static_cast<pid_t>(tpgid),
-      static_cast<std::uint64_t>(static_cast<unsigned long>(tty))};
-}
 
 // The slave devices of the ptys whose master a process of the set holds.
 std::set<std::uint64_t> ptys_of_the_set(const std::vector<pid_t> &pids) {
@@ -53,34 +30,18 @@ std::set<std::uint64_t> ptys_of_the_set(const std::vector<pid_t> &pids) {
   return slaves;
 }
 
-std::string fd_path(pid_t pid, int fd) {
-  return fmt::format("/proc/{}/fd/{}", pid, fd);
-}
-
-// An fd of `pid` open on the device, or -1.
-int fd_on(pid_t pid, std::uint64_t rdev) {
-  for (int fd : sdk::fds_of(pid)) {
-    struct stat st {};
-    if (::stat(fd_path(pid, fd).c_str(), &st) == 0 && S_ISCHR(st.st_mode) &&
-        st.st_rdev == rdev)
-      return fd;
-  }
-  return -1;
-}
-
 // Its name and modes, read through a process's fd on it if one has one.
 void note_outside(ControllingTerminals &t, const std::vector<pid_t> &pids) {
   std::string through;
   for (pid_t pid : pids)
-    if (int fd = fd_on(pid, t.rdev); fd >= 0) {
-      through = fd_path(pid, fd);
+    if (int fd = fd_on_device(pid, t.rdev); fd >= 0) {
+      through = fmt::format("/proc/{}/fd/{}", pid, fd);
       std::error_code ec;
       t.path = std::filesystem::read_symlink(through, ec).string();
       break;
     }
   if (through.empty())
-    if (int index = sdk::pty_slave_index(t.rdev); index >= 0)
-      through = t.path = fmt::format("/dev/pts/{}", index);
+    through = t.path = pty_name(t.rdev);
   sdk::UniqueFd fd(::open(through.c_str(), O_RDONLY | O_NOCTTY | O_NONBLOCK));
   termios modes{};
   if (fd.get() < 0 || ::tcgetattr(fd.get(), &modes) != 0)
@@ -89,9 +50,9 @@ void note_outside(ControllingTerminals &t, const std::vector<pid_t> &pids) {
   std::memcpy(t.modes.data(), &modes, sizeof modes);
 }
 
-void note_pty_of_the_set(ControllingTerminals &t, const OnTerminal &p) {
+void note_pty_of_the_set(ControllingTerminals &t, const SessionOfProcess &p) {
   if (p.sid == p.pid)
-    if (int fd = fd_on(p.pid, p.tty); fd >= 0)
+    if (int fd = fd_on_device(p.pid, p.tty); fd >= 0)
       t.leader_fd[p.pid] = fd;
   if (p.pgid == p.pid && p.tpgid == p.pid)
     t.foreground.push_back(p.pid);
@@ -118,7 +79,7 @@ ControllingTerminalHandler::save(sdk::SaveContext &ctx) const {
   std::set<std::uint64_t> own_ptys;
   bool looked = false;
   for (pid_t pid : ctx.processes) {
-    auto p = read_on_terminal(pid);
+    auto p = session_of(pid);
     if (!p || p->tty == 0)
       continue;
     if (!looked) {

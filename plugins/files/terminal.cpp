@@ -29,17 +29,14 @@ bool is_terminal(dev_t rdev) {
 }
 
 // Where /proc/PID/fd shows the terminal, or the pty's usual name.
-std::string terminal_path(pid_t pid, dev_t rdev) {
+std::string terminal_path(pid_t pid, std::uint64_t rdev) {
+  int fd = fd_on_device(pid, rdev);
+  if (fd < 0)
+    return pty_name(rdev);
   std::error_code ec;
-  for (const auto &entry : std::filesystem::directory_iterator(
-           fmt::format("/proc/{}/fd", pid), ec)) {
-    struct stat st {};
-    if (::stat(entry.path().c_str(), &st) == 0 && S_ISCHR(st.st_mode) &&
-        st.st_rdev == rdev)
-      return std::filesystem::read_symlink(entry.path(), ec).string();
-  }
-  int index = sdk::pty_slave_index(rdev);
-  return index >= 0 ? fmt::format("/dev/pts/{}", index) : std::string();
+  return std::filesystem::read_symlink(fmt::format("/proc/{}/fd/{}", pid, fd),
+                                       ec)
+      .string();
 }
 
 int open_null(std::uint32_t flags) {
@@ -77,17 +74,44 @@ int TerminalHandler::open(const sdk::Record &record,
   return reopen_terminal(rec.tty, rec.flags, ctx);
 }
 
+std::optional<SessionOfProcess> session_of(pid_t pid) {
+  auto stat = sdk::try_read_file(fmt::format("/proc/{}/stat", pid));
+  if (!stat)
+    return std::nullopt;
+  std::istringstream rest(stat->substr(stat->rfind(')') + 2));
+  char state = 0;
+  long ppid = 0, pgid = 0, sid = 0, tty = 0, tpgid = 0;
+  rest >> state >> ppid >> pgid >> sid >> tty >> tpgid;
+  if (state == 'Z')
+    return std::nullopt;
+  return SessionOfProcess{
+      pid, static_cast<pid_t>(pgid), static_cast<pid_t>(sid),
+      static_cast<pid_t>(tpgid),
+      static_cast<std::uint64_t>(static_cast<unsigned long>(tty))};
+}
+
+int fd_on_device(pid_t pid, std::uint64_t rdev) {
+  for (int fd : sdk::fds_of(pid)) {
+    struct stat st {};
+    if (::stat(fmt::format("/proc/{}/fd/{}", pid, fd).c_str(), &st) == 0 &&
+        S_ISCHR(st.st_mode) && st.st_rdev == rdev)
+      return fd;
+  }
+  return -1;
+}
+
+std::string pty_name(std::uint64_t rdev) {
+  int index = sdk::pty_slave_index(static_cast<dev_t>(rdev));
+  return index >= 0 ? fmt::format("/dev/pts/{}", index) : std::string();
+}
+
 TerminalRef controlling_terminal(pid_t pid) {
-  std::string stat = sdk::read_file(fmt::format("/proc/{}/stat", pid));
-  std::istringstream rest(stat.substr(stat.rfind(')') + 2));
-  std::string state;
-  long ppid = 0, pgrp = 0, session = 0, tty_nr = 0;
-  rest >> state >> ppid >> pgrp >> session >> tty_nr;
   TerminalRef tty;
-  if (tty_nr == 0)
+  auto session = session_of(pid);
+  if (!session || session->tty == 0)
     return tty;
-  tty.rdev = static_cast<std::uint64_t>(tty_nr);
-  tty.path = terminal_path(pid, static_cast<dev_t>(tty_nr));
+  tty.rdev = session->tty;
+  tty.path = terminal_path(pid, tty.rdev);
   struct stat st {};
   if (!tty.path.empty() && ::stat(tty.path.c_str(), &st) == 0)
     tty.uid = st.st_uid;

@@ -4,6 +4,8 @@
 
 #include <cpr/sdk/handler.hpp>
 
+#include <optional>
+
 namespace cpr::files {
 
 // A terminal whose other side is outside the set: a pty slave whose master
@@ -24,6 +26,18 @@ public:
   // Made in cpr before it forks: a pty slave with its master (pty.hpp).
   bool open_before_fork() const override { return true; }
 };
+
+// What /proc/PID/stat says of a process's session and controlling terminal
+// (tty 0: none); std::nullopt if it is gone or a zombie.
+struct SessionOfProcess {
+  pid_t pid = 0, pgid = 0, sid = 0, tpgid = 0;
+  std::uint64_t tty = 0;
+};
+std::optional<SessionOfProcess> session_of(pid_t pid);
+// An fd of `pid` open on the character device `rdev`, or -1.
+int fd_on_device(pid_t pid, std::uint64_t rdev);
+// The usual name of a pty's slave device ("/dev/pts/N"), or "".
+std::string pty_name(std::uint64_t rdev);
 
 // The controlling terminal of a process being checkpointed (rdev 0: none).
 TerminalRef controlling_terminal(pid_t pid);
