@@ -111,7 +111,8 @@ public:
           f->shares_address_space();
     if (req_.progress)
       for (auto &f : set_.processes)
-        meter_.expect(resident_memory(f->pid()));
+        if (!share_group_.count(f->pid())) // the first has its memory
+          meter_.expect(resident_memory(f->pid()));
     for (auto &f : set_.processes)
       ctx_.processes.push_back(f->pid());
   }

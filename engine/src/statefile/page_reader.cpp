@@ -152,8 +152,11 @@ int write_process(pid_t pid, const char *buffer, std::span<const iovec> remote,
 } // namespace
 
 // Fresh memory is zeroed by the kernel as it is first written, which costs
-// more than the copy: half the chunk is written from another core.
+// more than the copy: half of a big chunk is written from another core.
 int PageReader::fill(pid_t pid, const char *buffer, const Chunk &c) {
+  constexpr std::size_t worth_a_thread = 1 << 20;
+  if (c.len < worth_a_thread)
+    return write_process(pid, buffer, c.remote, c.len);
   std::vector<iovec> first, second;
   std::size_t half = c.len / 2 / page_size * page_size, taken = 0;
   for (const iovec &r : c.remote) {
@@ -165,15 +168,12 @@ int PageReader::fill(pid_t pid, const char *buffer, const Chunk &c) {
           {static_cast<char *>(r.iov_base) + in_first, r.iov_len - in_first});
     taken += r.iov_len;
   }
-  const std::size_t first_len = std::min(half, c.len);
-  std::future<int> other;
-  if (!second.empty())
-    other = std::async(std::launch::async, [&] {
-      allow_any_cpu();
-      return write_process(pid, buffer + first_len, second, c.len - first_len);
-    });
-  int err = first.empty() ? 0 : write_process(pid, buffer, first, first_len);
-  int other_err = other.valid() ? other.get() : 0;
+  std::future<int> other = std::async(std::launch::async, [&] {
+    allow_any_cpu();
+    return write_process(pid, buffer + half, second, c.len - half);
+  });
+  int err = write_process(pid, buffer, first, half);
+  int other_err = other.get();
   return err != 0 ? err : other_err;
 }
 
