@@ -32,10 +32,24 @@ struct ProcStat {
   pid_t ppid;
 };
 
+// A /proc file's text, "" if the process is gone (reading the file of a
+// process that ends meanwhile fails with ESRCH, which libstdc++'s streams
+// throw).
+std::string proc_text(const std::string &path) {
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0)
+    return "";
+  std::string text;
+  char buf[4096];
+  for (ssize_t n; (n = ::read(fd, buf, sizeof buf)) > 0;)
+    text.append(buf, static_cast<std::size_t>(n));
+  ::close(fd);
+  return text;
+}
+
 // The fields of /proc/PID/stat that follow the command name.
 std::optional<ProcStat> read_stat(pid_t pid) {
-  std::ifstream in(fmt::format("/proc/{}/stat", pid));
-  std::string stat((std::istreambuf_iterator<char>(in)), {});
+  std::string stat = proc_text(fmt::format("/proc/{}/stat", pid));
   auto close = stat.rfind(')');
   if (close == std::string::npos || close + 4 >= stat.size())
     return std::nullopt;
@@ -291,8 +305,7 @@ Spawned spawn(const std::vector<std::string> &argv, const SpawnOptions &opts) {
 }
 
 std::optional<ProcessStat> process_stat(pid_t pid) {
-  std::ifstream in(fmt::format("/proc/{}/stat", pid));
-  std::string stat((std::istreambuf_iterator<char>(in)), {});
+  std::string stat = proc_text(fmt::format("/proc/{}/stat", pid));
   auto close = stat.rfind(')');
   if (close == std::string::npos || close + 2 >= stat.size())
     return std::nullopt;
