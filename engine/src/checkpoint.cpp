@@ -5,6 +5,7 @@
 #include "dispatch/registry.hpp"
 #include "freeze/frozen_set.hpp"
 #include "freeze/notify.hpp"
+#include "freeze/snapshot.hpp"
 #include "process/namespaces.hpp"
 #include "process/proc.hpp"
 #include "select/attributes.hpp"
@@ -18,6 +19,7 @@
 #include <cpr/engine/engine.hpp>
 #include <cpr/sdk/error.hpp>
 
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <linux/kcmp.h>
@@ -93,6 +95,8 @@ public:
         // processes already released.
         notice_(named_, req.handler_timeout), meter_(req.progress) {
     pages_.report_to(meter_);
+    if (will_ == Will::cont)
+      pages_.defer_private_copies();
     set_up_context();
     manifest_.header =
         make_header(req, will_, policies_, owner_.first, owner_.second);
@@ -129,12 +133,23 @@ public:
       manifest_.processes.push_back(std::move(z));
   }
 
-  // WILL CONT: everything is copied out, so the processes go on while the
-  // statefile is made durable. EXIT and KILL wait until it is.
+  // WILL CONT: the processes go on while their private memory is copied
+  // from their snapshots and the statefile is made durable. EXIT and KILL
+  // wait until it is.
   void write_and_release() {
-    if (will_ == Will::cont)
+    if (will_ == Will::cont) {
+      take_snapshots();
       release([](FrozenProcess &f) { f.resume(); });
+      snapshots_.released();
+    }
+    for (pid_t pid : pages_.deferred())
+      pages_.copy_deferred(pid);
+    snapshots_.drop();
     pages_.finish();
+    for (ProcessRecord &p : manifest_.processes) {
+      p.pages_bytes = pages_.bytes(p.pid);
+      p.page_extents = pages_.extents(p.pid);
+    }
     writer_.write_manifest(manifest_);
     writer_.commit(owner_.first, owner_.second, pages_.digests());
     if (will_ != Will::cont)
@@ -143,9 +158,9 @@ public:
 
   void report_timing(const Clock &total) const {
     std::fprintf(stderr,
-                 "cpr: timing: checkpoint frozen_ms=%.3f pages_bytes=%llu "
-                 "pages_ms=%.3f total_ms=%.3f\n",
-                 frozen_ms_,
+                 "cpr: timing: checkpoint frozen_ms=%.3f held_again_ms=%.3f "
+                 "pages_bytes=%llu pages_ms=%.3f total_ms=%.3f\n",
+                 frozen_ms_ + snapshots_.held_ms(), snapshots_.held_ms(),
                  static_cast<unsigned long long>(pages_.total_bytes()),
                  pages_.seconds() * 1000, total.ms());
   }
@@ -169,6 +184,20 @@ private:
                           req_.all_ipc || policies_.ipc() == IpcPolicy::all);
   }
 
+  // A snapshot of every process whose private memory is to be copied
+  // later; a process none can be made of has it copied now.
+  void take_snapshots() {
+    for (pid_t pid : pages_.deferred()) {
+      auto f = std::find_if(set_.processes.begin(), set_.processes.end(),
+                            [&](auto &p) { return p->pid() == pid; });
+      pid_t fork = f == set_.processes.end() ? 0 : snapshots_.take(**f);
+      if (fork)
+        pages_.read_deferred_from(pid, fork);
+      else
+        pages_.copy_deferred(pid);
+    }
+  }
+
   void collect_processes(FdTableCollector &fds) {
     const Rights caller = caller_rights();
     const std::set<pid_t> fs_sharers =
@@ -177,7 +206,7 @@ private:
         set_.sharing_with_parent(KCMP_FILES, "its fd table");
     for (auto &f : set_.processes) {
       auto first = share_group_.find(f->pid());
-      collect_process(*f, registry_, ctx_, pages_, fds, manifest_,
+      collect_process(*f, registry_, ctx_, fds, manifest_,
                       first == share_group_.end() ? 0 : first->second, caller);
       ProcessRecord &p = manifest_.processes.back();
       p.shares_fs = fs_sharers.count(f->pid()) != 0;
@@ -210,6 +239,7 @@ private:
   std::optional<Clock> frozen_for_;
   double frozen_ms_ = 0;
   FrozenSet set_;
+  Snapshots snapshots_; // let go before the set
   CheckpointOver checkpoint_over_{registry_};
   std::map<pid_t, pid_t> share_group_;
   ProgressMeter meter_;

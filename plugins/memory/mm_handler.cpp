@@ -25,7 +25,7 @@ sdk::Saved MmHandler::save(sdk::Tracee &process, sdk::SaveContext &ctx) const {
   for (const Vma &v : as.vmas)
     for (const sdk::Range &r : v.pages)
       bytes += r.size();
-  std::string summary = fmt::format("{} mappings, {} KiB of pages saved, brk "
+  std::string summary = fmt::format("{} mappings, {} KiB of pages, brk "
                                     "{:#x}",
                                     as.vmas.size(), bytes / 1024, as.mm.brk);
   return {sdk::to_payload(as), summary};

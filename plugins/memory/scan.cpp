@@ -228,23 +228,35 @@ bool share_saved_part(pid_t pid, std::uint64_t inode, Vma &v,
   return false;
 }
 
-// The pages saved, from `offset` on in the pages file, back to the mappings
-// they are in, in order (one range saved may span two adjacent mappings).
-void hand_out(const std::vector<sdk::Range> &saved, std::vector<Vma> &vmas,
-              std::uint64_t offset) {
-  auto next = saved.begin();
+// Each mapping's pages, from `offset` on in the process's pages.
+void hand_out(std::vector<Vma> &vmas, std::uint64_t offset) {
   for (Vma &v : vmas) {
     v.pages_offset = offset;
-    v.pages.clear();
-    for (; next != saved.end() && next->start < v.range.end; ++next) {
-      sdk::Range part{std::max(next->start, v.range.start),
-                      std::min(next->end, v.range.end)};
-      v.pages.push_back(part);
-      offset += part.size();
-      if (next->end > v.range.end)
-        break; // the rest belongs to the next mapping
-    }
+    for (const sdk::Range &r : v.pages)
+      offset += r.size();
   }
+}
+
+// Memory registered with a userfaultfd: a fork of the process would wait
+// for the process's own monitor, frozen with it.
+bool under_userfaultfd(const Vma &v) {
+  return v.has_flag("um") || v.has_flag("uw") || v.has_flag("ui");
+}
+
+// The pages of every mapping, as the engine is to save them.
+std::vector<sdk::PagesToSave> pages_to_save(const std::vector<Vma> &vmas) {
+  bool forkable = std::none_of(vmas.begin(), vmas.end(), under_userfaultfd);
+  std::vector<sdk::PagesToSave> out;
+  for (const Vma &v : vmas) {
+    bool private_copy =
+        forkable && !v.has_flag("dc") &&
+        (v.kind == VmaKind::anon_private || v.kind == VmaKind::file_private);
+    // Private anonymous pages of zeros need not be saved: such memory comes
+    // back zero (a calloc'ed or memset table, a hash table being reset).
+    for (const sdk::Range &r : v.pages)
+      out.push_back({r, private_copy, v.kind == VmaKind::anon_private});
+  }
+  return out;
 }
 
 // mlockall's MCL_FUTURE (and MCL_ONFAULT) as a new mapping shows them.
@@ -264,8 +276,6 @@ AddressSpace scan_address_space(sdk::Tracee &t, sdk::PageSink &sink,
   AddressSpace as;
   as.pid = t.pid();
   PageScanner scanner(t.pid());
-  std::vector<sdk::Range> all_pages;
-  std::vector<bool> may_drop;
   const auto reserved = t.reserved();
   for (const sdk::Mapping &mapped : sdk::read_smaps(t.pid())) {
     sdk::Mapping m = as_named_now(t.pid(), mapped);
@@ -307,15 +317,9 @@ AddressSpace scan_address_space(sdk::Tracee &t, sdk::PageSink &sink,
       if (v.has_flag("wf") || v.has_flag("dp"))
         v.pages.clear();
     }
-    // Private anonymous pages of zeros need not be saved: such memory comes
-    // back zero (a calloc'ed or memset table, a hash table being reset).
-    may_drop.insert(may_drop.end(), v.pages.size(),
-                    v.kind == VmaKind::anon_private);
-    all_pages.insert(all_pages.end(), v.pages.begin(), v.pages.end());
     as.vmas.push_back(std::move(v));
   }
-  std::uint64_t offset = sink.save_nonzero(t.pid(), all_pages, may_drop);
-  hand_out(all_pages, as.vmas, offset);
+  hand_out(as.vmas, sink.save(t.pid(), pages_to_save(as.vmas)));
   as.mm = read_mm_fields(t);
   std::string auxv = sdk::read_file(fmt::format("/proc/{}/auxv", t.pid()));
   as.auxv.assign(auxv.begin(), auxv.end());

@@ -105,6 +105,20 @@ void expect_untouched(pid_t pid, std::size_t thread_count) {
   }
 }
 
+// A snapshot fork (WILL CONT) that cpr left runs nothing of the process:
+// it ends at once, a finished child of the process at most.
+void expect_no_live_fork(pid_t pid) {
+  auto ended = [&] {
+    for (pid_t child : children_of(pid)) {
+      auto st = process_stat(child);
+      if (st && st->state != 'Z')
+        return false;
+    }
+    return true;
+  };
+  CHECK(wait_until(ended, 5s));
+}
+
 void expect_stops_with_reference(const RunningTarget &target,
                                  const TempDir &dir) {
   ask_to_stop(dir.path());
@@ -148,13 +162,15 @@ std::size_t anonymous_code_mappings(pid_t pid) {
 // The moments around each step where a thread leaves its own code for
 // cpr's or comes back (privilege.hpp: CPR_TEST_KILL_AT): before the first
 // call has run, just after it mapped the work area, all threads resting in
-// it, just after it was unmapped. With a stop signal and without one.
+// it, a snapshot fork just made, its pages being copied after the release,
+// just after the work area was unmapped. With a stop signal and without one.
 TEST_CASE("cpr -c killed at each delicate moment leaves the process as it was",
           "[e2e][kill_safety]") {
   reference();
   for (bool catching : {false, true})
-    for (const char *moment : {"call-registers-set", "work-area-mapped",
-                               "prepared", "work-area-unmapped"}) {
+    for (const char *moment :
+         {"call-registers-set", "work-area-mapped", "prepared",
+          "snapshot-taken", "snapshot-copying", "work-area-unmapped"}) {
       note(fmt::format("killed at {}{}", moment,
                        catching ? ", every stop signal caught" : ""));
       TempDir dir;
@@ -168,11 +184,13 @@ TEST_CASE("cpr -c killed at each delicate moment leaves the process as it was",
       INFO(killed.describe());
       CHECK(killed.status.killed_by(SIGKILL));
       expect_untouched(target.pid, threads);
+      expect_no_live_fork(target.pid);
       // The next checkpoint removes what the killed one left mapped.
       CommandResult next =
           run_cpr({"-c", (dir / "next").string(), "-p", pid, "-g"});
       INFO(next.describe());
       CHECK(next.status.success());
+      CHECK(children_of(target.pid).empty()); // a fork left is collected
       if (std::string(moment) != "work-area-mapped" &&
           std::string(moment) != "call-registers-set")
         CHECK(anonymous_code_mappings(target.pid) == code_mappings);
@@ -194,6 +212,7 @@ TEST_CASE("cpr -c -g killed at any moment leaves the process running",
     auto sf = dir / fmt::format("sf{}", i);
     run_cpr_killed({"-c", sf.string(), "-p", pid, "-g"}, moment(takes));
     expect_untouched(target.pid, threads);
+    expect_no_live_fork(target.pid);
   }
   expect_stops_with_reference(target, dir);
 }

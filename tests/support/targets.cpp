@@ -184,6 +184,14 @@ TargetSpec big_memory(int mib) {
   return make_target("big_memory", {program.string()}, {std::to_string(mib)});
 }
 
+TargetSpec churn(int mib, bool no_clone) {
+  auto program = fs::path(CPR_TARGETS_BUILD_DIR) / "churn";
+  TargetSpec spec{"churn", {program.string(), std::to_string(mib)}};
+  if (no_clone)
+    spec.argv.push_back("noclone");
+  return spec;
+}
+
 TargetSpec itimers() {
   auto program = fs::path(CPR_TARGETS_BUILD_DIR) / "itimers";
   return make_target("itimers", {program.string()}, {});

@@ -43,6 +43,10 @@ TargetSpec sleeper();
 TargetSpec itimers();
 // big_memory.c: `mib` MiB of a pattern, kept for 3 s, then checked.
 TargetSpec big_memory(int mib);
+// churn.c: `mib` MiB rewritten page by page until a file "stop" appears in
+// its cwd, then checked whole; "ready" first, "ok" last. `no_clone`: a
+// seccomp filter kills it if it calls clone (or fork, vfork, clone3).
+TargetSpec churn(int mib, bool no_clone = false);
 // A periodic POSIX timer and a one-shot one that ends the run after 2 s.
 TargetSpec posix_timers();
 // Two threads with signals blocked and pending (standard and real-time,

@@ -56,12 +56,7 @@ std::string read_to_end(int fd) {
   }
 }
 
-std::uint64_t NoPages::save(pid_t, std::span<const sdk::Range>) {
-  throw std::logic_error("a fake handler saved pages");
-}
-
-std::uint64_t NoPages::save_nonzero(pid_t, std::vector<sdk::Range> &,
-                                    const std::vector<bool> &) {
+std::uint64_t NoPages::save(pid_t, std::span<const sdk::PagesToSave>) {
   throw std::logic_error("a fake handler saved pages");
 }
 

@@ -27,9 +27,7 @@ sdk::OpenFile own_open_file(int fd);
 
 // Nothing the fake handlers save or restore has pages.
 struct NoPages final : sdk::PageSink, sdk::PageSource {
-  std::uint64_t save(pid_t, std::span<const sdk::Range>) override;
-  std::uint64_t save_nonzero(pid_t, std::vector<sdk::Range> &,
-                             const std::vector<bool> &) override;
+  std::uint64_t save(pid_t, std::span<const sdk::PagesToSave>) override;
   void restore(pid_t, std::uint64_t, std::span<const sdk::Range>) override;
 };
 

@@ -13,9 +13,9 @@
 namespace cpr::engine {
 
 void collect_process(FrozenProcess &frozen, const Registry &registry,
-                     sdk::SaveContext &ctx, PageWriter &pages,
-                     FdTableCollector &fds, Manifest &manifest,
-                     pid_t shares_mm_with, const Rights &caller) {
+                     sdk::SaveContext &ctx, FdTableCollector &fds,
+                     Manifest &manifest, pid_t shares_mm_with,
+                     const Rights &caller) {
   CpuPin pin(frozen.pid(), false);
   ProcessRecord p;
   collect_identity(frozen.pid(), p);
@@ -51,7 +51,6 @@ void collect_process(FrozenProcess &frozen, const Registry &registry,
   for (ThreadState &th : p.threads)
     for (auto &info : frozen.in_flight(th.tid))
       th.pending.push_back(std::move(info));
-  p.pages_bytes = pages.bytes(frozen.pid());
   manifest.processes.push_back(std::move(p));
 }
 

@@ -17,9 +17,9 @@ namespace cpr::engine {
 // `shares_mm_with`: the process (its parent) whose address space it
 // shares, 0 if none; `caller`: who asked, whose rights bound what is read.
 void collect_process(FrozenProcess &frozen, const Registry &registry,
-                     sdk::SaveContext &ctx, PageWriter &pages,
-                     FdTableCollector &fds, Manifest &manifest,
-                     pid_t shares_mm_with, const Rights &caller);
+                     sdk::SaveContext &ctx, FdTableCollector &fds,
+                     Manifest &manifest, pid_t shares_mm_with,
+                     const Rights &caller);
 
 // Objects of the whole set, once every process is frozen and saved.
 void collect_set_objects(const Registry &registry, sdk::SaveContext &ctx,

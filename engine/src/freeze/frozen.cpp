@@ -51,7 +51,7 @@ int wait_until_frozen(pid_t tid) {
 
 } // namespace
 
-FrozenProcess::FrozenProcess(pid_t pid) : pid_(pid) {
+FrozenProcess::FrozenProcess(pid_t pid, Hold hold) : pid_(pid), hold_(hold) {
   auto st = proc::stat(pid);
   if (!st)
     throw sdk::Error(ESRCH, fmt::format("No such process: {}", pid));
@@ -67,7 +67,10 @@ FrozenProcess::FrozenProcess(pid_t pid) : pid_(pid) {
 
 bool FrozenProcess::seize_new_threads() {
   bool found = false;
-  for (pid_t tid : proc::threads(pid_)) {
+  const std::vector<pid_t> tids = hold_ == Hold::main_thread
+                                      ? std::vector<pid_t>{pid_}
+                                      : proc::threads(pid_);
+  for (pid_t tid : tids) {
     if (std::any_of(threads_.begin(), threads_.end(),
                     [&](const Thread &t) { return t.tid == tid; }))
       continue;

@@ -18,9 +18,12 @@ namespace cpr::engine {
 
 class FrozenProcess {
 public:
+  // Which threads are held: all, or (for a call that any thread can make)
+  // only the main one while the others run on.
+  enum class Hold { every_thread, main_thread };
   // Seizes and stops every thread, again and again until no new one
   // appears (a thread may start threads while the others are being seized).
-  explicit FrozenProcess(pid_t pid);
+  explicit FrozenProcess(pid_t pid, Hold hold = Hold::every_thread);
   // Unless released, puts the process back exactly as it was.
   ~FrozenProcess();
   FrozenProcess(const FrozenProcess &) = delete;
@@ -69,6 +72,7 @@ private:
   void release_quietly();
 
   pid_t pid_;
+  Hold hold_;
   bool was_stopped_ = false;
   int stopped_by_ = 0;
   std::vector<Thread> threads_;

@@ -1,5 +1,6 @@
 #include "freeze/frozen_set.hpp"
 
+#include "freeze/snapshot.hpp"
 #include "process/proc.hpp"
 #include "select/ids.hpp"
 
@@ -48,8 +49,8 @@ void FrozenSet::freeze(const IdList &ids) {
   for (bool grew = true; grew;) {
     grew = false;
     for (pid_t pid : resolve_ids(ids)) {
-      if (has(pid))
-        continue;
+      if (has(pid) || left_by_killed_cpr(pid))
+        continue; // such a fork is collected by check_children()
       auto st = proc::stat(pid);
       if (st && st->state == 'Z') {
         zombies.push_back(zombie_record(pid));
@@ -147,10 +148,13 @@ std::map<pid_t, pid_t> FrozenSet::share_groups() const {
   return owner;
 }
 
-void FrozenSet::check_children() const {
+// A fork a killed cpr left is collected (snapshot.hpp).
+void FrozenSet::check_children() {
   for (const auto &f : processes)
     for (pid_t child : proc::children(f->pid()))
-      if (!has(child) && child != ::getpid()) // ckpt_create's own child
+      if (left_by_killed_cpr(child))
+        collect_left_fork(*f, child);
+      else if (!has(child) && child != ::getpid()) // ckpt_create's own child
         throw sdk::Error(sdk::Code::checkpoint_error,
                          fmt::format("Checkpoint error: process {} has a "
                                      "child {} outside the set; "

@@ -35,7 +35,7 @@ struct FrozenSet {
   // a clone of its parent's). Call after order_as_tree().
   std::map<pid_t, pid_t> share_groups() const;
   // A child outside the set would be missing after restart.
-  void check_children() const;
+  void check_children();
 
 private:
   // Processes grouped by a kernel object they share (KCMP_VM, _FS, _FILES),

@@ -32,6 +32,9 @@ void *as_ptr(unsigned long v) { return reinterpret_cast<void *>(v); }
 void seize(pid_t tid, unsigned options) {
   call("seize", PTRACE_SEIZE, tid, nullptr, as_ptr(options));
 }
+void set_options(pid_t tid, unsigned options) {
+  call("setoptions", PTRACE_SETOPTIONS, tid, nullptr, as_ptr(options));
+}
 void interrupt(pid_t tid) {
   call("interrupt", PTRACE_INTERRUPT, tid, nullptr, nullptr);
 }

@@ -10,6 +10,7 @@ namespace cpr::engine::ptrace {
 
 void seize(pid_t tid, unsigned options = 0);
 void interrupt(pid_t tid);
+void set_options(pid_t tid, unsigned options);
 void detach(pid_t tid, int signal = 0);
 // Resumes for one instruction (data: a signal to deliver, or 0).
 void single_step(pid_t tid);

@@ -43,6 +43,10 @@ public:
   std::uint64_t syscall_insn() const { return insn_; }
   // Where a thread cloned remotely waits: `syscall` and a spin.
   std::uint64_t clone_gadget() const;
+  // clone(2) with `flags` (CLONE_PTRACE among them) from the work area
+  // (use_frame): the child never runs the thread's own code, and exits if
+  // it runs at all. Returns what clone returned.
+  long fork_snapshot(std::uint64_t flags);
   sdk::Range scratch_area() const { return scratch_; }
   void use_syscall_insn(std::uint64_t insn) { insn_ = insn; }
   void use_scratch(sdk::Range area) { scratch_ = area; }

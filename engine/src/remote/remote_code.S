@@ -17,13 +17,18 @@
    cpr_clone_gadget: `syscall` and a spin, where a thread cloned remotely
    at restart waits to be seized.
 
+   cpr_snapshot_gadget: clone(2), then in the parent the stop with the
+   result in %rbx; the child (stopped under cpr before it runs a single
+   instruction) exits with status 99 as soon as it runs: when cpr lets it
+   go, or dies (snapshot.hpp).
+
    cpr_batch_loop: runs %r15 system calls described by a table at %rbx, one
    64-byte entry each (nr, six arguments, result), writing each result into
    its entry; then the stop (or, with %r14 zero, the int3 at the end). A
    whole batch costs one PTRACE_CONT instead of a round trip per call. */
         .section .rodata
         .globl  cpr_remote_code, cpr_stop, cpr_trailer, cpr_clone_gadget
-        .globl  cpr_batch_loop, cpr_remote_code_end
+        .globl  cpr_batch_loop, cpr_snapshot_gadget, cpr_remote_code_end
 cpr_remote_code:
         syscall
         mov     %rax, %rbx
@@ -45,6 +50,16 @@ cpr_trailer:
 cpr_clone_gadget:
         syscall
 1:      jmp     1b
+cpr_snapshot_gadget:
+        syscall
+        test    %rax, %rax
+        jz      5f
+        mov     %rax, %rbx
+        jmp     4b
+5:      mov     $231, %eax              /* exit_group(99) */
+        mov     $99, %edi
+        syscall
+        ud2
 cpr_batch_loop:
 2:      test    %r15, %r15
         jz      3f

@@ -7,7 +7,8 @@
 #include <cstdint>
 
 extern "C" const unsigned char cpr_remote_code[], cpr_trailer[],
-    cpr_clone_gadget[], cpr_batch_loop[], cpr_remote_code_end[];
+    cpr_clone_gadget[], cpr_batch_loop[], cpr_snapshot_gadget[],
+    cpr_remote_code_end[];
 
 namespace cpr::engine {
 

@@ -35,6 +35,17 @@ std::uint64_t RemoteProcess::clone_gadget() const {
   return work_area_.start + offset_of(cpr_clone_gadget);
 }
 
+long RemoteProcess::fork_snapshot(std::uint64_t flags) {
+  if (!frame_)
+    throw sdk::Error("internal error: a snapshot taken without a work area");
+  const std::uint64_t args[6] = {flags, 0, 0, 0, 0, 0};
+  user_regs_struct regs = call_registers(
+      work_area_.start + offset_of(cpr_snapshot_gadget), SYS_clone, args);
+  if (stop_signal_)
+    return static_cast<long>(run_to_stop(regs).rbx);
+  return static_cast<long>(run_to_syscall_exit(regs, ~0ULL).rax);
+}
+
 void RemoteProcess::use_work_area(sdk::Range area) {
   work_area_ = area;
   insn_ = area.start;

@@ -187,6 +187,17 @@ struct ThreadState {
   }
 };
 
+// A run of a process's pages (counted as the handlers saved them) and where
+// it is in the process's pages file. Pages in no run were left out as
+// zeros.
+struct PageExtent {
+  std::uint64_t logical = 0, length = 0, physical = 0;
+
+  template <class A> void serialize(A &ar, unsigned) {
+    ar &logical &length &physical;
+  }
+};
+
 struct ProcessRecord {
   std::int32_t pid = 0, ppid = 0, pgid = 0, sid = 0;
   std::string comm, psargs, exe, cwd, root;
@@ -217,8 +228,9 @@ struct ProcessRecord {
   std::vector<std::uint64_t> objects;    // process-wide handler records
   std::vector<sdk::Range> address_space; // every mapping, for placing ours
   std::uint64_t pages_bytes = 0;
-  LegacyTimers legacy_timers; // never written
-  LegacyTty legacy_tty;       // never written
+  std::vector<PageExtent> page_extents; // sorted, apart
+  LegacyTimers legacy_timers;           // never written
+  LegacyTty legacy_tty;                 // never written
   // Seccomp filters (struct sock_filter arrays), oldest first.
   std::vector<std::vector<std::uint8_t>> seccomp_filters;
 
@@ -226,7 +238,9 @@ struct ProcessRecord {
   // 3 itimers; 4 posix_timers; 5 tty_nr, tpgid, pty_of_the_set, ctty_fd;
   // 6 stop_signal; 7 seccomp_filters, child_subreaper; 8 cwd_deleted,
   // root_deleted, cwd_mode; 9 shares_fs; 10 shares_files; 11 no timers
-  // (plugins/timers has them); 12 no terminal (plugins/files has it).
+  // (plugins/timers has them); 12 no terminal (plugins/files has it);
+  // 13 page_extents (before, the pages file held every page saved, in
+  // order).
   template <class A> void serialize(A &ar, unsigned version) {
     ar &pid &ppid &pgid &sid &comm &psargs &exe &cwd &root;
     ar &umask &personality &nice &sched_policy &sched_priority;
@@ -255,6 +269,10 @@ struct ProcessRecord {
       ar &shares_fs;
     if (version >= 10)
       ar &shares_files;
+    if (version >= 13)
+      ar &page_extents;
+    else if (pages_bytes > 0)
+      page_extents = {{0, pages_bytes, 0}};
   }
 };
 
@@ -278,7 +296,7 @@ struct Manifest {
 } // namespace cpr::engine
 
 BOOST_CLASS_VERSION(cpr::engine::Header, 6)
-BOOST_CLASS_VERSION(cpr::engine::ProcessRecord, 12)
+BOOST_CLASS_VERSION(cpr::engine::ProcessRecord, 13)
 BOOST_CLASS_VERSION(cpr::engine::ThreadState, 1)
 BOOST_CLASS_VERSION(cpr::engine::FdRef, 1)
 BOOST_CLASS_VERSION(cpr::engine::Manifest, 1)

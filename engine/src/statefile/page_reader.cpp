@@ -11,6 +11,7 @@
 #include <cpr/sdk/error.hpp>
 #include <cpr/sdk/unique_fd.hpp>
 
+#include <algorithm>
 #include <fcntl.h>
 #include <fmt/format.h>
 #include <sys/stat.h>
@@ -37,8 +38,32 @@ constexpr std::uint64_t read_ahead_budget = 512ULL << 20;
 
 } // namespace
 
-void PageReader::open(pid_t pid, std::uint64_t bytes) {
+namespace {
+
+// Extents in order, apart, of whole pages, inside the file.
+bool well_formed(const std::vector<PageExtent> &extents, std::uint64_t bytes) {
+  std::uint64_t logical_end = 0;
+  for (const PageExtent &e : extents) {
+    bool pages = (e.logical | e.length | e.physical) % page_size == 0;
+    if (!pages || e.length == 0 || e.logical < logical_end ||
+        e.physical > bytes || e.length > bytes - e.physical ||
+        e.logical + e.length < e.logical)
+      return false;
+    logical_end = e.logical + e.length;
+  }
+  return true;
+}
+
+} // namespace
+
+void PageReader::open(pid_t pid, std::uint64_t bytes,
+                      std::vector<PageExtent> extents) {
   std::string name = fmt::format("pages/{}.img", pid);
+  if (!well_formed(extents, bytes))
+    throw sdk::Error(sdk::Code::damaged_statefile,
+                     fmt::format("damaged statefile {}: the index of {} is "
+                                 "inconsistent",
+                                 statefile_, name));
   auto sealed = sealed_.find(name);
   bool ahead = bytes > 0 && bytes <= read_ahead_file &&
                read_ahead_ + bytes <= read_ahead_budget;
@@ -67,6 +92,7 @@ void PageReader::open(pid_t pid, std::uint64_t bytes) {
   File &f = files_[pid];
   f.fd = std::move(fd);
   f.size = bytes;
+  f.extents = std::move(extents);
   f.name = name;
   f.sealed = sealed->second;
   if (!bench_unsealed())
@@ -120,17 +146,46 @@ void PageReader::verify() {
   }
 }
 
-// The ranges in buffer-sized pieces, each with where it is in the file.
+// The pages of `ranges` (one after another from `logical`) that the file
+// holds, in buffer-sized pieces of the file, each with where it is there.
 std::vector<PageReader::Chunk>
-PageReader::chunks_of(pid_t pid, const File &f, std::uint64_t offset,
+PageReader::chunks_of(pid_t pid, const File &f, std::uint64_t logical,
                       std::span<const sdk::Range> ranges) const {
   std::vector<Chunk> chunks;
-  for_each_chunk(
-      ranges, buffer_size, [&](std::span<const iovec> remote, std::size_t len) {
-        chunks.push_back({{remote.begin(), remote.end()}, len, offset});
-        offset += len;
-      });
-  if (!chunks.empty() && offset > f.size)
+  auto add = [&](std::uint64_t addr, std::uint64_t len, std::uint64_t at) {
+    Chunk *c = chunks.empty() ? nullptr : &chunks.back();
+    if (!c || c->offset + c->len != at || c->remote.size() == max_iov ||
+        c->len + len > buffer_size)
+      c = &chunks.emplace_back(Chunk{{}, 0, at});
+    c->remote.push_back(remote_iov(addr, len));
+    c->len += len;
+  };
+  auto extent = std::upper_bound(
+      f.extents.begin(), f.extents.end(), logical,
+      [](std::uint64_t at, const PageExtent &e) { return at < e.logical; });
+  if (extent != f.extents.begin())
+    --extent; // the one that may hold `logical`
+  for (const sdk::Range &r : ranges) {
+    for (std::uint64_t addr = r.start; addr < r.end;) {
+      while (extent != f.extents.end() &&
+             extent->logical + extent->length <= logical)
+        ++extent;
+      std::uint64_t left = r.end - addr;
+      if (extent == f.extents.end() || extent->logical > logical) {
+        // Left out as zeros, up to the next extent.
+        std::uint64_t gap = extent == f.extents.end()
+                                ? left
+                                : std::min(left, extent->logical - logical);
+        addr += gap, logical += gap;
+        continue;
+      }
+      std::uint64_t take = std::min(
+          {left, extent->logical + extent->length - logical, buffer_size});
+      add(addr, take, extent->physical + (logical - extent->logical));
+      addr += take, logical += take;
+    }
+  }
+  if (!chunks.empty() && chunks.back().offset + chunks.back().len > f.size)
     throw sdk::Error(sdk::Code::damaged_statefile,
                      fmt::format("damaged statefile {}: pages of process {} "
                                  "are short",

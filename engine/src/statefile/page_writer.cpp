@@ -89,17 +89,15 @@ void PageWriter::wait_for_write() {
     writing_.get();
 }
 
-// Pages the process cannot read itself (PROT_NONE, write-only) are read
-// through /proc/PID/mem, which may.
-void PageWriter::read_forced(pid_t pid, char *buffer,
-                             std::span<const iovec> remote) {
-  std::string path = fmt::format("/proc/{}/mem", pid);
-  sdk::UniqueFd mem(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+// Through /proc/PID/mem: it reads the pages the process cannot read itself
+// (PROT_NONE, write-only), and the pages a fork shares with its parent
+// without copying them (process_vm_readv would: it pins what it reads).
+void PageWriter::read_memory_file(pid_t pid, int fd, char *buffer,
+                                  std::span<const iovec> remote) {
   for (const iovec &r : remote) {
     auto at = reinterpret_cast<std::uint64_t>(r.iov_base);
-    ssize_t n = mem.get() < 0 ? -1
-                              : ::pread(mem.get(), buffer, r.iov_len,
-                                        static_cast<off_t>(at));
+    ssize_t n =
+        fd < 0 ? -1 : ::pread(fd, buffer, r.iov_len, static_cast<off_t>(at));
     if (n != static_cast<ssize_t>(r.iov_len))
       sdk::throw_errno(sdk::Code::checkpoint_error,
                        fmt::format("Checkpoint error: cannot read the memory "
@@ -110,15 +108,22 @@ void PageWriter::read_forced(pid_t pid, char *buffer,
   }
 }
 
-char *PageWriter::read_chunk(pid_t pid, std::span<const iovec> remote,
+char *PageWriter::read_chunk(const Run &run, std::span<const iovec> remote,
                              std::size_t len) {
   char *buffer = buffers_[next_].get();
   next_ ^= 1;
+  if (run.memory_fd >= 0) {
+    read_memory_file(run.pid, run.memory_fd, buffer, remote);
+    return buffer;
+  }
   iovec local{buffer, len};
   ssize_t got =
-      ::process_vm_readv(pid, &local, 1, remote.data(), remote.size(), 0);
-  if (got != static_cast<ssize_t>(len))
-    read_forced(pid, buffer, remote);
+      ::process_vm_readv(run.pid, &local, 1, remote.data(), remote.size(), 0);
+  if (got != static_cast<ssize_t>(len)) {
+    std::string path = fmt::format("/proc/{}/mem", run.pid);
+    sdk::UniqueFd mem(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+    read_memory_file(run.pid, mem.get(), buffer, remote);
+  }
   return buffer;
 }
 
@@ -140,78 +145,125 @@ void PageWriter::write_chunk(pid_t pid, File &out, const char *buffer,
     meter_->add(len);
 }
 
-void PageWriter::copy_chunk(pid_t pid, File &out, std::span<const iovec> remote,
-                            std::size_t len) {
-  write_chunk(pid, out, read_chunk(pid, remote, len), len);
-}
-
-void PageWriter::copy_nonzero(pid_t pid, File &out,
-                              std::span<const iovec> remote, std::size_t len,
-                              std::vector<sdk::Range> &kept) {
-  char *buffer = read_chunk(pid, remote, len);
-  std::size_t used = 0; // the pages kept, moved down over those left out
-  const char *page = buffer;
-  for (const iovec &r : remote) {
-    auto at = reinterpret_cast<std::uint64_t>(r.iov_base);
-    for (std::uint64_t end = at + r.iov_len; at < end;
-         at += page_size, page += page_size) {
-      if (all_zero(page))
-        continue;
-      if (page != buffer + used)
-        std::memcpy(buffer + used, page, page_size);
-      used += page_size;
-      if (!kept.empty() && kept.back().end == at)
-        kept.back().end = at + page_size;
-      else
-        kept.push_back({at, at + page_size});
+void PageWriter::add_extent(File &f, std::uint64_t logical,
+                            std::uint64_t length, std::uint64_t physical) {
+  if (!f.extents.empty()) {
+    PageExtent &last = f.extents.back();
+    if (last.logical + last.length == logical &&
+        last.physical + last.length == physical) {
+      last.length += length;
+      return;
     }
   }
+  f.extents.push_back({logical, length, physical});
+}
+
+void PageWriter::copy_chunk(Run &run, std::span<const iovec> remote,
+                            std::size_t len) {
+  add_extent(run.out, run.logical, len, run.out.size);
+  write_chunk(run.pid, run.out, read_chunk(run, remote, len), len);
+  run.logical += len;
+}
+
+void PageWriter::copy_nonzero(Run &run, std::span<const iovec> remote,
+                              std::size_t len) {
+  char *buffer = read_chunk(run, remote, len);
+  std::size_t used = 0; // the pages kept, moved down over those left out
+  for (std::size_t at = 0; at < len; at += page_size) {
+    const char *page = buffer + at;
+    if (all_zero(page))
+      continue;
+    if (page != buffer + used)
+      std::memcpy(buffer + used, page, page_size);
+    add_extent(run.out, run.logical + at, page_size, run.out.size + used);
+    used += page_size;
+  }
+  run.logical += len;
   if (used > 0)
-    write_chunk(pid, out, buffer, used);
+    write_chunk(run.pid, run.out, buffer, used);
   else
     next_ ^= 1; // unused: the next chunk fills it, not the one being written
 }
 
-std::uint64_t PageWriter::save(pid_t pid, std::span<const sdk::Range> ranges) {
-  Stopwatch watch(seconds_);
-  File &out = file(pid);
-  std::uint64_t start = out.size;
+void PageWriter::copy_run(Run run, std::span<const sdk::Range> ranges) {
   for_each_chunk(ranges, buffer_size,
                  [&](std::span<const iovec> remote, std::size_t len) {
-                   copy_chunk(pid, out, remote, len);
+                   if (run.drop_zeros)
+                     copy_nonzero(run, remote, len);
+                   else
+                     copy_chunk(run, remote, len);
                  });
+}
+
+std::uint64_t PageWriter::save(pid_t pid,
+                               std::span<const sdk::PagesToSave> ranges) {
+  Stopwatch watch(seconds_);
+  File &out = file(pid);
+  const std::uint64_t start = out.logical;
+  // Runs of ranges alike: a chunk holds ranges of one kind only.
+  std::vector<sdk::Range> run;
+  for (std::size_t i = 0; i < ranges.size();) {
+    const sdk::PagesToSave &first = ranges[i];
+    std::uint64_t logical = out.logical;
+    run.clear();
+    for (; i < ranges.size() && ranges[i].private_copy == first.private_copy &&
+           ranges[i].zeros_come_back == first.zeros_come_back;
+         ++i) {
+      if (defer_ && first.private_copy)
+        out.deferred.push_back({out.logical, ranges[i]});
+      else
+        run.push_back(ranges[i].range);
+      out.logical += ranges[i].range.size();
+    }
+    if (!run.empty())
+      copy_run({pid, -1, out, logical, first.zeros_come_back}, run);
+  }
   return start;
 }
 
-std::uint64_t PageWriter::save_nonzero(pid_t pid,
-                                       std::vector<sdk::Range> &ranges,
-                                       const std::vector<bool> &may_drop) {
+void PageWriter::read_deferred_from(pid_t pid, pid_t fork) {
+  std::string path = fmt::format("/proc/{}/mem", fork);
+  sdk::UniqueFd mem(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (mem.get() < 0)
+    sdk::throw_errno(fmt::format("cannot read the snapshot of process {}", pid),
+                     errno);
+  files_.at(pid).fork_memory = std::move(mem);
+}
+
+std::vector<pid_t> PageWriter::deferred() const {
+  std::vector<pid_t> pids;
+  for (const auto &[pid, f] : files_)
+    if (!f.deferred.empty())
+      pids.push_back(pid);
+  return pids;
+}
+
+// Each run of deferred ranges that follow one another, as one.
+void PageWriter::copy_deferred(pid_t pid) {
   Stopwatch watch(seconds_);
-  File &out = file(pid);
-  std::uint64_t start = out.size;
-  std::vector<sdk::Range> kept;
-  // Runs of ranges alike: a chunk holds ranges of one kind only.
-  for (std::size_t i = 0; i < ranges.size();) {
-    std::size_t j = i;
-    while (j < ranges.size() && may_drop[j] == may_drop[i])
-      ++j;
-    std::span<const sdk::Range> run(ranges.data() + i, j - i);
-    for_each_chunk(run, buffer_size,
-                   [&](std::span<const iovec> remote, std::size_t len) {
-                     if (may_drop[i])
-                       copy_nonzero(pid, out, remote, len, kept);
-                     else
-                       copy_chunk(pid, out, remote, len);
-                   });
-    if (!may_drop[i])
-      kept.insert(kept.end(), run.begin(), run.end());
-    i = j;
+  File &out = files_.at(pid);
+  if (out.fork_memory.get() >= 0)
+    kill_point("snapshot-copying");
+  std::vector<sdk::Range> run;
+  for (std::size_t i = 0; i < out.deferred.size();) {
+    const auto &[logical, first] = out.deferred[i];
+    std::uint64_t next = logical;
+    run.clear();
+    for (; i < out.deferred.size() && out.deferred[i].first == next &&
+           out.deferred[i].second.zeros_come_back == first.zeros_come_back;
+         ++i) {
+      run.push_back(out.deferred[i].second.range);
+      next += out.deferred[i].second.range.size();
+    }
+    copy_run({pid, out.fork_memory.get(), out, logical, first.zeros_come_back},
+             run);
   }
-  ranges = std::move(kept);
-  return start;
+  out.deferred.clear();
 }
 
 void PageWriter::finish() {
+  for (pid_t pid : deferred())
+    copy_deferred(pid);
   Stopwatch watch(seconds_);
   wait_for_write();
   for (auto &[pid, f] : files_)
@@ -233,6 +285,11 @@ SealEntries PageWriter::digests() {
 std::uint64_t PageWriter::bytes(pid_t pid) const {
   auto it = files_.find(pid);
   return it == files_.end() ? 0 : it->second.size;
+}
+
+std::vector<PageExtent> PageWriter::extents(pid_t pid) const {
+  auto it = files_.find(pid);
+  return it == files_.end() ? std::vector<PageExtent>{} : it->second.extents;
 }
 
 std::uint64_t PageWriter::total_bytes() const {

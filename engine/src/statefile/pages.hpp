@@ -1,6 +1,7 @@
 // The pages/ files of a statefile: one raw file per process.
 #pragma once
 
+#include "statefile/manifest.hpp"
 #include "statefile/progress_meter.hpp"
 #include "statefile/seal.hpp"
 
@@ -32,12 +33,21 @@ public:
   // `key`: what the statefile is sealed with.
   PageWriter(std::string statefile_dir, SealKey key);
   ~PageWriter() override;
-  std::uint64_t save(pid_t pid, std::span<const sdk::Range> ranges) override;
-  std::uint64_t save_nonzero(pid_t pid, std::vector<sdk::Range> &ranges,
-                             const std::vector<bool> &may_drop) override;
-  // Makes every pages file durable.
+  std::uint64_t save(pid_t pid,
+                     std::span<const sdk::PagesToSave> ranges) override;
+  // From now on, private copies are kept for later: finish() reads them
+  // from a fork of their process, or from the process itself.
+  void defer_private_copies() { defer_ = true; }
+  // The processes whose pages are kept for later.
+  std::vector<pid_t> deferred() const;
+  // The pages kept for later of process `pid` are to be read from `fork`.
+  void read_deferred_from(pid_t pid, pid_t fork);
+  // Copies the pages kept for later of process `pid` now.
+  void copy_deferred(pid_t pid);
+  // Copies every page kept for later, then makes every pages file durable.
   void finish();
   std::uint64_t bytes(pid_t pid) const;
+  std::vector<PageExtent> extents(pid_t pid) const;
   std::uint64_t total_bytes() const;
   // Told of every chunk as it is written.
   void report_to(ProgressMeter &meter) { meter_ = &meter; }
@@ -48,23 +58,37 @@ public:
 private:
   struct File {
     int fd = -1;
-    std::uint64_t size = 0;
-    FileMac mac; // of what is written, as it is written
+    std::uint64_t size = 0;    // written
+    std::uint64_t logical = 0; // handed out to handlers
+    std::vector<PageExtent> extents;
+    std::vector<std::pair<std::uint64_t, sdk::PagesToSave>> deferred;
+    sdk::UniqueFd fork_memory; // where the deferred pages are read from
+    FileMac mac;               // of what is written, as it is written
+  };
+  struct Run {
+    pid_t pid;
+    int memory_fd; // /proc/PID/mem to read from, or -1: the process itself
+    File &out;
+    std::uint64_t logical;
+    bool drop_zeros;
   };
   File &file(pid_t pid);
-  static void read_forced(pid_t pid, char *buffer,
-                          std::span<const iovec> remote);
-  char *read_chunk(pid_t pid, std::span<const iovec> remote, std::size_t len);
+  static void read_memory_file(pid_t pid, int fd, char *buffer,
+                               std::span<const iovec> remote);
+  char *read_chunk(const Run &run, std::span<const iovec> remote,
+                   std::size_t len);
   void write_chunk(pid_t pid, File &out, const char *buffer, std::size_t len);
-  void copy_chunk(pid_t pid, File &out, std::span<const iovec> remote,
-                  std::size_t len);
-  void copy_nonzero(pid_t pid, File &out, std::span<const iovec> remote,
-                    std::size_t len, std::vector<sdk::Range> &kept);
+  void copy_run(Run run, std::span<const sdk::Range> ranges);
+  void copy_chunk(Run &run, std::span<const iovec> remote, std::size_t len);
+  void copy_nonzero(Run &run, std::span<const iovec> remote, std::size_t len);
+  static void add_extent(File &f, std::uint64_t logical, std::uint64_t length,
+                         std::uint64_t physical);
   void wait_for_write();
 
   std::string dir_;
   SealKey key_;
   std::map<pid_t, File> files_;
+  bool defer_ = false;
   // Two buffers: one fills from the process while the other is written.
   Buffer buffers_[2];
   int next_ = 0;
@@ -80,8 +104,9 @@ public:
   PageReader(std::string statefile, int dir_fd, SealKey key,
              SealEntries sealed);
   ~PageReader() override;
-  // Throws "damaged statefile" unless the pages file holds `bytes`.
-  void open(pid_t pid, std::uint64_t bytes);
+  // Throws "damaged statefile" unless the pages file holds `bytes`, which
+  // `extents` place.
+  void open(pid_t pid, std::uint64_t bytes, std::vector<PageExtent> extents);
   // The saved process `saved` now runs as `live` (a new PID namespace).
   void alias(pid_t live, pid_t saved) { aliases_[live] = saved; }
   void restore(pid_t pid, std::uint64_t offset,
@@ -99,6 +124,7 @@ private:
   struct File {
     sdk::UniqueFd fd;
     std::uint64_t size = 0;
+    std::vector<PageExtent> extents;
     std::string name;
     SealEntry sealed;
     // Hashed as it is read, while it is read from its start onwards.
