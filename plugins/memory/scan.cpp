@@ -310,7 +310,10 @@ AddressSpace scan_address_space(sdk::Tracee &t, sdk::PageSink &sink,
       if (!share_saved_part(t.pid(), m.inode, v, seen))
         v.pages = shared_data_pages(t.pid(), v, scanner);
     } else if (v.kind != VmaKind::kernel && v.kind != VmaKind::file_shared) {
-      v.pages = scanner.data_pages(v.range, true, &v.guards);
+      // Anonymous memory holds no file's pages: telling them apart costs
+      // the scan most of its time, and the set is frozen meanwhile.
+      v.pages = scanner.data_pages(v.range, v.kind != VmaKind::anon_private,
+                                   &v.guards);
       // A restart is a fork of the saved process: what the process asked
       // to have wiped in a child (a random generator's state), or allowed
       // the kernel to drop, comes back zero.
