@@ -7,7 +7,6 @@
 #include "dispatch/registry.hpp"
 #include "freeze/frozen.hpp"
 #include "statefile/manifest.hpp"
-#include "statefile/pages.hpp"
 #include "trust/credentials_bound.hpp"
 
 #include <cpr/sdk/handler.hpp>

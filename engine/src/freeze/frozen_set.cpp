@@ -49,9 +49,11 @@ void FrozenSet::freeze(const IdList &ids) {
   for (bool grew = true; grew;) {
     grew = false;
     for (pid_t pid : resolve_ids(ids)) {
-      if (has(pid) || left_by_killed_cpr(pid))
-        continue; // such a fork is collected by check_children()
+      if (has(pid))
+        continue;
       auto st = proc::stat(pid);
+      if (st && left_by_killed_cpr(*st))
+        continue; // collected by check_children()
       if (st && st->state == 'Z') {
         zombies.push_back(zombie_record(pid));
       } else {
@@ -151,15 +153,18 @@ std::map<pid_t, pid_t> FrozenSet::share_groups() const {
 // A fork a killed cpr left is collected (snapshot.hpp).
 void FrozenSet::check_children() {
   for (const auto &f : processes)
-    for (pid_t child : proc::children(f->pid()))
-      if (left_by_killed_cpr(child))
+    for (pid_t child : proc::children(f->pid())) {
+      if (has(child) || child == ::getpid()) // ckpt_create's own child
+        continue;
+      if (auto st = proc::stat(child); st && left_by_killed_cpr(*st))
         collect_left_fork(*f, child);
-      else if (!has(child) && child != ::getpid()) // ckpt_create's own child
+      else
         throw sdk::Error(sdk::Code::checkpoint_error,
                          fmt::format("Checkpoint error: process {} has a "
                                      "child {} outside the set; "
                                      "checkpoint the tree with {}:HID",
                                      f->pid(), child, f->pid()));
+    }
 }
 
 } // namespace cpr::engine

@@ -46,10 +46,9 @@ bool suspend_seccomp(pid_t pid, bool suspend) {
 
 } // namespace
 
-bool left_by_killed_cpr(pid_t child) {
-  auto st = proc::stat(child);
-  return st && st->state == 'Z' && st->field(38) == 0 &&
-         st->field(52) == fork_exit_status << 8;
+bool left_by_killed_cpr(const proc::Stat &child) {
+  return child.state == 'Z' && child.field(38) == 0 &&
+         child.field(52) == fork_exit_status << 8;
 }
 
 void collect_left_fork(FrozenProcess &parent, pid_t child) {

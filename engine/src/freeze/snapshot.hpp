@@ -5,6 +5,7 @@
 #pragma once
 
 #include "freeze/frozen.hpp"
+#include "process/proc.hpp"
 
 #include <sys/types.h>
 #include <vector>
@@ -14,7 +15,7 @@ namespace cpr::engine {
 // A fork a killed cpr left: a finished child of `parent`, which the process
 // never collects (no exit signal, status 99). collect_left_fork() collects
 // it from inside the frozen parent.
-bool left_by_killed_cpr(pid_t child);
+bool left_by_killed_cpr(const proc::Stat &child);
 void collect_left_fork(FrozenProcess &parent, pid_t child);
 
 class Snapshots {

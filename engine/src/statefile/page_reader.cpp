@@ -36,10 +36,6 @@ namespace {
 constexpr std::uint64_t read_ahead_file = 2 * buffer_size;
 constexpr std::uint64_t read_ahead_budget = 512ULL << 20;
 
-} // namespace
-
-namespace {
-
 // Extents in order, apart, of whole pages, inside the file.
 bool well_formed(const std::vector<PageExtent> &extents, std::uint64_t bytes) {
   std::uint64_t logical_end = 0;
@@ -147,9 +143,10 @@ void PageReader::verify() {
 }
 
 // The pages of `ranges` (one after another from `logical`) that the file
-// holds, in buffer-sized pieces of the file, each with where it is there.
+// holds, in buffer-sized pieces of the file, each with where it is there
+// (inside the file: open() checked every extent).
 std::vector<PageReader::Chunk>
-PageReader::chunks_of(pid_t pid, const File &f, std::uint64_t logical,
+PageReader::chunks_of(const File &f, std::uint64_t logical,
                       std::span<const sdk::Range> ranges) const {
   std::vector<Chunk> chunks;
   auto add = [&](std::uint64_t addr, std::uint64_t len, std::uint64_t at) {
@@ -185,11 +182,6 @@ PageReader::chunks_of(pid_t pid, const File &f, std::uint64_t logical,
       addr += take, logical += take;
     }
   }
-  if (!chunks.empty() && chunks.back().offset + chunks.back().len > f.size)
-    throw sdk::Error(sdk::Code::damaged_statefile,
-                     fmt::format("damaged statefile {}: pages of process {} "
-                                 "are short",
-                                 statefile_, pid));
   return chunks;
 }
 
@@ -237,7 +229,7 @@ void PageReader::restore(pid_t pid, std::uint64_t offset,
   Stopwatch watch(seconds_);
   auto alias = aliases_.find(pid);
   File &f = files_.at(alias == aliases_.end() ? pid : alias->second);
-  const std::vector<Chunk> chunks = chunks_of(pid, f, offset, ranges);
+  const std::vector<Chunk> chunks = chunks_of(f, offset, ranges);
   std::future<void> reading;
   auto read_ahead = [&](std::size_t k) {
     reading = std::async(std::launch::async, [&, k] {

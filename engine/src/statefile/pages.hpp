@@ -137,7 +137,7 @@ private:
     std::size_t len;
     std::uint64_t offset;
   };
-  std::vector<Chunk> chunks_of(pid_t pid, const File &f, std::uint64_t offset,
+  std::vector<Chunk> chunks_of(const File &f, std::uint64_t logical,
                                std::span<const sdk::Range> ranges) const;
   void read_chunk(File &f, char *buffer, const Chunk &c);
   // Puts the chunk into the process; 0 or an errno.
