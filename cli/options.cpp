@@ -32,6 +32,8 @@ public:
         set_all_ipc();
       else if (a == "--timeout")
         set_timeout(next_value("--timeout"));
+      else if (a == "--compress" || a.rfind("--compress=", 0) == 0)
+        set_compress(a);
       else if (a.size() >= 2 && a[0] == '-' && a[1] != '-')
         flags(a);
       else if (mode_ && *mode_ != Mode::checkpoint)
@@ -149,6 +151,20 @@ private:
     checkpoint_only_.push_back("--timeout");
   }
 
+  // --compress, or --compress=LEVEL.
+  void set_compress(const std::string &a) {
+    std::string value = a.size() > 10 ? a.substr(11) : "1";
+    char *end = nullptr;
+    long level = std::strtol(value.c_str(), &end, 10);
+    if (value.empty() || *end || level < 1 ||
+        level > engine::max_compress_level)
+      throw UsageError("Invalid argument: --compress takes a level, 1 to " +
+                       std::to_string(engine::max_compress_level) + ", not '" +
+                       value + "'");
+    opts_.checkpoint.compress = static_cast<int>(level);
+    checkpoint_only_.push_back("--compress");
+  }
+
   void set_will(engine::Will w, char f) {
     if (will_ && *will_ != f)
       throw UsageError("Invalid argument: -k and -g exclude each other");
@@ -201,7 +217,7 @@ const char *usage() {
          "[-u]\n"
          "              [-q] [--distribute] [--outside-pipes] "
          "[--outside-sockets]\n"
-         "              [--all-ipc] [--timeout S]\n"
+         "              [--all-ipc] [--timeout S] [--compress[=LEVEL]]\n"
          "       cpr -r [-j] [-q] [--fork-any] [--force-changed] statefile...\n"
          "       cpr -i statefile...\n"
          "       cpr -D statefile...\n"
@@ -230,6 +246,8 @@ const char *usage() {
          "  --timeout S   with -c: wait S seconds (default 60) for the "
          "SIGCKPT\n"
          "                handlers of the processes to return\n"
+         "  --compress[=LEVEL]  with -c: compress the memory with zstd, at\n"
+         "                LEVEL 1 (fastest, the default) to 19 (smallest)\n"
          "  -r            restart from the statefiles, all or none\n"
          "  -j            with -r: the processes that ran on a terminal run "
          "on\n"

@@ -67,6 +67,11 @@ engine::CheckpointRequest request(const char *path, ckpt_id_t id,
       req.outside_sockets = true;
     } else if (a->ckpt_type == CKPT_ARG_ALL_IPC) {
       req.all_ipc = true;
+    } else if (a->ckpt_type == CKPT_ARG_COMPRESS) {
+      req.compress = a->ckpt_data ? *static_cast<int *>(a->ckpt_data) : 1;
+      if (req.compress == 0) // 0 would mean "not compressed"
+        throw sdk::Error(EINVAL, "Invalid argument: the compression level "
+                                 "is 1 to 19, not 0");
     } else if (a->ckpt_type == CKPT_ARG_TIMEOUT && a->ckpt_data) {
       req.handler_timeout =
           std::chrono::seconds(*static_cast<unsigned *>(a->ckpt_data));

@@ -22,6 +22,7 @@
 #include <algorithm>
 #include <cstdio>
 #include <cstdlib>
+#include <fmt/format.h>
 #include <linux/kcmp.h>
 #include <optional>
 #include <set>
@@ -50,6 +51,7 @@ Header make_header(const CheckpointRequest &req, Will will,
   h.fork = policies.fork();
   h.cdir = policies.cdir();
   h.rdir = policies.rdir();
+  h.compress_level = req.compress;
   return h;
 }
 
@@ -97,6 +99,8 @@ public:
     pages_.report_to(meter_);
     if (will_ == Will::cont)
       pages_.defer_private_copies();
+    if (req.compress != 0)
+      pages_.compress(req.compress);
     set_up_context();
     manifest_.header =
         make_header(req, will_, policies_, owner_.first, owner_.second);
@@ -149,6 +153,7 @@ public:
     for (ProcessRecord &p : manifest_.processes) {
       p.pages_bytes = pages_.bytes(p.pid);
       p.page_extents = pages_.extents(p.pid);
+      p.page_frames = pages_.frames(p.pid);
     }
     writer_.write_manifest(manifest_);
     writer_.commit(owner_.first, owner_.second, pages_.digests());
@@ -253,6 +258,10 @@ bool timing_wanted() {
 }
 
 void checkpoint(const CheckpointRequest &req) {
+  if (req.compress < 0 || req.compress > max_compress_level)
+    throw sdk::Error(EINVAL, fmt::format("Invalid argument: the compression "
+                                         "level is 1 to {}, not {}",
+                                         max_compress_level, req.compress));
   Clock total;
   CheckpointRun run(req);
   run.freeze();

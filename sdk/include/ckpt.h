@@ -112,6 +112,9 @@ struct ckpt_args {
 #define CKPT_ARG_OUTSIDE_SOCKETS                                               \
   0x107 /* create: connect unix sockets to outside again by                    \
            address at restart (NULL) */
+#define CKPT_ARG_COMPRESS                                                      \
+  0x108 /* create: compress the memory with zstd; int * level,                 \
+           1 to 19, or NULL for 1 */
 
 /* Errors: errno as the guide's message says (ESRCH "No such process",
  * EEXIST "File exists", ...); ECKPT for "Checkpoint error". */

@@ -192,6 +192,11 @@ TargetSpec churn(int mib, bool no_clone) {
   return spec;
 }
 
+TargetSpec text_log(int mib) {
+  auto program = fs::path(CPR_TARGETS_BUILD_DIR) / "text_log";
+  return {"text_log", {program.string(), std::to_string(mib)}};
+}
+
 TargetSpec itimers() {
   auto program = fs::path(CPR_TARGETS_BUILD_DIR) / "itimers";
   return make_target("itimers", {program.string()}, {});

@@ -47,6 +47,10 @@ TargetSpec big_memory(int mib);
 // its cwd, then checked whole; "ready" first, "ok" last. `no_clone`: a
 // seccomp filter kills it if it calls clone (or fork, vfork, clone3).
 TargetSpec churn(int mib, bool no_clone = false);
+// text_log.c: `mib` MiB of log lines and as much untouched memory after
+// them, kept until a file "stop" appears in its cwd, then checked; "ready"
+// first, "intact" last.
+TargetSpec text_log(int mib);
 // A periodic POSIX timer and a one-shot one that ends the run after 2 s.
 TargetSpec posix_timers();
 // Two threads with signals blocked and pending (standard and real-time,

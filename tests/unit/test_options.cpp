@@ -49,6 +49,19 @@ TEST_CASE("the --timeout option sets how long SIGCKPT handlers may take") {
   CHECK_THROWS_AS(parse_options({"-r", "s", "--timeout", "5"}), UsageError);
 }
 
+TEST_CASE("the --compress option takes an optional zstd level") {
+  CHECK(parse_options({"-c", "s", "-p", "1"}).checkpoint.compress == 0);
+  CHECK(
+      parse_options({"-c", "s", "-p", "1", "--compress"}).checkpoint.compress ==
+      1);
+  CHECK(parse_options({"-c", "s", "-p", "1", "--compress=19"})
+            .checkpoint.compress == 19);
+  for (const char *bad : {"--compress=0", "--compress=20",
+                          "--compress=", "--compress=fast", "--compress=-1"})
+    CHECK_THROWS_AS(parse_options({"-c", "s", "-p", "1", bad}), UsageError);
+  CHECK_THROWS_AS(parse_options({"-r", "s", "--compress"}), UsageError);
+}
+
 TEST_CASE("restart, query and delete take several statefiles") {
   auto o = parse_options({"-r", "a", "b"});
   CHECK(o.mode == Mode::restart);

@@ -7,6 +7,7 @@
 #include <sched.h>
 #include <sstream>
 #include <string>
+#include <sys/sysinfo.h>
 
 namespace cpr::engine {
 
@@ -44,6 +45,14 @@ CpuPin::~CpuPin() {
 void allow_any_cpu() {
   cpu_set_t all = all_cpus();
   (void)::sched_setaffinity(0, sizeof all, &all);
+}
+
+void run_on_own_cpu(unsigned k) {
+  cpu_set_t one;
+  CPU_ZERO(&one);
+  CPU_SET(k % static_cast<unsigned>(::get_nprocs()), &one);
+  if (::sched_setaffinity(0, sizeof one, &one) != 0)
+    allow_any_cpu();
 }
 
 } // namespace cpr::engine

@@ -165,5 +165,8 @@ std::vector<sdk::Range> stale_work_areas(pid_t pid,
                                          const std::vector<sdk::Mapping> &maps);
 // For a worker thread started while its creator was pinned.
 void allow_any_cpu();
+// For worker `k` of a few that must run at once: on the k-th CPU (the
+// scheduler, left to itself, often keeps two fresh threads on one).
+void run_on_own_cpu(unsigned k);
 
 } // namespace cpr::engine

@@ -66,7 +66,7 @@ void check_records(LoadedStatefile &l, const Registry &registry,
     for (size_t i = 1; i < p.threads.size(); ++i)
       pids.need(p.threads[i].tid, true);
     if (p.pages_bytes > 0)
-      l.pages->open(p.pid, p.pages_bytes, p.page_extents);
+      l.pages->open(p.pid, p.pages_bytes, p.page_extents, p.page_frames);
   }
 }
 

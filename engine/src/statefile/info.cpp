@@ -39,7 +39,11 @@ void describe_process(const ProcessRecord &p, const Manifest &m,
   out << fmt::format("  Working at dir:\t{}\n", p.cwd);
   out << fmt::format("  Root dir:\t\t{}\n", p.root);
   out << fmt::format("  Threads:\t\t{}\n", p.threads.size());
-  out << fmt::format("  Memory saved:\t\t{} bytes\n", p.pages_bytes);
+  if (p.page_frames.empty())
+    out << fmt::format("  Memory saved:\t\t{} bytes\n", p.pages_bytes);
+  else
+    out << fmt::format("  Memory saved:\t\t{} bytes, compressed to {}\n",
+                       p.pages_bytes, p.pages_file_bytes());
   out << fmt::format("  Open files:\t\t{}\n", p.fds.size());
   for (const FdRef &ref : p.fds) {
     const ObjectRecord &o = m.object(ref.object);
@@ -89,6 +93,8 @@ void describe(const std::string &statefile, std::ostream &out) {
   out << fmt::format("  FORK policy:\t\t{}\n", fork_name(h.fork));
   out << fmt::format("  CDIR policy:\t\t{}\n", dir_policy_name(h.cdir));
   out << fmt::format("  RDIR policy:\t\t{}\n", dir_policy_name(h.rdir));
+  if (h.compress_level != 0)
+    out << fmt::format("  Compression:\t\tzstd, level {}\n", h.compress_level);
   for (std::uint64_t id : m.set_objects) {
     const ObjectRecord &o = m.object(id);
     out << fmt::format("  {:<20}\t{}\n", o.kind + ":", o.summary);

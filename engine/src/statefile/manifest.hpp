@@ -54,10 +54,12 @@ struct Header {
   // Class version 4 only: the set lived in an IPC namespace of its own
   // (moved into a shm.ipc-namespace record as it is read).
   bool legacy_own_ipc_namespace = false;
+  // The zstd level the pages were compressed with (--compress); 0: none.
+  std::int32_t compress_level = 0;
 
   // Class version 1 added fork, cdir, rdir; 2 terminal; 3 made_by_groups;
   // 4 own_ipc_namespace; 5 not it (plugins/shm has it); 6 no terminal
-  // (plugins/files has it).
+  // (plugins/files has it); 7 compress_level.
   template <class A> void serialize(A &ar, unsigned version) {
     ar &revision &cpr_version &time &owner_uid &owner_gid &made_by_uid;
     ar &host &kernel &arch &ids &will;
@@ -69,6 +71,8 @@ struct Header {
       ar &made_by_groups;
     if (version == 4)
       ar &legacy_own_ipc_namespace;
+    if (version >= 7)
+      ar &compress_level;
   }
 };
 
@@ -198,6 +202,25 @@ struct PageExtent {
   }
 };
 
+// A compressed pages file is a row of zstd frames, each starting at a
+// multiple of the page size (O_DIRECT), and the extents' `physical`
+// offsets count the bytes the frames hold once decompressed.
+struct PageFrame {
+  std::uint64_t raw = 0, raw_length = 0;       // what it holds, decompressed
+  std::uint64_t stored = 0, stored_length = 0; // where it is in the file
+
+  template <class A> void serialize(A &ar, unsigned) {
+    ar &raw &raw_length &stored &stored_length;
+  }
+};
+
+inline constexpr std::uint64_t frame_alignment = 4096;
+
+inline std::uint64_t frame_end(const PageFrame &f) {
+  return f.stored + (f.stored_length + frame_alignment - 1) / frame_alignment *
+                        frame_alignment;
+}
+
 struct ProcessRecord {
   std::int32_t pid = 0, ppid = 0, pgid = 0, sid = 0;
   std::string comm, psargs, exe, cwd, root;
@@ -227,10 +250,11 @@ struct ProcessRecord {
   std::vector<FdRef> fds;
   std::vector<std::uint64_t> objects;    // process-wide handler records
   std::vector<sdk::Range> address_space; // every mapping, for placing ours
-  std::uint64_t pages_bytes = 0;
-  std::vector<PageExtent> page_extents; // sorted, apart
-  LegacyTimers legacy_timers;           // never written
-  LegacyTty legacy_tty;                 // never written
+  std::uint64_t pages_bytes = 0;         // decompressed
+  std::vector<PageExtent> page_extents;  // sorted, apart
+  std::vector<PageFrame> page_frames;    // none: the file is not compressed
+  LegacyTimers legacy_timers;            // never written
+  LegacyTty legacy_tty;                  // never written
   // Seccomp filters (struct sock_filter arrays), oldest first.
   std::vector<std::vector<std::uint8_t>> seccomp_filters;
 
@@ -240,7 +264,7 @@ struct ProcessRecord {
   // root_deleted, cwd_mode; 9 shares_fs; 10 shares_files; 11 no timers
   // (plugins/timers has them); 12 no terminal (plugins/files has it);
   // 13 page_extents (before, the pages file held every page saved, in
-  // order).
+  // order); 14 page_frames.
   template <class A> void serialize(A &ar, unsigned version) {
     ar &pid &ppid &pgid &sid &comm &psargs &exe &cwd &root;
     ar &umask &personality &nice &sched_policy &sched_priority;
@@ -273,6 +297,13 @@ struct ProcessRecord {
       ar &page_extents;
     else if (pages_bytes > 0)
       page_extents = {{0, pages_bytes, 0}};
+    if (version >= 14)
+      ar &page_frames;
+  }
+
+  // The size of its pages file.
+  std::uint64_t pages_file_bytes() const {
+    return page_frames.empty() ? pages_bytes : frame_end(page_frames.back());
   }
 };
 
@@ -295,8 +326,8 @@ struct Manifest {
 
 } // namespace cpr::engine
 
-BOOST_CLASS_VERSION(cpr::engine::Header, 6)
-BOOST_CLASS_VERSION(cpr::engine::ProcessRecord, 13)
+BOOST_CLASS_VERSION(cpr::engine::Header, 7)
+BOOST_CLASS_VERSION(cpr::engine::ProcessRecord, 14)
 BOOST_CLASS_VERSION(cpr::engine::ThreadState, 1)
 BOOST_CLASS_VERSION(cpr::engine::FdRef, 1)
 BOOST_CLASS_VERSION(cpr::engine::Manifest, 1)

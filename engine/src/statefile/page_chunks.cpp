@@ -8,11 +8,12 @@
 
 namespace cpr::engine {
 
-Buffer make_buffer() {
-  void *p = std::aligned_alloc(4096, buffer_size);
+Buffer make_buffer(std::size_t size) {
+  size = (size + page_size - 1) / page_size * page_size;
+  void *p = std::aligned_alloc(4096, size);
   if (!p)
     throw std::bad_alloc();
-  std::memset(p, 0, buffer_size);
+  std::memset(p, 0, size);
   return Buffer(static_cast<char *>(p));
 }
 

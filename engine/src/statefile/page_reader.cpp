@@ -53,16 +53,19 @@ bool well_formed(const std::vector<PageExtent> &extents, std::uint64_t bytes) {
 } // namespace
 
 void PageReader::open(pid_t pid, std::uint64_t bytes,
-                      std::vector<PageExtent> extents) {
+                      std::vector<PageExtent> extents,
+                      std::vector<PageFrame> frames) {
   std::string name = fmt::format("pages/{}.img", pid);
-  if (!well_formed(extents, bytes))
+  if (!well_formed(extents, bytes) || !frames_well_formed(frames, bytes))
     throw sdk::Error(sdk::Code::damaged_statefile,
                      fmt::format("damaged statefile {}: the index of {} is "
                                  "inconsistent",
                                  statefile_, name));
   auto sealed = sealed_.find(name);
-  bool ahead = bytes > 0 && bytes <= read_ahead_file &&
-               read_ahead_ + bytes <= read_ahead_budget;
+  const std::uint64_t stored =
+      frames.empty() ? bytes : frame_end(frames.back());
+  bool ahead = stored > 0 && stored <= read_ahead_file &&
+               read_ahead_ + stored <= read_ahead_budget;
   // Else O_DIRECT, as the pages were written: they are not in the page
   // cache, and big direct reads beat its read-ahead.
   sdk::UniqueFd fd =
@@ -78,17 +81,22 @@ void PageReader::open(pid_t pid, std::uint64_t bytes,
   struct stat st {};
   ::fstat(fd.get(), &st);
   auto size = static_cast<std::uint64_t>(st.st_size);
-  if (size < bytes || size < sealed->second.size)
+  if (size < stored || size < sealed->second.size)
     throw sdk::Error(
         sdk::Code::damaged_statefile,
         fmt::format("damaged statefile {}: {} is truncated", statefile_, name));
-  if (ahead && ::posix_fadvise(fd.get(), 0, static_cast<off_t>(bytes),
+  if (ahead && ::posix_fadvise(fd.get(), 0, static_cast<off_t>(stored),
                                POSIX_FADV_WILLNEED) == 0)
-    read_ahead_ += bytes;
+    read_ahead_ += stored;
+  if (!frames.empty() && !frame_) {
+    stored_frame_ = make_buffer(FrameCompressor::bound(buffer_size));
+    frame_ = make_buffer();
+  }
   File &f = files_[pid];
   f.fd = std::move(fd);
   f.size = bytes;
   f.extents = std::move(extents);
+  f.frames = std::move(frames);
   f.name = name;
   f.sealed = sealed->second;
   if (!bench_unsealed())
@@ -96,10 +104,18 @@ void PageReader::open(pid_t pid, std::uint64_t bytes,
 }
 
 void PageReader::read_chunk(File &f, char *buffer, const Chunk &c) {
+  if (f.frames.empty())
+    read_exactly(f, buffer, c.len, c.offset);
+  else
+    read_frames(f, buffer, c);
+}
+
+void PageReader::read_exactly(File &f, char *buffer, std::size_t len,
+                              std::uint64_t offset) {
   std::size_t done = 0;
-  while (done < c.len) {
-    ssize_t n = ::pread(f.fd.get(), buffer + done, c.len - done,
-                        static_cast<off_t>(c.offset + done));
+  while (done < len) {
+    ssize_t n = ::pread(f.fd.get(), buffer + done, len - done,
+                        static_cast<off_t>(offset + done));
     if (n < 0 && errno == EINTR)
       continue;
     if (n <= 0)
@@ -110,8 +126,9 @@ void PageReader::read_chunk(File &f, char *buffer, const Chunk &c) {
   }
 }
 
+// A compressed file is hashed as its frames are read (load_frame).
 void PageReader::hash_chunk(File &f, const char *buffer, const Chunk &c) {
-  if (bench_unsealed())
+  if (bench_unsealed() || !f.frames.empty())
     return;
   if (f.in_order && c.offset == f.hashed) {
     f.mac.update(buffer, c.len);

@@ -41,11 +41,15 @@ PageWriter::PageWriter(std::string statefile_dir, SealKey key)
     : dir_(std::move(statefile_dir)),
       key_(std::move(key)), buffers_{make_buffer(), make_buffer()} {}
 
+// Each task waited for on its own: a failed compression may leave a write
+// running, from a buffer freed with this.
 PageWriter::~PageWriter() {
-  try {
-    wait_for_write();
-  } catch (...) {
-  }
+  for (std::future<void> *task : {&compressing_, &writing_})
+    try {
+      if (task->valid())
+        task->get();
+    } catch (...) {
+    }
   for (auto &[pid, f] : files_)
     if (f.fd >= 0)
       ::close(f.fd);
@@ -85,6 +89,8 @@ static void write_all(int fd, const char *p, std::size_t left, pid_t pid) {
 }
 
 void PageWriter::wait_for_write() {
+  if (compressing_.valid())
+    compressing_.get();
   if (writing_.valid())
     writing_.get();
 }
@@ -129,20 +135,30 @@ char *PageWriter::read_chunk(const Run &run, std::span<const iovec> remote,
 
 void PageWriter::write_chunk(pid_t pid, File &out, const char *buffer,
                              std::size_t len) {
-  wait_for_write();
-  // The digest is taken on the other core while the device writes.
-  writing_ = std::async(std::launch::async, [&out, buffer, len, pid] {
+  if (compressor_) {
+    compress_and_write(pid, out, buffer, len);
+  } else {
+    wait_for_write();
+    writing_ = start_write(pid, out, buffer, len);
+  }
+  out.raw += len;
+  if (meter_)
+    meter_->add(len);
+}
+
+// The digest is taken on the other core while the device writes.
+std::future<void> PageWriter::start_write(pid_t pid, File &out,
+                                          const char *data, std::size_t len) {
+  return std::async(std::launch::async, [&out, data, len, pid] {
     std::future<void> hashing;
     if (!bench_unsealed())
       hashing =
-          std::async(std::launch::async, [&] { out.mac.update(buffer, len); });
-    write_all(out.fd, buffer, len, pid);
+          std::async(std::launch::async, [&] { out.mac.update(data, len); });
+    write_all(out.fd, data, len, pid);
     if (hashing.valid())
       hashing.get();
+    out.size += len;
   });
-  out.size += len;
-  if (meter_)
-    meter_->add(len);
 }
 
 void PageWriter::add_extent(File &f, std::uint64_t logical,
@@ -160,7 +176,7 @@ void PageWriter::add_extent(File &f, std::uint64_t logical,
 
 void PageWriter::copy_chunk(Run &run, std::span<const iovec> remote,
                             std::size_t len) {
-  add_extent(run.out, run.logical, len, run.out.size);
+  add_extent(run.out, run.logical, len, run.out.raw);
   write_chunk(run.pid, run.out, read_chunk(run, remote, len), len);
   run.logical += len;
 }
@@ -175,7 +191,7 @@ void PageWriter::copy_nonzero(Run &run, std::span<const iovec> remote,
       continue;
     if (page != buffer + used)
       std::memcpy(buffer + used, page, page_size);
-    add_extent(run.out, run.logical + at, page_size, run.out.size + used);
+    add_extent(run.out, run.logical + at, page_size, run.out.raw + used);
     used += page_size;
   }
   run.logical += len;
@@ -284,7 +300,7 @@ SealEntries PageWriter::digests() {
 
 std::uint64_t PageWriter::bytes(pid_t pid) const {
   auto it = files_.find(pid);
-  return it == files_.end() ? 0 : it->second.size;
+  return it == files_.end() ? 0 : it->second.raw;
 }
 
 std::vector<PageExtent> PageWriter::extents(pid_t pid) const {
@@ -292,10 +308,15 @@ std::vector<PageExtent> PageWriter::extents(pid_t pid) const {
   return it == files_.end() ? std::vector<PageExtent>{} : it->second.extents;
 }
 
+std::vector<PageFrame> PageWriter::frames(pid_t pid) const {
+  auto it = files_.find(pid);
+  return it == files_.end() ? std::vector<PageFrame>{} : it->second.frames;
+}
+
 std::uint64_t PageWriter::total_bytes() const {
   std::uint64_t total = 0;
   for (const auto &[pid, f] : files_)
-    total += f.size;
+    total += f.raw;
   return total;
 }
 

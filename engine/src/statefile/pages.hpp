@@ -2,8 +2,10 @@
 #pragma once
 
 #include "statefile/manifest.hpp"
+#include "statefile/page_chunks.hpp"
 #include "statefile/progress_meter.hpp"
 #include "statefile/seal.hpp"
+#include "statefile/zstd_frames.hpp"
 
 #include <cpr/sdk/pages.hpp>
 #include <cpr/sdk/unique_fd.hpp>
@@ -26,7 +28,7 @@ struct FreeBuffer {
   void operator()(char *p) const { std::free(p); }
 };
 using Buffer = std::unique_ptr<char, FreeBuffer>;
-Buffer make_buffer();
+Buffer make_buffer(std::size_t size = buffer_size);
 
 class PageWriter final : public sdk::PageSink {
 public:
@@ -38,6 +40,8 @@ public:
   // From now on, private copies are kept for later: finish() reads them
   // from a fork of their process, or from the process itself.
   void defer_private_copies() { defer_ = true; }
+  // From now on, pages are written as zstd frames of this level.
+  void compress(int level);
   // The processes whose pages are kept for later.
   std::vector<pid_t> deferred() const;
   // The pages kept for later of process `pid` are to be read from `fork`.
@@ -46,8 +50,10 @@ public:
   void copy_deferred(pid_t pid);
   // Copies every page kept for later, then makes every pages file durable.
   void finish();
+  // What process `pid`'s pages file holds, decompressed.
   std::uint64_t bytes(pid_t pid) const;
   std::vector<PageExtent> extents(pid_t pid) const;
+  std::vector<PageFrame> frames(pid_t pid) const;
   std::uint64_t total_bytes() const;
   // Told of every chunk as it is written.
   void report_to(ProgressMeter &meter) { meter_ = &meter; }
@@ -59,8 +65,10 @@ private:
   struct File {
     int fd = -1;
     std::uint64_t size = 0;    // written
+    std::uint64_t raw = 0;     // written, before compression
     std::uint64_t logical = 0; // handed out to handlers
     std::vector<PageExtent> extents;
+    std::vector<PageFrame> frames;
     std::vector<std::pair<std::uint64_t, sdk::PagesToSave>> deferred;
     sdk::UniqueFd fork_memory; // where the deferred pages are read from
     FileMac mac;               // of what is written, as it is written
@@ -78,6 +86,16 @@ private:
   char *read_chunk(const Run &run, std::span<const iovec> remote,
                    std::size_t len);
   void write_chunk(pid_t pid, File &out, const char *buffer, std::size_t len);
+  std::future<void> start_write(pid_t pid, File &out, const char *data,
+                                std::size_t len);
+  void compress_and_write(pid_t pid, File &out, const char *buffer,
+                          std::size_t len);
+  // The chunk, which starts at `raw` decompressed, as frames in one of
+  // frames_; their length, padded.
+  std::pair<const char *, std::size_t> compress_chunk(File &out,
+                                                      std::uint64_t raw,
+                                                      const char *buffer,
+                                                      std::size_t len);
   void copy_run(Run run, std::span<const sdk::Range> ranges);
   void copy_chunk(Run &run, std::span<const iovec> remote, std::size_t len);
   void copy_nonzero(Run &run, std::span<const iovec> remote, std::size_t len);
@@ -93,9 +111,24 @@ private:
   Buffer buffers_[2];
   int next_ = 0;
   std::future<void> writing_;
+  // With --compress, a chunk is compressed into one frame per core (parts
+  // under min_frame are not cut), in one of frames_ while the other is
+  // written.
+  std::unique_ptr<FrameCompressor> compressor_;
+  static constexpr std::size_t min_frame = 256 << 10;
+  std::size_t frame_slot_ = 0;
+  Buffer frames_[2];
+  int next_frames_ = 0;
+  std::future<void> compressing_; // then starts writing_
   ProgressMeter *meter_ = nullptr;
   double seconds_ = 0;
 };
+
+// Frames one after another from the start of the file, each holding the
+// next piece of the `bytes` decompressed, in pieces no larger than a
+// buffer, each no longer than zstd could make it.
+bool frames_well_formed(const std::vector<PageFrame> &frames,
+                        std::uint64_t bytes);
 
 class PageReader final : public sdk::PageSource {
 public:
@@ -105,8 +138,9 @@ public:
              SealEntries sealed);
   ~PageReader() override;
   // Throws "damaged statefile" unless the pages file holds `bytes`, which
-  // `extents` place.
-  void open(pid_t pid, std::uint64_t bytes, std::vector<PageExtent> extents);
+  // `extents` place, in `frames` if it is compressed.
+  void open(pid_t pid, std::uint64_t bytes, std::vector<PageExtent> extents,
+            std::vector<PageFrame> frames);
   // The saved process `saved` now runs as `live` (a new PID namespace).
   void alias(pid_t live, pid_t saved) { aliases_[live] = saved; }
   void restore(pid_t pid, std::uint64_t offset,
@@ -125,6 +159,7 @@ private:
     sdk::UniqueFd fd;
     std::uint64_t size = 0;
     std::vector<PageExtent> extents;
+    std::vector<PageFrame> frames; // none: not compressed
     std::string name;
     SealEntry sealed;
     // Hashed as it is read, while it is read from its start onwards.
@@ -140,6 +175,13 @@ private:
   std::vector<Chunk> chunks_of(const File &f, std::uint64_t logical,
                                std::span<const sdk::Range> ranges) const;
   void read_chunk(File &f, char *buffer, const Chunk &c);
+  void read_exactly(File &f, char *buffer, std::size_t len,
+                    std::uint64_t offset);
+  // From a compressed file: the frames that hold the chunk, decompressed.
+  void read_frames(File &f, char *buffer, const Chunk &c);
+  // Frame `k` of `f` decompressed, in frame_.
+  void load_frame(File &f, std::size_t k);
+  [[noreturn]] void refuse_frames_of(const File &f) const;
   // Puts the chunk into the process; 0 or an errno.
   static int fill(pid_t pid, const char *buffer, const Chunk &c);
   // Adds the chunk to the file's digest, if it comes next.
@@ -157,6 +199,11 @@ private:
   ProgressMeter *meter_ = nullptr;
   std::uint64_t bytes_ = 0;
   std::uint64_t read_ahead_ = 0; // asked of the page cache at open
+  // The last frame decompressed, and the one it came from.
+  FrameDecompressor decompressor_;
+  Buffer stored_frame_, frame_;
+  const File *frame_file_ = nullptr;
+  std::size_t frame_index_ = 0;
 };
 
 } // namespace cpr::engine

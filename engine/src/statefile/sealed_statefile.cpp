@@ -96,7 +96,7 @@ OpenedStatefile unsealed_for_bench(OpenedStatefile sf) {
   sf.manifest = parse_manifest(
       read_bounded(fd.get(), max_manifest_size, sf.path, "MANIFEST"), sf.path);
   for (const ProcessRecord &p : sf.manifest.processes)
-    sf.pages[fmt::format("pages/{}.img", p.pid)] = {p.pages_bytes, {}};
+    sf.pages[fmt::format("pages/{}.img", p.pid)] = {p.pages_file_bytes(), {}};
   return sf;
 }
 

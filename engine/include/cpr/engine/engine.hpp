@@ -17,6 +17,8 @@ namespace cpr::engine {
 
 enum class Will { exit, kill, cont };
 
+inline constexpr int max_compress_level = 19;
+
 struct CheckpointRequest {
   std::string statefile;
   IdList ids;
@@ -38,6 +40,9 @@ struct CheckpointRequest {
   // processes map are saved too (the statefile's bin/), for a restart after
   // they changed.
   bool upgrade = false;
+  // --compress (CKPT_ARG_COMPRESS): the zstd level, 1 to 19, the pages are
+  // compressed with; 0: not compressed.
+  int compress = 0;
   // How long the SIGCKPT handlers may take (the guide's checkpoint time-out).
   std::chrono::seconds handler_timeout{60};
   // Told how many bytes of memory are written, as they are.
