@@ -1,10 +1,11 @@
 /* touch_mem: benchmark target for cpr.
  *
- *   touch_mem <alloc_mib> <touch_mib>
+ *   touch_mem <alloc_mib> <touch_mib> [text]
  *
  * mmaps <alloc_mib> MiB of private anonymous memory, fills the first
  * <touch_mib> MiB with a pseudo-random pattern (incompressible, never a zero
- * page), prints "ready" to stdout and waits for SIGUSR1.  On SIGUSR1 it checks
+ * page) or, with "text", with words of English-like text in a pseudo-random
+ * order (what a log or a table of results compresses like), prints "ready" to stdout and waits for SIGUSR1.  On SIGUSR1 it checks
  * the pattern (and that the untouched rest still reads as zeros), prints "ok"
  * and exits 0, or prints "corrupt ..." and exits 3.  Usage errors exit 2.
  *
@@ -39,6 +40,29 @@ static inline uint64_t pattern(uint64_t i) {
   return (z ^ (z >> 31)) | 1; /* never 0: a lost page (zero-filled) always shows */
 }
 
+/* Eight letters each: one word of text per 64-bit word of memory. */
+static const char words[64][9] = {
+    "the     ", "process ", "value = ", "result  ", "of      ", "and     ",
+    "step    ", "error   ", "matrix  ", "row     ", "column  ", "0.25    ",
+    "1.5e-3  ", "done.\n  ", "in      ", "to      ", "a       ", "is      ",
+    "time    ", "energy  ", "total   ", "mean    ", "sum     ", "index   ",
+    "node    ", "file    ", "reading ", "writing ", "input   ", "output  ",
+    "cell    ", "grid    ", "solver  ", "iter    ", "residual", "norm    ",
+    "<tag>   ", "</tag>  ", "{\"key\": ", "\"name\", ", "true,   ", "false,  ",
+    "null    ", "12345   ", "67890   ", "INFO    ", "WARN    ", "DEBUG   ",
+    "user    ", "session ", "request ", "reply   ", "status  ", "200 OK  ",
+    "GET /   ", "POST /  ", "http:// ", "www.    ", ".com    ", "data    ",
+    "list    ", "map     ", "key     ", "for     "};
+
+static int text;
+
+static inline uint64_t word_at(uint64_t i) {
+  if (!text) return pattern(i);
+  uint64_t w;
+  memcpy(&w, words[pattern(i) >> 58], sizeof w);
+  return w;
+}
+
 static double now_s(void) {
   struct timespec ts;
   clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -56,9 +80,11 @@ static int parse_mib(const char *s, size_t *out) {
 
 int main(int argc, char **argv) {
   size_t alloc_mib, touch_mib;
-  if (argc != 3 || parse_mib(argv[1], &alloc_mib) || parse_mib(argv[2], &touch_mib) ||
-      alloc_mib == 0 || touch_mib > alloc_mib) {
-    fprintf(stderr, "usage: %s <alloc_mib> <touch_mib>   (0 < alloc, touch <= alloc)\n", argv[0]);
+  text = argc == 4 && strcmp(argv[3], "text") == 0;
+  if ((argc != 3 && !text) || parse_mib(argv[1], &alloc_mib) ||
+      parse_mib(argv[2], &touch_mib) || alloc_mib == 0 || touch_mib > alloc_mib) {
+    fprintf(stderr, "usage: %s <alloc_mib> <touch_mib> [text]   (0 < alloc, touch <= alloc)\n",
+            argv[0]);
     return 2;
   }
   const size_t alloc = alloc_mib << 20, touch = touch_mib << 20;
@@ -80,7 +106,7 @@ int main(int argc, char **argv) {
 
   double t0 = now_s();
   const size_t nwords = touch / sizeof(uint64_t);
-  for (size_t i = 0; i < nwords; i++) mem[i] = pattern(i);
+  for (size_t i = 0; i < nwords; i++) mem[i] = word_at(i);
   double t1 = now_s();
   fprintf(stderr, "touch_mem: pid %d: %zu MiB mapped at %p, %zu MiB touched in %.3f s\n",
           (int)getpid(), alloc_mib, (void *)mem, touch_mib, t1 - t0);
@@ -96,9 +122,9 @@ int main(int argc, char **argv) {
   }
 
   for (size_t i = 0; i < nwords; i++) {
-    if (mem[i] != pattern(i)) {
+    if (mem[i] != word_at(i)) {
       printf("corrupt offset=%zu expected=%016llx got=%016llx\n", i * sizeof(uint64_t),
-             (unsigned long long)pattern(i), (unsigned long long)mem[i]);
+             (unsigned long long)word_at(i), (unsigned long long)mem[i]);
       fflush(stdout);
       return 3;
     }
