@@ -34,6 +34,8 @@ public:
         set_timeout(next_value("--timeout"));
       else if (a == "--compress" || a.rfind("--compress=", 0) == 0)
         set_compress(a);
+      else if (a == "--since")
+        set_since(next_value("--since"));
       else if (a.size() >= 2 && a[0] == '-' && a[1] != '-')
         flags(a);
       else if (mode_ && *mode_ != Mode::checkpoint)
@@ -151,6 +153,13 @@ private:
     checkpoint_only_.push_back("--timeout");
   }
 
+  void set_since(const std::string &earlier) {
+    if (!opts_.checkpoint.since.empty())
+      throw UsageError("Invalid argument: --since given twice");
+    opts_.checkpoint.since = earlier;
+    checkpoint_only_.push_back("--since");
+  }
+
   // --compress, or --compress=LEVEL.
   void set_compress(const std::string &a) {
     std::string value = a.size() > 10 ? a.substr(11) : "1";
@@ -218,6 +227,7 @@ const char *usage() {
          "              [-q] [--distribute] [--outside-pipes] "
          "[--outside-sockets]\n"
          "              [--all-ipc] [--timeout S] [--compress[=LEVEL]]\n"
+         "              [--since earlier_statefile]\n"
          "       cpr -r [-j] [-q] [--fork-any] [--force-changed] statefile...\n"
          "       cpr -i statefile...\n"
          "       cpr -D statefile...\n"
@@ -248,6 +258,10 @@ const char *usage() {
          "                handlers of the processes to return\n"
          "  --compress[=LEVEL]  with -c: compress the memory with zstd, at\n"
          "                LEVEL 1 (fastest, the default) to 19 (smallest)\n"
+         "  --since SF    with -c: an incremental checkpoint: the pages the\n"
+         "                earlier statefile SF holds unchanged are referred "
+         "to,\n"
+         "                not written; SF must stay while this one does\n"
          "  -r            restart from the statefiles, all or none\n"
          "  -j            with -r: the processes that ran on a terminal run "
          "on\n"

@@ -3,7 +3,7 @@
 set -euo pipefail
 packages=(build-essential cmake ninja-build pkg-config
           libboost-dev libboost-filesystem-dev libboost-serialization-dev
-          libfmt-dev libssl-dev libzstd-dev catch2 python3 clang libclang-rt-14-dev clang-format
+          libfmt-dev libssl-dev libzstd-dev libxxhash-dev catch2 python3 clang libclang-rt-14-dev clang-format
           tmux vim bsdutils nftables redis-server redis-tools curl)
 missing=()
 for p in "${packages[@]}"; do

@@ -67,6 +67,8 @@ engine::CheckpointRequest request(const char *path, ckpt_id_t id,
       req.outside_sockets = true;
     } else if (a->ckpt_type == CKPT_ARG_ALL_IPC) {
       req.all_ipc = true;
+    } else if (a->ckpt_type == CKPT_ARG_SINCE && a->ckpt_data) {
+      req.since = static_cast<const char *>(a->ckpt_data);
     } else if (a->ckpt_type == CKPT_ARG_COMPRESS) {
       req.compress = a->ckpt_data ? *static_cast<int *>(a->ckpt_data) : 1;
       if (req.compress == 0) // 0 would mean "not compressed"

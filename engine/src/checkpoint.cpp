@@ -9,6 +9,7 @@
 #include "process/namespaces.hpp"
 #include "process/proc.hpp"
 #include "select/attributes.hpp"
+#include "statefile/followers.hpp"
 #include "statefile/pages.hpp"
 #include "statefile/statefile.hpp"
 #include "timing.hpp"
@@ -104,6 +105,11 @@ public:
     set_up_context();
     manifest_.header =
         make_header(req, will_, policies_, owner_.first, owner_.second);
+    if (!req.since.empty()) {
+      earlier_ = load_earlier(req.since, req.statefile, owner_.first);
+      pages_.follow(earlier_->pages);
+      manifest_.header.ancestors = earlier_->ancestors;
+    }
   }
 
   // The set frozen, checked whole, in tree order.
@@ -156,6 +162,9 @@ public:
       p.page_frames = pages_.frames(p.pid);
     }
     writer_.write_manifest(manifest_);
+    if (earlier_) // a stale name left if the commit fails does no harm
+      add_follower(earlier_->ancestors, req_.statefile, owner_.first,
+                   owner_.second);
     writer_.commit(owner_.first, owner_.second, pages_.digests());
     if (will_ != Will::cont)
       release([](FrozenProcess &f) { f.kill(); });
@@ -238,6 +247,7 @@ private:
   Registry registry_;
   StatefileWriter writer_;
   PageWriter pages_;
+  std::optional<Earlier> earlier_; // --since
   sdk::SaveContext ctx_;
   Manifest manifest_;
   CheckpointNotice notice_;

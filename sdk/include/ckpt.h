@@ -115,6 +115,9 @@ struct ckpt_args {
 #define CKPT_ARG_COMPRESS                                                      \
   0x108 /* create: compress the memory with zstd; int * level,                 \
            1 to 19, or NULL for 1 */
+#define CKPT_ARG_SINCE                                                         \
+  0x109 /* create: const char *, an earlier statefile of the                   \
+           set: an incremental checkpoint */
 
 /* Errors: errno as the guide's message says (ESRCH "No such process",
  * EEXIST "File exists", ...); ECKPT for "Checkpoint error". */

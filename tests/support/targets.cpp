@@ -197,6 +197,11 @@ TargetSpec text_log(int mib) {
   return {"text_log", {program.string(), std::to_string(mib)}};
 }
 
+TargetSpec ledger(int mib) {
+  auto program = fs::path(CPR_TARGETS_BUILD_DIR) / "ledger";
+  return {"ledger", {program.string(), std::to_string(mib)}};
+}
+
 TargetSpec itimers() {
   auto program = fs::path(CPR_TARGETS_BUILD_DIR) / "itimers";
   return make_target("itimers", {program.string()}, {});

@@ -51,6 +51,10 @@ TargetSpec churn(int mib, bool no_clone = false);
 // them, kept until a file "stop" appears in its cwd, then checked; "ready"
 // first, "intact" last.
 TargetSpec text_log(int mib);
+// ledger.c: `mib` MiB of pages; a file "step" in its cwd makes it rewrite
+// a hundredth of them and print "step N"; "stop" makes it check them all;
+// "ready" first, "intact" last.
+TargetSpec ledger(int mib);
 // A periodic POSIX timer and a one-shot one that ends the run after 2 s.
 TargetSpec posix_timers();
 // Two threads with signals blocked and pending (standard and real-time,

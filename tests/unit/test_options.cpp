@@ -62,6 +62,16 @@ TEST_CASE("the --compress option takes an optional zstd level") {
   CHECK_THROWS_AS(parse_options({"-r", "s", "--compress"}), UsageError);
 }
 
+TEST_CASE("the --since option names the earlier statefile") {
+  CHECK(parse_options({"-c", "s", "-p", "1", "--since", "old"})
+            .checkpoint.since == "old");
+  CHECK_THROWS_AS(parse_options({"-c", "s", "-p", "1", "--since"}), UsageError);
+  CHECK_THROWS_AS(
+      parse_options({"-c", "s", "-p", "1", "--since", "a", "--since", "b"}),
+      UsageError);
+  CHECK_THROWS_AS(parse_options({"-r", "s", "--since", "old"}), UsageError);
+}
+
 TEST_CASE("restart, query and delete take several statefiles") {
   auto o = parse_options({"-r", "a", "b"});
   CHECK(o.mode == Mode::restart);

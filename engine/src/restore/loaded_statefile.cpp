@@ -1,5 +1,6 @@
 #include "restore/loaded_statefile.hpp"
 
+#include "statefile/followers.hpp"
 #include "statefile/statefile.hpp"
 
 namespace cpr::engine {
@@ -9,6 +10,8 @@ LoadedStatefile load_statefile(const std::string &path) {
   OpenedStatefile sf = open_statefile(path, Verify::deferring_pages);
   auto pages = std::make_unique<PageReader>(path, sf.dir.get(), sf.key,
                                             std::move(sf.pages));
+  for (OpenedStatefile &a : open_ancestors(path, sf.manifest.header))
+    pages->add_source(std::move(a));
   return {
       path, std::move(sf.manifest), std::move(sf.dir), std::move(pages), {}};
 }

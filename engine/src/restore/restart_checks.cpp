@@ -65,7 +65,7 @@ void check_records(LoadedStatefile &l, const Registry &registry,
                                    l.path, p.pid));
     for (size_t i = 1; i < p.threads.size(); ++i)
       pids.need(p.threads[i].tid, true);
-    if (p.pages_bytes > 0)
+    if (p.pages_bytes > 0 || !p.page_extents.empty())
       l.pages->open(p.pid, p.pages_bytes, p.page_extents, p.page_frames);
   }
 }

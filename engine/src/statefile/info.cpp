@@ -39,11 +39,16 @@ void describe_process(const ProcessRecord &p, const Manifest &m,
   out << fmt::format("  Working at dir:\t{}\n", p.cwd);
   out << fmt::format("  Root dir:\t\t{}\n", p.root);
   out << fmt::format("  Threads:\t\t{}\n", p.threads.size());
-  if (p.page_frames.empty())
-    out << fmt::format("  Memory saved:\t\t{} bytes\n", p.pages_bytes);
-  else
-    out << fmt::format("  Memory saved:\t\t{} bytes, compressed to {}\n",
-                       p.pages_bytes, p.pages_file_bytes());
+  std::uint64_t here = 0, earlier = 0;
+  for (const PageExtent &e : p.page_extents)
+    (e.source == 0 ? here : earlier) += e.length;
+  out << fmt::format("  Memory saved:\t\t{} bytes", here + earlier);
+  if (earlier > 0)
+    out << fmt::format(", {} of them unchanged in earlier statefiles", earlier);
+  if (!p.page_frames.empty())
+    out << fmt::format(", {}compressed to {}", earlier > 0 ? "the rest " : "",
+                       p.pages_file_bytes());
+  out << "\n";
   out << fmt::format("  Open files:\t\t{}\n", p.fds.size());
   for (const FdRef &ref : p.fds) {
     const ObjectRecord &o = m.object(ref.object);
@@ -93,6 +98,10 @@ void describe(const std::string &statefile, std::ostream &out) {
   out << fmt::format("  FORK policy:\t\t{}\n", fork_name(h.fork));
   out << fmt::format("  CDIR policy:\t\t{}\n", dir_policy_name(h.cdir));
   out << fmt::format("  RDIR policy:\t\t{}\n", dir_policy_name(h.rdir));
+  for (std::size_t k = 0; k < h.ancestors.size(); ++k)
+    out << fmt::format(
+        "  {}\t\t{}\n",
+        k == 0 ? "Made since:" : "  which follows:", h.ancestors[k].path);
   if (h.compress_level != 0)
     out << fmt::format("  Compression:\t\tzstd, level {}\n", h.compress_level);
   for (std::uint64_t id : m.set_objects) {

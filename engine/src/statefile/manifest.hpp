@@ -33,6 +33,15 @@ struct LegacyTerminal {
   }
 };
 
+// A statefile another one refers to: its path, absolute, and its seal's
+// nonce, which no other statefile has.
+struct Ancestor {
+  std::string path;
+  std::string nonce;
+
+  template <class A> void serialize(A &ar, unsigned) { ar &path &nonce; }
+};
+
 struct Header {
   std::uint32_t revision = format_revision;
   std::string cpr_version;
@@ -56,10 +65,13 @@ struct Header {
   bool legacy_own_ipc_namespace = false;
   // The zstd level the pages were compressed with (--compress); 0: none.
   std::int32_t compress_level = 0;
+  // cpr -c --since: the statefiles whose pages this one refers to, the
+  // one it was made since first, then those that one refers to.
+  std::vector<Ancestor> ancestors;
 
   // Class version 1 added fork, cdir, rdir; 2 terminal; 3 made_by_groups;
   // 4 own_ipc_namespace; 5 not it (plugins/shm has it); 6 no terminal
-  // (plugins/files has it); 7 compress_level.
+  // (plugins/files has it); 7 compress_level; 8 ancestors.
   template <class A> void serialize(A &ar, unsigned version) {
     ar &revision &cpr_version &time &owner_uid &owner_gid &made_by_uid;
     ar &host &kernel &arch &ids &will;
@@ -73,6 +85,8 @@ struct Header {
       ar &legacy_own_ipc_namespace;
     if (version >= 7)
       ar &compress_level;
+    if (version >= 8)
+      ar &ancestors;
   }
 };
 
@@ -194,11 +208,17 @@ struct ThreadState {
 // A run of a process's pages (counted as the handlers saved them) and where
 // it is in the process's pages file. Pages in no run were left out as
 // zeros.
+// `source`: 0, the statefile's own pages file; k, that of its k-th
+// ancestor (Header::ancestors), for pages unchanged since (cpr -c --since).
 struct PageExtent {
   std::uint64_t logical = 0, length = 0, physical = 0;
+  std::uint32_t source = 0;
 
-  template <class A> void serialize(A &ar, unsigned) {
+  // Class version 1 added source.
+  template <class A> void serialize(A &ar, unsigned version) {
     ar &logical &length &physical;
+    if (version >= 1)
+      ar &source;
   }
 };
 
@@ -326,8 +346,9 @@ struct Manifest {
 
 } // namespace cpr::engine
 
-BOOST_CLASS_VERSION(cpr::engine::Header, 7)
+BOOST_CLASS_VERSION(cpr::engine::Header, 8)
 BOOST_CLASS_VERSION(cpr::engine::ProcessRecord, 14)
 BOOST_CLASS_VERSION(cpr::engine::ThreadState, 1)
 BOOST_CLASS_VERSION(cpr::engine::FdRef, 1)
+BOOST_CLASS_VERSION(cpr::engine::PageExtent, 1)
 BOOST_CLASS_VERSION(cpr::engine::Manifest, 1)

@@ -27,7 +27,7 @@ bool frames_well_formed(const std::vector<PageFrame> &frames,
   return frames.empty() || raw == bytes;
 }
 
-void PageReader::read_frames(File &f, char *buffer, const Chunk &c) {
+void PageReader::read_frames(File &f, char *buffer, const Piece &c) {
   const std::uint64_t end = c.offset + c.len;
   auto after = std::upper_bound(
       f.frames.begin(), f.frames.end(), c.offset,
@@ -67,17 +67,17 @@ void PageReader::load_frame(File &f, std::size_t k) {
 // Altered, most likely; else made so by a cpr gone wrong.
 void PageReader::refuse_frames_of(const File &f) const {
   if (!bench_unsealed()) {
-    sdk::UniqueFd plain = open_beneath(dir_fd_, f.name, O_RDONLY);
+    sdk::UniqueFd plain = open_beneath(f.source->dir_fd, f.name, O_RDONLY);
     Digest d{};
     std::uint64_t size = 0;
     if (plain.get() >= 0)
-      d = digest_of(plain.get(), key_.mac_for(f.name), size);
+      d = digest_of(plain.get(), f.source->key.mac_for(f.name), size);
     if (size != f.sealed.size || d != f.sealed.digest)
-      statefile_altered(statefile_, f.name);
+      statefile_altered(f.source->statefile, f.name);
   }
   throw sdk::Error(sdk::Code::damaged_statefile,
                    fmt::format("damaged statefile {}: {} does not decompress",
-                               statefile_, f.name));
+                               f.source->statefile, f.name));
 }
 
 } // namespace cpr::engine

@@ -14,6 +14,7 @@
 #include <algorithm>
 #include <fcntl.h>
 #include <fmt/format.h>
+#include <set>
 #include <sys/stat.h>
 #include <sys/uio.h>
 #include <unistd.h>
@@ -22,8 +23,26 @@ namespace cpr::engine {
 
 PageReader::PageReader(std::string statefile, int dir_fd, SealKey key,
                        SealEntries sealed)
-    : statefile_(std::move(statefile)), dir_fd_(dir_fd), key_(std::move(key)),
-      sealed_(std::move(sealed)), buffers_{make_buffer(), make_buffer()} {}
+    : statefile_(std::move(statefile)), buffers_{make_buffer(), make_buffer()} {
+  auto own = std::make_unique<Source>();
+  own->statefile = statefile_;
+  own->dir_fd = dir_fd;
+  own->key = std::move(key);
+  own->sealed = std::move(sealed);
+  sources_.push_back(std::move(own));
+}
+
+void PageReader::add_source(OpenedStatefile ancestor) {
+  auto s = std::make_unique<Source>();
+  s->statefile = ancestor.path;
+  s->own_dir = std::move(ancestor.dir);
+  s->dir_fd = s->own_dir.get();
+  s->key = std::move(ancestor.key);
+  s->sealed = std::move(ancestor.pages);
+  for (ProcessRecord &p : ancestor.manifest.processes)
+    s->files[p.pid] = {p.pages_bytes, std::move(p.page_frames)};
+  sources_.push_back(std::move(s));
+}
 
 PageReader::~PageReader() = default;
 
@@ -36,11 +55,14 @@ namespace {
 constexpr std::uint64_t read_ahead_file = 2 * buffer_size;
 constexpr std::uint64_t read_ahead_budget = 512ULL << 20;
 
-// Extents in order, apart, of whole pages, inside the file.
-bool well_formed(const std::vector<PageExtent> &extents, std::uint64_t bytes) {
+// Extents in order, apart, of whole pages, each inside the file of its
+// source (`bytes_of`: its size, 0 for no such source).
+template <class BytesOf>
+bool well_formed(const std::vector<PageExtent> &extents, BytesOf bytes_of) {
   std::uint64_t logical_end = 0;
   for (const PageExtent &e : extents) {
     bool pages = (e.logical | e.length | e.physical) % page_size == 0;
+    std::uint64_t bytes = bytes_of(e.source);
     if (!pages || e.length == 0 || e.logical < logical_end ||
         e.physical > bytes || e.length > bytes - e.physical ||
         e.logical + e.length < e.logical)
@@ -52,16 +74,50 @@ bool well_formed(const std::vector<PageExtent> &extents, std::uint64_t bytes) {
 
 } // namespace
 
+std::uint64_t PageReader::source_bytes(std::uint32_t source, pid_t pid,
+                                       std::uint64_t own) const {
+  if (source == 0)
+    return own;
+  if (source >= sources_.size())
+    return 0;
+  auto f = sources_[source]->files.find(pid);
+  return f == sources_[source]->files.end() ? 0 : f->second.first;
+}
+
 void PageReader::open(pid_t pid, std::uint64_t bytes,
                       std::vector<PageExtent> extents,
                       std::vector<PageFrame> frames) {
+  auto bytes_of = [&](std::uint32_t k) { return source_bytes(k, pid, bytes); };
+  if (!well_formed(extents, bytes_of) || !frames_well_formed(frames, bytes))
+    throw sdk::Error(sdk::Code::damaged_statefile,
+                     fmt::format("damaged statefile {}: the index of "
+                                 "pages/{}.img is inconsistent",
+                                 statefile_, pid));
+  std::set<std::uint32_t> used;
+  for (const PageExtent &e : extents)
+    used.insert(e.source);
+  if (bytes > 0)
+    used.insert(0);
+  for (std::uint32_t k : used)
+    if (k == 0)
+      open_file(0, pid, bytes, std::move(frames));
+    else
+      open_file(k, pid, bytes_of(k), sources_[k]->files.at(pid).second);
+  extents_[pid] = std::move(extents);
+}
+
+void PageReader::open_file(std::uint32_t source, pid_t pid, std::uint64_t bytes,
+                           std::vector<PageFrame> frames) {
+  const Source &src = *sources_[source];
   std::string name = fmt::format("pages/{}.img", pid);
-  if (!well_formed(extents, bytes) || !frames_well_formed(frames, bytes))
+  if (files_.count({source, pid}))
+    return;
+  if (!frames_well_formed(frames, bytes))
     throw sdk::Error(sdk::Code::damaged_statefile,
                      fmt::format("damaged statefile {}: the index of {} is "
                                  "inconsistent",
-                                 statefile_, name));
-  auto sealed = sealed_.find(name);
+                                 src.statefile, name));
+  auto sealed = src.sealed.find(name);
   const std::uint64_t stored =
       frames.empty() ? bytes : frame_end(frames.back());
   bool ahead = stored > 0 && stored <= read_ahead_file &&
@@ -69,22 +125,22 @@ void PageReader::open(pid_t pid, std::uint64_t bytes,
   // Else O_DIRECT, as the pages were written: they are not in the page
   // cache, and big direct reads beat its read-ahead.
   sdk::UniqueFd fd =
-      open_beneath(dir_fd_, name, O_RDONLY | (ahead ? 0 : O_DIRECT));
+      open_beneath(src.dir_fd, name, O_RDONLY | (ahead ? 0 : O_DIRECT));
   if (fd.get() < 0 && errno == EINVAL)
-    fd = open_beneath(dir_fd_, name, O_RDONLY);
+    fd = open_beneath(src.dir_fd, name, O_RDONLY);
   if (fd.get() < 0 && errno == ENOENT)
-    throw sdk::Error(
-        sdk::Code::damaged_statefile,
-        fmt::format("damaged statefile {}: {} is missing", statefile_, name));
-  if (fd.get() < 0 || sealed == sealed_.end())
-    statefile_altered(statefile_, name);
+    throw sdk::Error(sdk::Code::damaged_statefile,
+                     fmt::format("damaged statefile {}: {} is missing",
+                                 src.statefile, name));
+  if (fd.get() < 0 || sealed == src.sealed.end())
+    statefile_altered(src.statefile, name);
   struct stat st {};
   ::fstat(fd.get(), &st);
   auto size = static_cast<std::uint64_t>(st.st_size);
   if (size < stored || size < sealed->second.size)
-    throw sdk::Error(
-        sdk::Code::damaged_statefile,
-        fmt::format("damaged statefile {}: {} is truncated", statefile_, name));
+    throw sdk::Error(sdk::Code::damaged_statefile,
+                     fmt::format("damaged statefile {}: {} is truncated",
+                                 src.statefile, name));
   if (ahead && ::posix_fadvise(fd.get(), 0, static_cast<off_t>(stored),
                                POSIX_FADV_WILLNEED) == 0)
     read_ahead_ += stored;
@@ -92,22 +148,25 @@ void PageReader::open(pid_t pid, std::uint64_t bytes,
     stored_frame_ = make_buffer(FrameCompressor::bound(buffer_size));
     frame_ = make_buffer();
   }
-  File &f = files_[pid];
+  File &f = files_[{source, pid}];
+  f.source = &src;
   f.fd = std::move(fd);
   f.size = bytes;
-  f.extents = std::move(extents);
   f.frames = std::move(frames);
   f.name = name;
   f.sealed = sealed->second;
   if (!bench_unsealed())
-    f.mac = key_.mac_for(name);
+    f.mac = src.key.mac_for(name);
 }
 
-void PageReader::read_chunk(File &f, char *buffer, const Chunk &c) {
-  if (f.frames.empty())
-    read_exactly(f, buffer, c.len, c.offset);
-  else
-    read_frames(f, buffer, c);
+void PageReader::read_chunk(char *buffer, const Chunk &c) {
+  for (const Piece &p : c.pieces) {
+    if (p.file->frames.empty())
+      read_exactly(*p.file, buffer, p.len, p.offset);
+    else
+      read_frames(*p.file, buffer, p);
+    buffer += p.len;
+  }
 }
 
 void PageReader::read_exactly(File &f, char *buffer, std::size_t len,
@@ -119,17 +178,34 @@ void PageReader::read_exactly(File &f, char *buffer, std::size_t len,
     if (n < 0 && errno == EINTR)
       continue;
     if (n <= 0)
-      throw sdk::Error(
-          sdk::Code::damaged_statefile,
-          fmt::format("damaged statefile {}: {} is short", statefile_, f.name));
+      throw sdk::Error(sdk::Code::damaged_statefile,
+                       fmt::format("damaged statefile {}: {} is short",
+                                   f.source->statefile, f.name));
     done += static_cast<std::size_t>(n);
   }
 }
 
 // A compressed file is hashed as its frames are read (load_frame).
-void PageReader::hash_chunk(File &f, const char *buffer, const Chunk &c) {
+void PageReader::hash_chunk(const char *buffer, const Chunk &c) {
+  for (const Piece &p : c.pieces) {
+    hash_piece(*p.file, buffer, p);
+    buffer += p.len;
+  }
+}
+
+void PageReader::hash_piece(File &f, const char *buffer, const Piece &c) {
   if (bench_unsealed() || !f.frames.empty())
     return;
+  // Pages the restart skips (those a later statefile changed, when this is
+  // an earlier one's file) are read too, when few, to hash it in order.
+  constexpr std::uint64_t max_gap = 1 << 20;
+  if (f.in_order && c.offset > f.hashed && c.offset - f.hashed <= max_gap) {
+    const std::uint64_t gap = c.offset - f.hashed;
+    Buffer between = make_buffer(gap);
+    read_exactly(f, between.get(), gap, f.hashed);
+    f.mac.update(between.get(), gap);
+    f.hashed = c.offset;
+  }
   if (f.in_order && c.offset == f.hashed) {
     f.mac.update(buffer, c.len);
     f.hashed += c.len;
@@ -141,7 +217,7 @@ void PageReader::hash_chunk(File &f, const char *buffer, const Chunk &c) {
 void PageReader::verify() {
   if (bench_unsealed())
     return;
-  for (auto &[pid, f] : files_) {
+  for (auto &[key, f] : files_) {
     Digest d{};
     std::uint64_t size = f.hashed;
     if (f.in_order && f.hashed == f.sealed.size) {
@@ -150,12 +226,12 @@ void PageReader::verify() {
       // Read out of order, or not all of it: read again. (Nothing reads
       // pages so today; what the process got could then differ from what
       // is checked, but pages are only ever the owner's own memory.)
-      sdk::UniqueFd plain = open_beneath(dir_fd_, f.name, O_RDONLY);
+      sdk::UniqueFd plain = open_beneath(f.source->dir_fd, f.name, O_RDONLY);
       if (plain.get() >= 0)
-        d = digest_of(plain.get(), key_.mac_for(f.name), size);
+        d = digest_of(plain.get(), f.source->key.mac_for(f.name), size);
     }
     if (size != f.sealed.size || d != f.sealed.digest)
-      statefile_altered(statefile_, f.name);
+      statefile_altered(f.source->statefile, f.name);
   }
 }
 
@@ -163,31 +239,40 @@ void PageReader::verify() {
 // holds, in buffer-sized pieces of the file, each with where it is there
 // (inside the file: open() checked every extent).
 std::vector<PageReader::Chunk>
-PageReader::chunks_of(const File &f, std::uint64_t logical,
-                      std::span<const sdk::Range> ranges) const {
+PageReader::chunks_of(pid_t pid, std::uint64_t logical,
+                      std::span<const sdk::Range> ranges) {
+  static const std::vector<PageExtent> none; // every page left out
+  auto known = extents_.find(pid);
+  const std::vector<PageExtent> &extents =
+      known == extents_.end() ? none : known->second;
   std::vector<Chunk> chunks;
-  auto add = [&](std::uint64_t addr, std::uint64_t len, std::uint64_t at) {
+  auto add = [&](File *file, std::uint64_t addr, std::uint64_t len,
+                 std::uint64_t at) {
     Chunk *c = chunks.empty() ? nullptr : &chunks.back();
-    if (!c || c->offset + c->len != at || c->remote.size() == max_iov ||
-        c->len + len > buffer_size)
-      c = &chunks.emplace_back(Chunk{{}, 0, at});
+    if (!c || c->remote.size() == max_iov || c->len + len > buffer_size)
+      c = &chunks.emplace_back();
     c->remote.push_back(remote_iov(addr, len));
     c->len += len;
+    Piece *last = c->pieces.empty() ? nullptr : &c->pieces.back();
+    if (last && last->file == file && last->offset + last->len == at)
+      last->len += len;
+    else
+      c->pieces.push_back({file, at, len});
   };
   auto extent = std::upper_bound(
-      f.extents.begin(), f.extents.end(), logical,
+      extents.begin(), extents.end(), logical,
       [](std::uint64_t at, const PageExtent &e) { return at < e.logical; });
-  if (extent != f.extents.begin())
+  if (extent != extents.begin())
     --extent; // the one that may hold `logical`
   for (const sdk::Range &r : ranges) {
     for (std::uint64_t addr = r.start; addr < r.end;) {
-      while (extent != f.extents.end() &&
+      while (extent != extents.end() &&
              extent->logical + extent->length <= logical)
         ++extent;
       std::uint64_t left = r.end - addr;
-      if (extent == f.extents.end() || extent->logical > logical) {
+      if (extent == extents.end() || extent->logical > logical) {
         // Left out as zeros, up to the next extent.
-        std::uint64_t gap = extent == f.extents.end()
+        std::uint64_t gap = extent == extents.end()
                                 ? left
                                 : std::min(left, extent->logical - logical);
         addr += gap, logical += gap;
@@ -195,7 +280,8 @@ PageReader::chunks_of(const File &f, std::uint64_t logical,
       }
       std::uint64_t take = std::min(
           {left, extent->logical + extent->length - logical, buffer_size});
-      add(addr, take, extent->physical + (logical - extent->logical));
+      add(&files_.at({extent->source, pid}), addr, take,
+          extent->physical + (logical - extent->logical));
       addr += take, logical += take;
     }
   }
@@ -245,19 +331,19 @@ void PageReader::restore(pid_t pid, std::uint64_t offset,
                          std::span<const sdk::Range> ranges) {
   Stopwatch watch(seconds_);
   auto alias = aliases_.find(pid);
-  File &f = files_.at(alias == aliases_.end() ? pid : alias->second);
-  const std::vector<Chunk> chunks = chunks_of(f, offset, ranges);
+  const std::vector<Chunk> chunks =
+      chunks_of(alias == aliases_.end() ? pid : alias->second, offset, ranges);
   std::future<void> reading;
   auto read_ahead = [&](std::size_t k) {
     reading = std::async(std::launch::async, [&, k] {
       allow_any_cpu();
-      read_chunk(f, buffers_[k % 2].get(), chunks[k]);
+      read_chunk(buffers_[k % 2].get(), chunks[k]);
     });
   };
   // The first read has nothing to overlap with: no thread for it.
   if (!chunks.empty())
     reading = std::async(std::launch::deferred, &PageReader::read_chunk, this,
-                         std::ref(f), buffers_[0].get(), std::cref(chunks[0]));
+                         buffers_[0].get(), std::cref(chunks[0]));
   // Chunk k is hashed on one core while it fills the process on the other,
   // and chunk k+1 is read meanwhile; its buffer was chunk k-1's, so that
   // one's hash must be done first.
@@ -277,7 +363,7 @@ void PageReader::restore(pid_t pid, std::uint64_t offset,
     const char *buffer = buffers_[k % 2].get();
     hashing = std::async(std::launch::async, [&, buffer] {
       allow_any_cpu(); // not on the core that fills the process
-      hash_chunk(f, buffer, c);
+      hash_chunk(buffer, c);
     });
     if (int err = fill(pid, buffer, c); err != 0) {
       settle();

@@ -14,6 +14,7 @@
 #include <cstring>
 #include <fcntl.h>
 #include <fmt/format.h>
+#include <sys/stat.h>
 #include <sys/uio.h>
 #include <unistd.h>
 
@@ -161,38 +162,47 @@ std::future<void> PageWriter::start_write(pid_t pid, File &out,
   });
 }
 
-void PageWriter::add_extent(File &f, std::uint64_t logical,
-                            std::uint64_t length, std::uint64_t physical) {
+void PageWriter::add_extent(File &f, const PageExtent &e) {
   if (!f.extents.empty()) {
     PageExtent &last = f.extents.back();
-    if (last.logical + last.length == logical &&
-        last.physical + last.length == physical) {
-      last.length += length;
+    if (last.source == e.source && last.logical + last.length == e.logical &&
+        last.physical + last.length == e.physical) {
+      last.length += e.length;
       return;
     }
   }
-  f.extents.push_back({logical, length, physical});
+  f.extents.push_back(e);
 }
 
-void PageWriter::copy_chunk(Run &run, std::span<const iovec> remote,
+// Each page is hashed into the index, and left out if it is zeros that
+// come back as zeros, or if the statefile this one follows holds it as it
+// is (an extent there instead); the rest move down over those left out.
+void PageWriter::copy_pages(Run &run, std::span<const iovec> remote,
                             std::size_t len) {
-  add_extent(run.out, run.logical, len, run.out.raw);
-  write_chunk(run.pid, run.out, read_chunk(run, remote, len), len);
-  run.logical += len;
-}
-
-void PageWriter::copy_nonzero(Run &run, std::span<const iovec> remote,
-                              std::size_t len) {
   char *buffer = read_chunk(run, remote, len);
-  std::size_t used = 0; // the pages kept, moved down over those left out
-  for (std::size_t at = 0; at < len; at += page_size) {
-    const char *page = buffer + at;
-    if (all_zero(page))
-      continue;
-    if (page != buffer + used)
-      std::memcpy(buffer + used, page, page_size);
-    add_extent(run.out, run.logical + at, page_size, run.out.raw + used);
-    used += page_size;
+  std::vector<PageHash> &hashes = run.out.index.hashes;
+  std::size_t used = 0, at = 0;
+  for (const iovec &r : remote) {
+    const auto address = reinterpret_cast<std::uint64_t>(r.iov_base);
+    for (std::size_t off = 0; off < r.iov_len;
+         off += page_size, at += page_size) {
+      const char *page = buffer + at;
+      const std::uint64_t logical = run.logical + at;
+      if (run.drop_zeros && all_zero(page))
+        continue;
+      PageHash hash = hash_page(page);
+      hashes[logical / page_size] = hash;
+      if (earlier_)
+        if (auto e = earlier_->same_page(run.pid, address + off, hash)) {
+          e->logical = logical;
+          add_extent(run.out, *e);
+          continue;
+        }
+      if (page != buffer + used)
+        std::memcpy(buffer + used, page, page_size);
+      add_extent(run.out, {logical, page_size, run.out.raw + used, 0});
+      used += page_size;
+    }
   }
   run.logical += len;
   if (used > 0)
@@ -204,10 +214,7 @@ void PageWriter::copy_nonzero(Run &run, std::span<const iovec> remote,
 void PageWriter::copy_run(Run run, std::span<const sdk::Range> ranges) {
   for_each_chunk(ranges, buffer_size,
                  [&](std::span<const iovec> remote, std::size_t len) {
-                   if (run.drop_zeros)
-                     copy_nonzero(run, remote, len);
-                   else
-                     copy_chunk(run, remote, len);
+                   copy_pages(run, remote, len);
                  });
 }
 
@@ -229,7 +236,10 @@ std::uint64_t PageWriter::save(pid_t pid,
         out.deferred.push_back({out.logical, ranges[i]});
       else
         run.push_back(ranges[i].range);
+      out.index.runs.push_back(
+          {ranges[i].range.start, ranges[i].range.size(), out.logical});
       out.logical += ranges[i].range.size();
+      out.index.hashes.resize(out.logical / page_size);
     }
     if (!run.empty())
       copy_run({pid, -1, out, logical, first.zeros_come_back}, run);
@@ -281,11 +291,33 @@ void PageWriter::finish() {
   for (pid_t pid : deferred())
     copy_deferred(pid);
   Stopwatch watch(seconds_);
+  write_indexes();
   wait_for_write();
   for (auto &[pid, f] : files_)
     if (::fdatasync(f.fd) != 0)
       sdk::throw_errno(fmt::format("cannot write the pages of process {}", pid),
                        errno);
+}
+
+// Small beside the pages (16 bytes a page): written plainly, sealed with
+// the statefile's other files.
+void PageWriter::write_indexes() {
+  std::string dir = dir_ + "/index";
+  if (::mkdir(dir.c_str(), 0700) != 0 && errno != EEXIST)
+    sdk::throw_errno("cannot write " + dir, errno);
+  for (auto &[pid, f] : files_) {
+    std::string path = dir_ + "/" + index_file(pid), bytes = f.index.bytes();
+    sdk::UniqueFd fd(
+        ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600));
+    if (fd.get() < 0)
+      sdk::throw_errno("cannot write " + path, errno);
+    write_all(fd.get(), bytes.data(), bytes.size(), pid);
+    if (::fdatasync(fd.get()) != 0)
+      sdk::throw_errno("cannot write " + path, errno);
+  }
+  sdk::UniqueFd d(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (d.get() < 0 || ::fsync(d.get()) != 0)
+    sdk::throw_errno("cannot write " + dir, errno);
 }
 
 SealEntries PageWriter::digests() {

@@ -3,8 +3,10 @@
 
 #include "statefile/manifest.hpp"
 #include "statefile/page_chunks.hpp"
+#include "statefile/page_index.hpp"
 #include "statefile/progress_meter.hpp"
 #include "statefile/seal.hpp"
+#include "statefile/statefile.hpp"
 #include "statefile/zstd_frames.hpp"
 
 #include <cpr/sdk/pages.hpp>
@@ -42,6 +44,9 @@ public:
   void defer_private_copies() { defer_ = true; }
   // From now on, pages are written as zstd frames of this level.
   void compress(int level);
+  // From now on, a page that `earlier` holds as it is now is referred to,
+  // not written (cpr -c --since).
+  void follow(const EarlierPages &earlier) { earlier_ = &earlier; }
   // The processes whose pages are kept for later.
   std::vector<pid_t> deferred() const;
   // The pages kept for later of process `pid` are to be read from `fork`.
@@ -69,6 +74,7 @@ private:
     std::uint64_t logical = 0; // handed out to handlers
     std::vector<PageExtent> extents;
     std::vector<PageFrame> frames;
+    PageIndex index;
     std::vector<std::pair<std::uint64_t, sdk::PagesToSave>> deferred;
     sdk::UniqueFd fork_memory; // where the deferred pages are read from
     FileMac mac;               // of what is written, as it is written
@@ -97,16 +103,16 @@ private:
                                                       const char *buffer,
                                                       std::size_t len);
   void copy_run(Run run, std::span<const sdk::Range> ranges);
-  void copy_chunk(Run &run, std::span<const iovec> remote, std::size_t len);
-  void copy_nonzero(Run &run, std::span<const iovec> remote, std::size_t len);
-  static void add_extent(File &f, std::uint64_t logical, std::uint64_t length,
-                         std::uint64_t physical);
+  void copy_pages(Run &run, std::span<const iovec> remote, std::size_t len);
+  static void add_extent(File &f, const PageExtent &e);
+  void write_indexes();
   void wait_for_write();
 
   std::string dir_;
   SealKey key_;
   std::map<pid_t, File> files_;
   bool defer_ = false;
+  const EarlierPages *earlier_ = nullptr;
   // Two buffers: one fills from the process while the other is written.
   Buffer buffers_[2];
   int next_ = 0;
@@ -137,8 +143,12 @@ public:
   PageReader(std::string statefile, int dir_fd, SealKey key,
              SealEntries sealed);
   ~PageReader() override;
+  // A statefile this one follows (cpr -c --since), opened and checked:
+  // the source its extents call k, k = 1, 2, ... in the order added.
+  void add_source(OpenedStatefile ancestor);
   // Throws "damaged statefile" unless the pages file holds `bytes`, which
-  // `extents` place, in `frames` if it is compressed.
+  // `extents` place (or the files of the sources they name), in `frames` if
+  // it is compressed.
   void open(pid_t pid, std::uint64_t bytes, std::vector<PageExtent> extents,
             std::vector<PageFrame> frames);
   // The saved process `saved` now runs as `live` (a new PID namespace).
@@ -155,7 +165,18 @@ public:
   void report_to(ProgressMeter &meter) { meter_ = &meter; }
 
 private:
+  struct Source {
+    std::string statefile;
+    int dir_fd = -1;
+    SealKey key;
+    SealEntries sealed;
+    // An ancestor's: its own directory, and each process's pages file as
+    // its record has it (decompressed bytes, frames).
+    sdk::UniqueFd own_dir;
+    std::map<pid_t, std::pair<std::uint64_t, std::vector<PageFrame>>> files;
+  };
   struct File {
+    const Source *source = nullptr;
     sdk::UniqueFd fd;
     std::uint64_t size = 0;
     std::vector<PageExtent> extents;
@@ -167,31 +188,43 @@ private:
     std::uint64_t hashed = 0;
     bool in_order = true;
   };
+  // A run of a file's bytes.
+  struct Piece {
+    File *file;
+    std::uint64_t offset;
+    std::size_t len;
+  };
+  // Memory filled in one go, from the pieces one after another.
   struct Chunk {
     std::vector<iovec> remote;
-    std::size_t len;
-    std::uint64_t offset;
+    std::size_t len = 0;
+    std::vector<Piece> pieces;
   };
-  std::vector<Chunk> chunks_of(const File &f, std::uint64_t logical,
-                               std::span<const sdk::Range> ranges) const;
-  void read_chunk(File &f, char *buffer, const Chunk &c);
+  void open_file(std::uint32_t source, pid_t pid, std::uint64_t bytes,
+                 std::vector<PageFrame> frames);
+  // The bytes (decompressed) of the file of `source` for process `pid`.
+  std::uint64_t source_bytes(std::uint32_t source, pid_t pid,
+                             std::uint64_t own) const;
+  std::vector<Chunk> chunks_of(pid_t pid, std::uint64_t logical,
+                               std::span<const sdk::Range> ranges);
+  void read_chunk(char *buffer, const Chunk &c);
   void read_exactly(File &f, char *buffer, std::size_t len,
                     std::uint64_t offset);
   // From a compressed file: the frames that hold the chunk, decompressed.
-  void read_frames(File &f, char *buffer, const Chunk &c);
+  void read_frames(File &f, char *buffer, const Piece &p);
   // Frame `k` of `f` decompressed, in frame_.
   void load_frame(File &f, std::size_t k);
   [[noreturn]] void refuse_frames_of(const File &f) const;
   // Puts the chunk into the process; 0 or an errno.
   static int fill(pid_t pid, const char *buffer, const Chunk &c);
   // Adds the chunk to the file's digest, if it comes next.
-  void hash_chunk(File &f, const char *buffer, const Chunk &c);
+  void hash_chunk(const char *buffer, const Chunk &c);
+  void hash_piece(File &f, const char *buffer, const Piece &p);
 
   std::string statefile_;
-  int dir_fd_;
-  SealKey key_;
-  SealEntries sealed_;
-  std::map<pid_t, File> files_;
+  std::vector<std::unique_ptr<Source>> sources_; // 0: the statefile's own
+  std::map<std::pair<std::uint32_t, pid_t>, File> files_;
+  std::map<pid_t, std::vector<PageExtent>> extents_;
   std::map<pid_t, pid_t> aliases_;
   // One buffer is read from the file while the other fills the process.
   Buffer buffers_[2];

@@ -84,6 +84,9 @@ void check_listing(const std::string &path, const SealEntries &sealed) {
     auto type = it->symlink_status(ec).type();
     if (type == fs::file_type::directory || name == "SEAL")
       continue;
+    // Who follows it: read for cpr -D only, each checked there.
+    if (type == fs::file_type::regular && name.rfind(followers_dir, 0) == 0)
+      continue;
     if (type != fs::file_type::regular || !sealed.count(name))
       statefile_altered(path, name);
   }
@@ -117,7 +120,7 @@ OpenedStatefile open_statefile(const std::string &path, Verify how) {
   check_listing(path, sealed);
   std::string manifest;
   for (const auto &[name, entry] : sealed) {
-    bool pages = name.rfind("pages/", 0) == 0;
+    bool pages = name.rfind("pages/", 0) == 0 || name.rfind("index/", 0) == 0;
     if (pages && how == Verify::deferring_pages) {
       sf.pages[name] = entry;
       continue;
@@ -132,6 +135,19 @@ OpenedStatefile open_statefile(const std::string &path, Verify how) {
   }
   sf.manifest = parse_manifest(manifest, path);
   return sf;
+}
+
+std::string read_sealed(const OpenedStatefile &sf, const std::string &name,
+                        std::uint64_t limit) {
+  sdk::UniqueFd fd = open_sealed(sf.dir.get(), name, sf.path);
+  std::string bytes = read_bounded(fd.get(), limit, sf.path, name);
+  if (bench_unsealed())
+    return bytes;
+  auto sealed = sf.pages.find(name);
+  if (sealed == sf.pages.end())
+    statefile_altered(sf.path, name);
+  check_bytes(bytes, name, sealed->second, sf.key, sf.path);
+  return bytes;
 }
 
 Manifest read_manifest(const std::string &path) {

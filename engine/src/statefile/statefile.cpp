@@ -2,6 +2,7 @@
 // files are.
 #include "statefile/statefile.hpp"
 
+#include "statefile/followers.hpp"
 #include "statefile/statefile_dir.hpp"
 #include "trust/privilege.hpp"
 
@@ -54,6 +55,7 @@ void remove_statefile(const std::string &path) {
     throw sdk::Error(EACCES,
                      "cannot delete statefile " + path +
                          ": Permission denied (only its owner or root may)");
+  check_not_needed(path);
   remove_outside_files(path);
   std::error_code ec;
   fs::remove_all(path, ec);

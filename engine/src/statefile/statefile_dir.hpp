@@ -16,6 +16,10 @@ bool looks_like_statefile(const std::string &path);
 // The files a statefile owns outside its directory, one path a line.
 inline constexpr const char *outside_list = "OUTSIDE";
 
+// Where the statefiles that refer to its pages (cpr -c --since) leave
+// their names, outside its seal: one file each, holding a path.
+inline constexpr const char *followers_dir = "needed-by/";
+
 // Removes them, but not those in `kept` (a new statefile's), and only names
 // a checkpoint makes (NAME.ckpt.pidPID).
 void remove_outside_files(const std::string &statefile,

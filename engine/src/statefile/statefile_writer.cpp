@@ -2,6 +2,7 @@
 // renamed into place at the end; the sibling a cpr that died left, removed.
 #include "statefile/statefile.hpp"
 
+#include "statefile/followers.hpp"
 #include "statefile/manifest_io.hpp"
 #include "statefile/statefile_dir.hpp"
 #include "trust/privilege.hpp"
@@ -105,6 +106,8 @@ StatefileWriter::StatefileWriter(std::string path, bool force)
                        "cannot create statefile " + path_ +
                            ": File exists (and it is not a statefile, so -f "
                            "does not overwrite it)");
+    if (S_ISDIR(st.st_mode))
+      check_not_needed(path_);
   } else if (errno != ENOENT) {
     sdk::throw_errno("cannot create statefile " + path_, errno);
   }

@@ -43,6 +43,9 @@ struct CheckpointRequest {
   // --compress (CKPT_ARG_COMPRESS): the zstd level, 1 to 19, the pages are
   // compressed with; 0: not compressed.
   int compress = 0;
+  // --since (CKPT_ARG_SINCE): an earlier statefile of these processes; the
+  // pages it holds unchanged are referred to, not written again.
+  std::string since;
   // How long the SIGCKPT handlers may take (the guide's checkpoint time-out).
   std::chrono::seconds handler_timeout{60};
   // Told how many bytes of memory are written, as they are.
