@@ -70,7 +70,7 @@ Earlier load_earlier(const std::string &old, const std::string &path,
   e.ancestors.insert(e.ancestors.end(), h.ancestors.begin(), h.ancestors.end());
   // A statefile made before indexes has none: nothing of it is referred to.
   for (const ProcessRecord &p : sf.manifest.processes)
-    if (sf.pages.count(index_file(p.pid)) || bench_unsealed())
+    if (sf.sealed.count(index_file(p.pid)) || bench_unsealed())
       e.pages.processes[p.pid] = read_process(sf, p);
   return e;
 }

@@ -141,6 +141,8 @@ void PageReader::open_file(std::uint32_t source, pid_t pid, std::uint64_t bytes,
     throw sdk::Error(sdk::Code::damaged_statefile,
                      fmt::format("damaged statefile {}: {} is truncated",
                                  src.statefile, name));
+  if (size > sealed->second.size && !bench_unsealed())
+    statefile_altered(src.statefile, name); // its tail would not be read
   if (ahead && ::posix_fadvise(fd.get(), 0, static_cast<off_t>(stored),
                                POSIX_FADV_WILLNEED) == 0)
     read_ahead_ += stored;

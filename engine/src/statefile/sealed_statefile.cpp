@@ -114,13 +114,14 @@ OpenedStatefile open_statefile(const std::string &path, Verify how) {
   Seal seal = read_seal(sf.dir.get(), path);
   const SealEntries &sealed = seal.entries;
   sf.key = seal.key;
+  sf.sealed = sealed;
   if (!sealed.count("MANIFEST"))
     throw sdk::Error(sdk::Code::damaged_statefile,
                      "damaged statefile " + path + ": it has no MANIFEST");
   check_listing(path, sealed);
   std::string manifest;
   for (const auto &[name, entry] : sealed) {
-    bool pages = name.rfind("pages/", 0) == 0 || name.rfind("index/", 0) == 0;
+    bool pages = name.rfind("pages/", 0) == 0;
     if (pages && how == Verify::deferring_pages) {
       sf.pages[name] = entry;
       continue;
@@ -143,8 +144,8 @@ std::string read_sealed(const OpenedStatefile &sf, const std::string &name,
   std::string bytes = read_bounded(fd.get(), limit, sf.path, name);
   if (bench_unsealed())
     return bytes;
-  auto sealed = sf.pages.find(name);
-  if (sealed == sf.pages.end())
+  auto sealed = sf.sealed.find(name);
+  if (sealed == sf.sealed.end())
     statefile_altered(sf.path, name);
   check_bytes(bytes, name, sealed->second, sf.key, sf.path);
   return bytes;

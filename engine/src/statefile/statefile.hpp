@@ -51,15 +51,16 @@ struct OpenedStatefile {
   std::string path;
   sdk::UniqueFd dir;
   Manifest manifest;
-  // The pages (and index) files, when their check is left to the
-  // PageReader, which checks them as it reads them, with this key.
+  // The pages files, when their check is left to the PageReader, which
+  // checks them as it reads them, with this key.
   SealEntries pages;
   SealKey key;
+  SealEntries sealed; // every file's
 };
 enum class Verify { everything, deferring_pages };
 OpenedStatefile open_statefile(const std::string &path, Verify how);
-// A file whose check was deferred (an index/ file), read whole (at most
-// `limit` bytes) and checked.
+// A file of the statefile read whole (at most `limit` bytes) and checked
+// as it was read: its owner may rewrite it between two reads.
 std::string read_sealed(const OpenedStatefile &sf, const std::string &name,
                         std::uint64_t limit);
 Manifest read_manifest(const std::string &path); // everything checked
