@@ -9,19 +9,6 @@
 
 using namespace cpr_test;
 
-namespace {
-
-std::uintmax_t pages_size(const fs::path &statefile) {
-  std::uintmax_t total = 0;
-  for (const auto &entry : fs::directory_iterator(statefile / "pages"))
-    total += entry.file_size();
-  return total;
-}
-
-void ask_to_stop(const fs::path &cwd) { std::ofstream(cwd / "stop") << "\n"; }
-
-} // namespace
-
 TEST_CASE("A compressed checkpoint holds text in a fraction of its size, "
           "and restarts it as it was",
           "[e2e][memory][compress]") {
@@ -31,12 +18,12 @@ TEST_CASE("A compressed checkpoint holds text in a fraction of its size, "
   wait_for_output(target, "ready", 20s);
   auto sf = dir / "statefile";
   ProcessIdentity before = checkpoint_and_reap(sf, target.pid, {"--compress"});
-  CHECK(pages_size(sf) < (mib << 20) / 2);
+  CHECK(pages_bytes_of(sf) < (mib << 20) / 2);
   std::string info = run_cpr({"-i", sf.string()}).out;
   CHECK_THAT(info, Catch::Contains("Compression:\t\tzstd, level 1"));
   CHECK_THAT(info, Catch::Contains("bytes, compressed to"));
   restart(sf, before);
-  ask_to_stop(dir.path());
+  touch(dir / "stop");
   expect_finishes_with(target, "ready\nintact\n");
 }
 
@@ -48,12 +35,12 @@ TEST_CASE("Memory that changes while a compressed checkpoint is written "
   wait_for_output(target, "ready", 20s);
   ProcessIdentity before = identity_of(target.pid);
   checkpoint(dir / "statefile", target.pid, {"-g", "--compress=9"});
-  ask_to_stop(dir.path());
+  touch(dir / "stop");
   expect_finishes_with(target, "ready\nok\n");
   fs::remove(dir / "stop");
   restart(dir / "statefile", before);
   let_it_run(200ms, 400ms);
-  ask_to_stop(dir.path());
+  touch(dir / "stop");
   expect_finishes_with(target, "ready\nok\n");
 }
 
@@ -84,6 +71,6 @@ TEST_CASE("A compressed pages file altered after the checkpoint is refused, "
     expect_no_process_left(before.pid);
   }
   restart(sf, before);
-  ask_to_stop(dir.path());
+  touch(dir / "stop");
   expect_finishes_with(target, "ready\nintact\n");
 }

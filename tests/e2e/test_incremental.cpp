@@ -12,15 +12,6 @@ using namespace cpr_test;
 
 namespace {
 
-std::uintmax_t pages_size(const fs::path &statefile) {
-  std::uintmax_t total = 0;
-  for (const auto &entry : fs::directory_iterator(statefile / "pages"))
-    total += entry.file_size();
-  return total;
-}
-
-void touch(const fs::path &file) { std::ofstream(file) << "\n"; }
-
 // The target rewrites a hundredth of its pages and says so.
 void take_step(const RunningTarget &target, const TempDir &dir, int n) {
   touch(dir / "step");
@@ -38,15 +29,15 @@ TEST_CASE("An incremental checkpoint writes what changed, and its restart "
   wait_for_output(target, "ready", 20s);
   auto a = dir / "a", b = dir / "b", c = dir / "c";
   checkpoint(a, target.pid, {"-g"});
-  CHECK(pages_size(a) >= std::uintmax_t(mib) << 20);
+  CHECK(pages_bytes_of(a) >= std::uintmax_t(mib) << 20);
   take_step(target, dir, 1);
   checkpoint(b, target.pid, {"-g", "--since", a.string()});
   // A hundredth of the pages, and not much more.
-  CHECK(pages_size(b) < (std::uintmax_t(mib) << 20) / 50);
+  CHECK(pages_bytes_of(b) < (std::uintmax_t(mib) << 20) / 50);
   take_step(target, dir, 2);
   ProcessIdentity before =
       checkpoint_and_reap(c, target.pid, {"--since", b.string()});
-  CHECK(pages_size(c) < (std::uintmax_t(mib) << 20) / 50);
+  CHECK(pages_bytes_of(c) < (std::uintmax_t(mib) << 20) / 50);
   std::string info = run_cpr({"-i", c.string()}).out;
   CHECK_THAT(info, Catch::Contains("Made since:\t\t" + b.string()));
   CHECK_THAT(info, Catch::Contains("which follows:\t\t" + a.string()));

@@ -14,8 +14,6 @@ using namespace cpr_test;
 
 namespace {
 
-void ask_to_stop(const fs::path &cwd) { std::ofstream(cwd / "stop") << "\n"; }
-
 // Restarted from the statefile, it runs through its rounds again, checking
 // each page before it writes it, then every page.
 void restart_and_check(const RunningTarget &target, const TempDir &dir,
@@ -23,7 +21,7 @@ void restart_and_check(const RunningTarget &target, const TempDir &dir,
   fs::remove(dir / "stop");
   restart(dir / "statefile", before);
   let_it_run(200ms, 400ms);
-  ask_to_stop(dir.path());
+  touch(dir / "stop");
   expect_finishes_with(target, "ready\nok\n");
 }
 
@@ -47,7 +45,7 @@ TEST_CASE("A checkpoint of memory that changes all the time holds it as it "
   expect_no_trace_in(target.pid);
   // It ran on while its pages were written, and finishes unharmed.
   let_it_run(100ms, 300ms);
-  ask_to_stop(dir.path());
+  touch(dir / "stop");
   expect_finishes_with(target, "ready\nok\n");
   restart_and_check(target, dir, before);
 }
@@ -61,7 +59,7 @@ TEST_CASE("With a seccomp filter that forbids clone, the snapshot is still "
   ProcessIdentity before = identity_of(target.pid);
   checkpoint(dir / "statefile", target.pid, {"-g"});
   expect_no_trace_in(target.pid);
-  ask_to_stop(dir.path());
+  touch(dir / "stop");
   expect_finishes_with(target, "ready\nok\n");
   restart_and_check(target, dir, before);
 }

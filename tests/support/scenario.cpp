@@ -1,5 +1,6 @@
 #include "support/scenario.hpp"
 
+#include <fstream>
 #include <signal.h>
 #include <sys/wait.h>
 
@@ -63,6 +64,15 @@ fs::path unpack_fixture(const fs::path &tarball, const fs::path &dir) {
   INFO(resealed.describe());
   REQUIRE(resealed.status.success());
   return sf;
+}
+
+void touch(const fs::path &file) { std::ofstream(file) << "\n"; }
+
+std::uintmax_t pages_bytes_of(const fs::path &statefile) {
+  std::uintmax_t total = 0;
+  for (const auto &entry : fs::directory_iterator(statefile / "pages"))
+    total += entry.file_size();
+  return total;
 }
 
 void let_it_run(milliseconds lo, milliseconds hi) {

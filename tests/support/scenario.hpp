@@ -41,6 +41,10 @@ fs::path unpack_fixture(const fs::path &tarball, const fs::path &dir);
 
 // Lets a target work for a pseudo-random time in [lo, hi], and logs it.
 void let_it_run(milliseconds lo = 300ms, milliseconds hi = 900ms);
+// Creates `file` (a target waiting for it: "stop", "step").
+void touch(const fs::path &file);
+// What the statefile's pages files hold, in bytes.
+std::uintmax_t pages_bytes_of(const fs::path &statefile);
 // Sends `signal` (SIGSTOP, SIGTSTP) and waits until the process is stopped.
 void stop_and_wait(pid_t pid, int signal = SIGSTOP);
 // dirwalk, once it has made its files and walked a while.
