@@ -69,8 +69,12 @@ public:
     tree_.emplace(plan_, registry_, pids_->new_namespace(), terminals_);
     for (const LoadedStatefile &l : loaded_) {
       l.pages->report_to(meter_);
-      for (const ProcessRecord &p : l.manifest.processes)
-        meter_.expect(p.pages_bytes);
+      for (const ProcessRecord &p : l.manifest.processes) {
+        std::uint64_t bytes = 0; // from every statefile of a chain
+        for (const PageExtent &e : p.page_extents)
+          bytes += e.length;
+        meter_.expect(bytes);
+      }
     }
     std::vector<const ProcessRecord *> records;
     for (const PlannedProcess &pp : plan_)
