@@ -1,6 +1,7 @@
 #include "statefile/followers.hpp"
 
 #include "statefile/statefile_dir.hpp"
+#include "trust/acting_as.hpp"
 #include "trust/privilege.hpp"
 #include "trust/safe_open.hpp"
 
@@ -79,6 +80,11 @@ void add_follower(const std::vector<Ancestor> &ancestors,
                   const std::string &path, uid_t owner, gid_t group) {
   const std::string me = absolute(path);
   const std::string name = fmt::format("{:016x}", std::hash<std::string>{}(me));
+  // The paths come from a statefile's header: whatever is there now is
+  // written to with its owner's rights only.
+  Credentials as_owner{
+      {owner, owner, owner, owner}, {group, group, group, group}, {}};
+  ActingAs acting(as_owner);
   for (const Ancestor &a : ancestors) {
     auto fail = [&](int err) {
       sdk::throw_errno(fmt::format("cannot record in statefile {} that {} "
@@ -88,7 +94,7 @@ void add_follower(const std::vector<Ancestor> &ancestors,
     };
     sdk::UniqueFd dir = open_statefile_dir(a.path);
     sdk::UniqueFd followers = followers_of(dir.get(), true);
-    if (followers.get() < 0 || ::fchown(followers.get(), owner, group) != 0)
+    if (followers.get() < 0)
       fail(errno);
     sdk::UniqueFd f(
         ::openat(followers.get(), name.c_str(),
@@ -97,7 +103,7 @@ void add_follower(const std::vector<Ancestor> &ancestors,
     if (f.get() < 0 || ::write(f.get(), text.data(), text.size()) !=
                            static_cast<ssize_t>(text.size()))
       fail(errno);
-    if (::fchown(f.get(), owner, group) != 0 || ::fsync(f.get()) != 0)
+    if (::fsync(f.get()) != 0)
       fail(errno);
   }
 }

@@ -23,7 +23,8 @@ struct Earlier {
 Earlier load_earlier(const std::string &old, const std::string &path,
                      uid_t owner);
 
-// Leaves `path` in each ancestor's needed-by/, owned by `owner`.
+// Leaves `path` in each ancestor's needed-by/, as `owner` (with the rights
+// of `owner`, `group` only).
 void add_follower(const std::vector<Ancestor> &ancestors,
                   const std::string &path, uid_t owner, gid_t group);
 
