@@ -78,6 +78,11 @@ TEST_CASE("A restart refuses a chain whose earlier statefile was altered or "
 
   SECTION("missing") {
     expect_cpr_error(run_cpr({"-r", b.string()}), "cannot be used");
+    // Nor can a checkpoint follow b then.
+    expect_cpr_error(
+        run_cpr({"-c", (dir / "c").string(), "-p", std::to_string(::getpid()),
+                 "--since", b.string()}),
+        "cannot be used");
   }
   SECTION("replaced by another statefile") {
     fs::copy(b, a, fs::copy_options::recursive);

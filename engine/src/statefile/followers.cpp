@@ -61,6 +61,7 @@ Earlier load_earlier(const std::string &old, const std::string &path,
   OpenedStatefile sf = open_statefile(old, Verify::deferring_pages);
   const Header &h = sf.manifest.header;
   check_access(old, h, Access::restart);
+  open_ancestors(old, h); // what OLD refers to must still be there
   if (h.owner_uid != owner)
     throw sdk::Error(EACCES, fmt::format("cannot follow statefile {}: "
                                          "Permission denied (its processes "
