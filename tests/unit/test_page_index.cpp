@@ -83,3 +83,22 @@ TEST_CASE("a page is referred to only where it holds what the earlier "
   CHECK(!earlier.same_page(7, 0x20000, b));
   CHECK(!earlier.same_page(8, 0x11000, b));
 }
+
+TEST_CASE("the INDEX holds each process's index, and a damaged one is "
+          "refused") {
+  PageIndex one = sample(), two;
+  two.runs = {{0x8000, 4096, 0}};
+  two.hashes = {hash_page(page_of('z').data())};
+  std::string bytes = indexes_bytes({{12, &one}, {34, &two}});
+  auto back = parse_indexes(bytes, "sf");
+  REQUIRE(back.size() == 2);
+  CHECK(back.at(12).hashes == one.hashes);
+  CHECK(back.at(34).runs.front().address == 0x8000);
+  for (const std::string &bad :
+       {bytes.substr(0, bytes.size() - 8), bytes + "x", std::string("CPR")})
+    CHECK_THROWS_AS(parse_indexes(bad, "sf"), cpr::sdk::Error);
+  std::string long_section = bytes;
+  std::uint64_t huge = ~0ULL;
+  std::memcpy(long_section.data() + 16 + 8, &huge, 8);
+  CHECK_THROWS_AS(parse_indexes(long_section, "sf"), cpr::sdk::Error);
+}

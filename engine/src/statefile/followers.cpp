@@ -27,17 +27,6 @@ std::string absolute(const std::string &path) {
   return ec ? fs::absolute(path).lexically_normal().string() : p.string();
 }
 
-EarlierPages::Process read_process(const OpenedStatefile &sf,
-                                   const ProcessRecord &p) {
-  std::string name = index_file(p.pid);
-  EarlierPages::Process out;
-  out.index =
-      PageIndex::parse(read_sealed(sf, name, max_index_size), sf.path, name);
-  out.index.sort_by_address();
-  out.extents = p.page_extents;
-  return out;
-}
-
 // The directory of followers of a statefile, made if asked; -1 if none.
 sdk::UniqueFd followers_of(int statefile_dir, bool make) {
   std::string name(followers_dir);
@@ -71,9 +60,19 @@ Earlier load_earlier(const std::string &old, const std::string &path,
   e.ancestors.push_back({old_path, sf.key.nonce()});
   e.ancestors.insert(e.ancestors.end(), h.ancestors.begin(), h.ancestors.end());
   // A statefile made before indexes has none: nothing of it is referred to.
-  for (const ProcessRecord &p : sf.manifest.processes)
-    if (sf.sealed.count(index_file(p.pid)) || bench_unsealed())
-      e.pages.processes[p.pid] = read_process(sf, p);
+  if (!sf.sealed.count(index_file) && !bench_unsealed())
+    return e;
+  std::map<pid_t, PageIndex> indexes =
+      parse_indexes(read_sealed(sf, index_file, max_index_size), sf.path);
+  for (const ProcessRecord &p : sf.manifest.processes) {
+    auto index = indexes.find(p.pid);
+    if (index == indexes.end())
+      continue;
+    EarlierPages::Process &out = e.pages.processes[p.pid];
+    out.index = std::move(index->second);
+    out.index.sort_by_address();
+    out.extents = p.page_extents;
+  }
   return e;
 }
 

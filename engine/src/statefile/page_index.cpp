@@ -28,7 +28,55 @@ PageHash hash_page(const char *page) {
   return out;
 }
 
-std::string index_file(pid_t pid) { return fmt::format("index/{}.map", pid); }
+namespace {
+
+constexpr char indexes_magic[8] = {'C', 'P', 'R', 'I', 'N', 'D', 'X', '1'};
+
+} // namespace
+
+std::string indexes_bytes(const std::map<pid_t, const PageIndex *> &indexes) {
+  std::string out(indexes_magic, sizeof indexes_magic);
+  put(out, indexes.size());
+  for (const auto &[pid, index] : indexes) {
+    std::string one = index->bytes();
+    put(out, static_cast<std::uint64_t>(pid));
+    put(out, one.size());
+    out += one;
+  }
+  return out;
+}
+
+std::map<pid_t, PageIndex> parse_indexes(const std::string &bytes,
+                                         const std::string &statefile) {
+  auto bad = [&] {
+    return sdk::Error(sdk::Code::damaged_statefile,
+                      fmt::format("damaged statefile {}: {} is inconsistent",
+                                  statefile, index_file));
+  };
+  std::size_t at = sizeof indexes_magic + 8;
+  if (bytes.size() < at ||
+      std::memcmp(bytes.data(), indexes_magic, sizeof indexes_magic))
+    throw bad();
+  std::uint64_t count;
+  std::memcpy(&count, bytes.data() + sizeof indexes_magic, 8);
+  std::map<pid_t, PageIndex> out;
+  for (std::uint64_t i = 0; i < count; ++i) {
+    std::uint64_t pid, len;
+    if (bytes.size() - at < 16)
+      throw bad();
+    std::memcpy(&pid, bytes.data() + at, 8);
+    std::memcpy(&len, bytes.data() + at + 8, 8);
+    at += 16;
+    if (len > bytes.size() - at || pid == 0 || pid > 0x7fffffff)
+      throw bad();
+    out[static_cast<pid_t>(pid)] =
+        PageIndex::parse(bytes.substr(at, len), statefile, index_file);
+    at += len;
+  }
+  if (at != bytes.size())
+    throw bad();
+  return out;
+}
 
 std::string PageIndex::bytes() const {
   std::string out(magic, sizeof magic);

@@ -1,5 +1,5 @@
-// The index of a process's pages (index/PID.map): where each page saved
-// came from in the process and a hash of what it held. A checkpoint made
+// The index of a process's pages (in the statefile's INDEX): where each page
+// saved came from in the process and a hash of what it held. A checkpoint made
 // --since an earlier statefile keeps, of every page that holds what the
 // earlier one saved at that address, a reference instead of a copy.
 #pragma once
@@ -42,8 +42,14 @@ struct PageIndex {
   std::optional<std::uint64_t> logical_at(std::uint64_t address) const;
 };
 
-std::string index_file(pid_t pid); // "index/PID.map"
+// The statefile's INDEX: the index of each process's pages, by PID.
+inline constexpr const char *index_file = "INDEX";
 inline constexpr std::uint64_t max_index_size = 1ULL << 30;
+std::string indexes_bytes(const std::map<pid_t, const PageIndex *> &indexes);
+// Throws "damaged statefile NAME: INDEX is inconsistent" unless `bytes` is
+// one.
+std::map<pid_t, PageIndex> parse_indexes(const std::string &bytes,
+                                         const std::string &statefile);
 
 // What a checkpoint --since an earlier statefile refers to: for each of its
 // processes, its index and where its pages are (in the earlier statefile,

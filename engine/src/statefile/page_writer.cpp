@@ -81,6 +81,8 @@ static void write_all(int fd, const char *p, std::size_t left, pid_t pid) {
     ssize_t n = ::write(fd, p, left);
     if (n < 0 && errno == EINTR)
       continue;
+    if (n < 0 && pid == 0)
+      sdk::throw_errno("cannot write the statefile's INDEX", errno);
     if (n < 0)
       sdk::throw_errno(fmt::format("cannot write the pages of process {}", pid),
                        errno);
@@ -299,25 +301,20 @@ void PageWriter::finish() {
                        errno);
 }
 
-// Small beside the pages (16 bytes a page): written plainly, sealed with
-// the statefile's other files.
+// Small beside the pages (16 bytes a page): one file for every process,
+// written plainly and sealed with the statefile's other files.
 void PageWriter::write_indexes() {
-  std::string dir = dir_ + "/index";
-  if (::mkdir(dir.c_str(), 0700) != 0 && errno != EEXIST)
-    sdk::throw_errno("cannot write " + dir, errno);
-  for (auto &[pid, f] : files_) {
-    std::string path = dir_ + "/" + index_file(pid), bytes = f.index.bytes();
-    sdk::UniqueFd fd(
-        ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600));
-    if (fd.get() < 0)
-      sdk::throw_errno("cannot write " + path, errno);
-    write_all(fd.get(), bytes.data(), bytes.size(), pid);
-    if (::fdatasync(fd.get()) != 0)
-      sdk::throw_errno("cannot write " + path, errno);
-  }
-  sdk::UniqueFd d(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-  if (d.get() < 0 || ::fsync(d.get()) != 0)
-    sdk::throw_errno("cannot write " + dir, errno);
+  std::map<pid_t, const PageIndex *> indexes;
+  for (const auto &[pid, f] : files_)
+    indexes[pid] = &f.index;
+  std::string path = dir_ + "/" + index_file, bytes = indexes_bytes(indexes);
+  sdk::UniqueFd fd(
+      ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600));
+  if (fd.get() < 0)
+    sdk::throw_errno("cannot write " + path, errno);
+  write_all(fd.get(), bytes.data(), bytes.size(), 0); // 0: the INDEX
+  if (::fdatasync(fd.get()) != 0)
+    sdk::throw_errno("cannot write " + path, errno);
 }
 
 SealEntries PageWriter::digests() {
