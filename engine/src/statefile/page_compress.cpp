@@ -25,6 +25,8 @@ void PageWriter::compress_and_write(pid_t pid, File &out, const char *buffer,
     compressing_.get();
   compressing_ = std::async(
       std::launch::async, [this, pid, &out, buffer, len, raw = out.raw] {
+        allow_any_cpu();
+        hash_pages(out, buffer, len);
         auto [frames, stored] = compress_chunk(out, raw, buffer, len);
         if (writing_.valid())
           writing_.get();

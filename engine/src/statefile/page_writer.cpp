@@ -11,6 +11,7 @@
 #include <cpr/sdk/error.hpp>
 #include <cpr/sdk/unique_fd.hpp>
 
+#include <algorithm>
 #include <cstring>
 #include <fcntl.h>
 #include <fmt/format.h>
@@ -152,11 +153,14 @@ void PageWriter::write_chunk(pid_t pid, File &out, const char *buffer,
 // The digest is taken on the other core while the device writes.
 std::future<void> PageWriter::start_write(pid_t pid, File &out,
                                           const char *data, std::size_t len) {
-  return std::async(std::launch::async, [&out, data, len, pid] {
-    std::future<void> hashing;
-    if (!bench_unsealed())
-      hashing =
-          std::async(std::launch::async, [&] { out.mac.update(data, len); });
+  return std::async(std::launch::async, [&out, data, len, pid, this] {
+    std::future<void> hashing = std::async(std::launch::async, [&] {
+      allow_any_cpu(); // not on the core that reads the next chunk
+      if (!bench_unsealed())
+        out.mac.update(data, len);
+      if (!compressor_) // else hashed before it was compressed
+        hash_pages(out, data, len);
+    });
     write_all(out.fd, data, len, pid);
     if (hashing.valid())
       hashing.get();
@@ -176,13 +180,13 @@ void PageWriter::add_extent(File &f, const PageExtent &e) {
   f.extents.push_back(e);
 }
 
-// Each page is hashed into the index, and left out if it is zeros that
-// come back as zeros, or if the statefile this one follows holds it as it
-// is (an extent there instead); the rest move down over those left out.
+// Each page is left out if it is zeros that come back as zeros, or if the
+// statefile this one follows holds it as it is (an extent there instead);
+// the rest move down over those left out, and are hashed for the index as
+// they are written.
 void PageWriter::copy_pages(Run &run, std::span<const iovec> remote,
                             std::size_t len) {
   char *buffer = read_chunk(run, remote, len);
-  std::vector<PageHash> &hashes = run.out.index.hashes;
   std::size_t used = 0, at = 0;
   for (const iovec &r : remote) {
     const auto address = reinterpret_cast<std::uint64_t>(r.iov_base);
@@ -192,14 +196,15 @@ void PageWriter::copy_pages(Run &run, std::span<const iovec> remote,
       const std::uint64_t logical = run.logical + at;
       if (run.drop_zeros && all_zero(page))
         continue;
-      PageHash hash = hash_page(page);
-      hashes[logical / page_size] = hash;
-      if (earlier_)
+      if (earlier_) {
+        PageHash hash = hash_page(page);
         if (auto e = earlier_->same_page(run.pid, address + off, hash)) {
           e->logical = logical;
           add_extent(run.out, *e);
+          run.out.index.hashes[logical / page_size] = hash;
           continue;
         }
+      }
       if (page != buffer + used)
         std::memcpy(buffer + used, page, page_size);
       add_extent(run.out, {logical, page_size, run.out.raw + used, 0});
@@ -293,8 +298,8 @@ void PageWriter::finish() {
   for (pid_t pid : deferred())
     copy_deferred(pid);
   Stopwatch watch(seconds_);
-  write_indexes();
   wait_for_write();
+  write_indexes();
   for (auto &[pid, f] : files_)
     if (::fdatasync(f.fd) != 0)
       sdk::throw_errno(fmt::format("cannot write the pages of process {}", pid),
@@ -303,10 +308,26 @@ void PageWriter::finish() {
 
 // Small beside the pages (16 bytes a page): one file for every process,
 // written plainly and sealed with the statefile's other files.
+void PageWriter::hash_pages(File &out, const char *data, std::size_t len) {
+  for (std::size_t at = 0; at < len; at += page_size)
+    out.written_hashes.push_back(hash_page(data + at));
+}
+
 void PageWriter::write_indexes() {
   std::map<pid_t, const PageIndex *> indexes;
-  for (const auto &[pid, f] : files_)
+  for (auto &[pid, f] : files_) {
+    if (f.written_hashes.size() != f.raw / page_size)
+      throw sdk::Error(sdk::Code::checkpoint_error,
+                       fmt::format("Checkpoint error: the pages of process "
+                                   "{} were not all hashed",
+                                   pid));
+    for (const PageExtent &e : f.extents) // the pages written here
+      if (e.source == 0)
+        std::copy_n(f.written_hashes.begin() + e.physical / page_size,
+                    e.length / page_size,
+                    f.index.hashes.begin() + e.logical / page_size);
     indexes[pid] = &f.index;
+  }
   std::string path = dir_ + "/" + index_file, bytes = indexes_bytes(indexes);
   sdk::UniqueFd fd(
       ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600));

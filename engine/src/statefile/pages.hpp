@@ -75,6 +75,8 @@ private:
     std::vector<PageExtent> extents;
     std::vector<PageFrame> frames;
     PageIndex index;
+    // Of each page written, in the order written (by the writing task).
+    std::vector<PageHash> written_hashes;
     std::vector<std::pair<std::uint64_t, sdk::PagesToSave>> deferred;
     sdk::UniqueFd fork_memory; // where the deferred pages are read from
     FileMac mac;               // of what is written, as it is written
@@ -105,6 +107,8 @@ private:
   void copy_run(Run run, std::span<const sdk::Range> ranges);
   void copy_pages(Run &run, std::span<const iovec> remote, std::size_t len);
   static void add_extent(File &f, const PageExtent &e);
+  // Adds the hashes of the pages of a chunk written to out.written_hashes.
+  static void hash_pages(File &out, const char *data, std::size_t len);
   void write_indexes();
   void wait_for_write();
 
