@@ -59,6 +59,8 @@ TEST_CASE("An incremental checkpoint writes what changed, and its restart "
     CommandResult r = run_cpr({"-D", sf.string()});
     INFO(r.describe());
     CHECK(r.status.success());
+    if (sf == c) // it took its name out of the statefiles it followed
+      CHECK(fs::is_empty(b / "needed-by"));
   }
 }
 

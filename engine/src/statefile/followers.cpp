@@ -27,6 +27,11 @@ std::string absolute(const std::string &path) {
   return ec ? fs::absolute(path).lexically_normal().string() : p.string();
 }
 
+// The file a follower at `path` leaves in its ancestors' needed-by/.
+std::string follower_name(const std::string &path) {
+  return fmt::format("{:016x}", std::hash<std::string>{}(path));
+}
+
 // The directory of followers of a statefile, made if asked; -1 if none.
 sdk::UniqueFd followers_of(int statefile_dir, bool make) {
   std::string name(followers_dir);
@@ -79,7 +84,7 @@ Earlier load_earlier(const std::string &old, const std::string &path,
 void add_follower(const std::vector<Ancestor> &ancestors,
                   const std::string &path, uid_t owner, gid_t group) {
   const std::string me = absolute(path);
-  const std::string name = fmt::format("{:016x}", std::hash<std::string>{}(me));
+  const std::string name = follower_name(me);
   // The paths come from a statefile's header: whatever is there now is
   // written to with its owner's rights only.
   Credentials as_owner{
@@ -105,6 +110,33 @@ void add_follower(const std::vector<Ancestor> &ancestors,
       fail(errno);
     if (::fsync(f.get()) != 0)
       fail(errno);
+  }
+}
+
+void remove_follower(const std::string &path) {
+  std::vector<Ancestor> ancestors;
+  struct stat st {};
+  try {
+    ancestors =
+        open_statefile(path, Verify::deferring_pages).manifest.header.ancestors;
+  } catch (const std::exception &) {
+    return; // no statefile that a restart could use: its names are stale
+  }
+  if (ancestors.empty() || ::stat(path.c_str(), &st) != 0)
+    return;
+  const std::string me = absolute(path);
+  const std::string name = follower_name(me);
+  ActingAs acting({{st.st_uid, st.st_uid, st.st_uid, st.st_uid},
+                   {st.st_gid, st.st_gid, st.st_gid, st.st_gid},
+                   {}});
+  for (const Ancestor &a : ancestors) {
+    try {
+      sdk::UniqueFd followers =
+          followers_of(open_statefile_dir(a.path).get(), false);
+      if (followers.get() >= 0)
+        ::unlinkat(followers.get(), name.c_str(), 0);
+    } catch (const std::exception &) {
+    }
   }
 }
 

@@ -28,6 +28,10 @@ Earlier load_earlier(const std::string &old, const std::string &path,
 void add_follower(const std::vector<Ancestor> &ancestors,
                   const std::string &path, uid_t owner, gid_t group);
 
+// Takes the name of the statefile at `path` (about to be deleted) out of
+// its ancestors' needed-by/, if it can.
+void remove_follower(const std::string &path);
+
 // Throws "Resource busy" if a statefile refers to the pages of the one at
 // `path` (which is about to be deleted or overwritten).
 void check_not_needed(const std::string &path);

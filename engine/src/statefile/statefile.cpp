@@ -56,6 +56,7 @@ void remove_statefile(const std::string &path) {
                      "cannot delete statefile " + path +
                          ": Permission denied (only its owner or root may)");
   check_not_needed(path);
+  remove_follower(path);
   remove_outside_files(path);
   std::error_code ec;
   fs::remove_all(path, ec);
