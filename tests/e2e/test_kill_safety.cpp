@@ -217,6 +217,41 @@ TEST_CASE("cpr -c -g killed at any moment leaves the process running",
   expect_stops_with_reference(target, dir);
 }
 
+TEST_CASE("cpr -c -g --since killed at any moment leaves the process "
+          "running and the earlier statefile free to go",
+          "[e2e][kill_safety][incremental]") {
+  reference();
+  TempDir dir;
+  RunningTarget target = start_ready(dir);
+  std::size_t threads = thread_ids(target.pid).size();
+  std::string pid = std::to_string(target.pid);
+  auto base = dir / "base", measured = dir / "measured";
+  checkpoint(base, target.pid, {"-g"});
+  milliseconds takes = timed(
+      {"-c", measured.string(), "-p", pid, "-g", "--since", base.string()});
+  for (int i = 0; i < kills; ++i) {
+    auto sf = dir / fmt::format("sf{}", i);
+    run_cpr_killed(
+        {"-c", sf.string(), "-p", pid, "-g", "--since", base.string()},
+        moment(takes));
+    expect_untouched(target.pid, threads);
+    expect_no_live_fork(target.pid);
+  }
+  // Only the checkpoints that finished hold on to the earlier one.
+  expect_cpr_error(run_cpr({"-D", base.string()}), "Resource busy");
+  std::vector<fs::path> finished{measured};
+  for (int i = 0; i < kills; ++i)
+    if (fs::exists(dir / fmt::format("sf{}", i) / "MANIFEST"))
+      finished.push_back(dir / fmt::format("sf{}", i));
+  finished.push_back(base);
+  for (const fs::path &sf : finished) {
+    CommandResult r = run_cpr({"-D", sf.string()});
+    INFO(r.describe());
+    CHECK(r.status.success());
+  }
+  expect_stops_with_reference(target, dir);
+}
+
 TEST_CASE("cpr -c killed before it kills leaves the process running",
           "[e2e][kill_safety]") {
   reference();
