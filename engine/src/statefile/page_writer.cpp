@@ -306,13 +306,13 @@ void PageWriter::finish() {
                        errno);
 }
 
-// Small beside the pages (16 bytes a page): one file for every process,
-// written plainly and sealed with the statefile's other files.
 void PageWriter::hash_pages(File &out, const char *data, std::size_t len) {
   for (std::size_t at = 0; at < len; at += page_size)
     out.written_hashes.push_back(hash_page(data + at));
 }
 
+// Small beside the pages (16 bytes a page): one file for every process,
+// written plainly and sealed with the statefile's other files.
 void PageWriter::write_indexes() {
   std::map<pid_t, const PageIndex *> indexes;
   for (auto &[pid, f] : files_) {
