@@ -168,6 +168,20 @@ std::future<void> PageWriter::start_write(pid_t pid, File &out,
   });
 }
 
+// Pages copied later (from a snapshot, -g) than others saved after them
+// have extents out of order, which a restart refuses as inconsistent.
+void PageWriter::sort_extents(File &f) {
+  std::sort(f.extents.begin(), f.extents.end(),
+            [](const PageExtent &a, const PageExtent &b) {
+              return a.logical < b.logical;
+            });
+  std::vector<PageExtent> merged;
+  merged.reserve(f.extents.size());
+  std::swap(merged, f.extents);
+  for (const PageExtent &e : merged)
+    add_extent(f, e);
+}
+
 void PageWriter::add_extent(File &f, const PageExtent &e) {
   if (!f.extents.empty()) {
     PageExtent &last = f.extents.back();
@@ -299,6 +313,8 @@ void PageWriter::finish() {
     copy_deferred(pid);
   Stopwatch watch(seconds_);
   wait_for_write();
+  for (auto &[pid, f] : files_)
+    sort_extents(f);
   write_indexes();
   for (auto &[pid, f] : files_)
     if (::fdatasync(f.fd) != 0)

@@ -107,6 +107,7 @@ private:
   void copy_run(Run run, std::span<const sdk::Range> ranges);
   void copy_pages(Run &run, std::span<const iovec> remote, std::size_t len);
   static void add_extent(File &f, const PageExtent &e);
+  static void sort_extents(File &f);
   // Adds the hashes of the pages of a chunk written to out.written_hashes.
   static void hash_pages(File &out, const char *data, std::size_t len);
   void write_indexes();
