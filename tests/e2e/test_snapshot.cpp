@@ -63,3 +63,16 @@ TEST_CASE("With a seccomp filter that forbids clone, the snapshot is still "
   expect_finishes_with(target, "ready\nok\n");
   restart_and_check(target, dir, before);
 }
+
+TEST_CASE("With MAP_SHARED memory besides, copied while frozen, the "
+          "checkpoint restarts",
+          "[e2e][memory][snapshot]") {
+  TempDir dir;
+  RunningTarget target = start_target(churn_shared(16), dir);
+  wait_for_output(target, "ready", 20s);
+  ProcessIdentity before = identity_of(target.pid);
+  checkpoint(dir / "statefile", target.pid, {"-g"});
+  touch(dir / "stop");
+  expect_finishes_with(target, "ready\nok\n");
+  restart_and_check(target, dir, before);
+}

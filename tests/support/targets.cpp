@@ -192,6 +192,12 @@ TargetSpec churn(int mib, bool no_clone) {
   return spec;
 }
 
+TargetSpec churn_shared(int mib) {
+  TargetSpec spec = churn(mib);
+  spec.argv.push_back("shared");
+  return spec;
+}
+
 TargetSpec text_log(int mib) {
   auto program = fs::path(CPR_TARGETS_BUILD_DIR) / "text_log";
   return {"text_log", {program.string(), std::to_string(mib)}};

@@ -47,6 +47,8 @@ TargetSpec big_memory(int mib);
 // its cwd, then checked whole; "ready" first, "ok" last. `no_clone`: a
 // seccomp filter kills it if it calls clone (or fork, vfork, clone3).
 TargetSpec churn(int mib, bool no_clone = false);
+// The same with a page of MAP_SHARED memory besides, checked at the end.
+TargetSpec churn_shared(int mib);
 // text_log.c: `mib` MiB of log lines and as much untouched memory after
 // them, kept until a file "stop" appears in its cwd, then checked; "ready"
 // first, "intact" last.

@@ -1,7 +1,7 @@
 /* churn: a target whose memory changes all the time (issue 19), for a
  * checkpoint taken while it runs on (WILL CONT).
  *
- * Usage: churn mib [noclone]
+ * Usage: churn mib [noclone | shared]
  *
  * Prints "ready", then rewrites its `mib` MiB page by page, generation after
  * generation: before a page gets generation g it must hold g - 1. A
@@ -65,11 +65,34 @@ static void forbid_clone(void) {
     exit(2);
 }
 
+/* "shared": a page of MAP_SHARED memory too, copied while the process is
+ * frozen where the private pages come from its snapshot. */
+static uint64_t *shared_page;
+
+static void map_shared_page(void) {
+  shared_page = mmap(NULL, 4096, PROT_READ | PROT_WRITE,
+                     MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+  if (shared_page == MAP_FAILED)
+    exit(2);
+  for (size_t w = 0; w < page_words; w++)
+    shared_page[w] = mark(7, w);
+}
+
+static void check_shared_page(void) {
+  for (size_t w = 0; shared_page && w < page_words; w++)
+    if (shared_page[w] != mark(7, w)) {
+      printf("corrupt: the shared page, word %zu\n", w);
+      exit(3);
+    }
+}
+
 int main(int argc, char **argv) {
   if (argc < 2 || argc > 3)
     return 2;
   if (argc == 3 && strcmp(argv[2], "noclone") == 0)
     forbid_clone();
+  if (argc == 3 && strcmp(argv[2], "shared") == 0)
+    map_shared_page();
   pages = (size_t)atoi(argv[1]) << 8;
   memory = mmap(NULL, pages * 4096, PROT_READ | PROT_WRITE,
                 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
@@ -84,6 +107,7 @@ int main(int argc, char **argv) {
     for (size_t p = 0; p < pages; p++) {
       if (p % 4096 == 0 && stop_asked()) {
         check_all(gen, p);
+        check_shared_page();
         printf("ok\n");
         return 0;
       }
