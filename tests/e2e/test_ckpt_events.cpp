@@ -170,6 +170,16 @@ TEST_CASE("A process checkpoints itself with ckpt_create: 0 in the original, "
     REQUIRE(r.status.success());
     CHECK(output_mismatch(finish(target), count_with("CKPT_RESTARTED")) == "");
   }
+  SECTION("CKPT_ARG_SINCE: an incremental checkpoint of itself") {
+    RunningTarget target = start_target(self_checkpoint(sf, "since"), dir);
+    CHECK(output_mismatch(finish(target), count_with("0")) == "");
+    CHECK_THAT(run_cpr({"-i", sf.string()}).out,
+               Catch::Contains("Made since:\t\t" + sf.string() + ".base"));
+    CommandResult r = run_cpr({"-r", sf.string()});
+    INFO(r.describe());
+    REQUIRE(r.status.success());
+    CHECK(output_mismatch(finish(target), count_with("CKPT_RESTARTED")) == "");
+  }
   SECTION("CKPT_CHECKPOINT_KILL: only the restarted copy goes on") {
     RunningTarget target = start_target(self_checkpoint(sf, "kill"), dir);
     ExitStatus status = wait_exit(target.pid, 20s);
