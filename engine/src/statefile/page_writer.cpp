@@ -215,7 +215,10 @@ void PageWriter::copy_pages(Run &run, std::span<const iovec> remote,
         if (auto e = earlier_->same_page(run.pid, address + off, hash)) {
           e->logical = logical;
           add_extent(run.out, *e);
-          run.out.index.hashes[logical / page_size] = hash;
+          std::vector<PageHash> &hashes = run.out.index.hashes;
+          if (hashes.size() <= logical / page_size) // not while frozen
+            hashes.resize(run.out.logical / page_size);
+          hashes[logical / page_size] = hash;
           continue;
         }
       }
@@ -260,7 +263,6 @@ std::uint64_t PageWriter::save(pid_t pid,
       out.index.runs.push_back(
           {ranges[i].range.start, ranges[i].range.size(), out.logical});
       out.logical += ranges[i].range.size();
-      out.index.hashes.resize(out.logical / page_size);
     }
     if (!run.empty())
       copy_run({pid, -1, out, logical, first.zeros_come_back}, run);
@@ -337,6 +339,7 @@ void PageWriter::write_indexes() {
                        fmt::format("Checkpoint error: the pages of process "
                                    "{} were not all hashed",
                                    pid));
+    f.index.hashes.resize(f.logical / page_size);
     for (const PageExtent &e : f.extents) // the pages written here
       if (e.source == 0)
         std::copy_n(f.written_hashes.begin() + e.physical / page_size,
