@@ -162,6 +162,7 @@ public:
       p.page_frames = pages_.frames(p.pid);
     }
     writer_.write_manifest(manifest_);
+    writer_.write_index(pages_.index_bytes());
     if (earlier_) // a stale name left if the commit fails does no harm
       add_follower(earlier_->ancestors, req_.statefile, owner_.first,
                    owner_.second);

@@ -53,9 +53,7 @@ namespace {
 
 // The size of the statefile's pages files.
 std::uintmax_t pages_saved(const TempDir &dir) {
-  std::uintmax_t pages = 0;
-  for (const auto &f : fs::directory_iterator(dir / "statefile" / "pages"))
-    pages += f.file_size();
+  std::uintmax_t pages = pages_bytes_of(dir / "statefile");
   note(fmt::format("pages saved: {} bytes", pages));
   return pages;
 }

@@ -14,6 +14,7 @@
 #include <filesystem>
 #include <fmt/format.h>
 #include <functional>
+#include <optional>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -142,23 +143,26 @@ void remove_follower(const std::string &path) {
 
 namespace {
 
-// Whether the statefile named in follower file `name` refers to `me`.
-bool refers_to(int followers, const char *name, const Ancestor &me) {
+// The statefile named in follower file `name`, if it refers to `me`.
+std::optional<std::string> referring(int followers, const char *name,
+                                     const Ancestor &me) {
   sdk::UniqueFd f = open_beneath(followers, name, O_RDONLY);
   char text[4096];
   ssize_t n = f.get() < 0 ? -1 : ::read(f.get(), text, sizeof text);
   if (n <= 1 || text[n - 1] != '\n')
-    return false;
+    return std::nullopt;
   std::string follower(text, static_cast<std::size_t>(n - 1));
   try {
     OpenedStatefile sf = open_statefile(follower, Verify::deferring_pages);
     const auto &list = sf.manifest.header.ancestors;
-    return std::any_of(list.begin(), list.end(), [&](const Ancestor &a) {
-      return a.path == me.path && a.nonce == me.nonce;
-    });
+    if (std::any_of(list.begin(), list.end(), [&](const Ancestor &a) {
+          return a.path == me.path && a.nonce == me.nonce;
+        }))
+      return follower;
   } catch (const std::exception &) {
-    return false; // gone, or no longer a statefile that can be restarted
+    // gone, or no longer a statefile that can be restarted
   }
+  return std::nullopt;
 }
 
 } // namespace
@@ -177,21 +181,17 @@ void check_not_needed(const std::string &path) {
       followers.get() < 0 ? nullptr : ::fdopendir(::dup(followers.get()));
   if (!list)
     return;
-  std::string needed_by;
+  std::optional<std::string> needed_by;
   while (dirent *d = ::readdir(list))
-    if (d->d_name[0] != '.' && refers_to(followers.get(), d->d_name, me)) {
-      sdk::UniqueFd f = open_beneath(followers.get(), d->d_name, O_RDONLY);
-      char text[4096];
-      ssize_t n = ::read(f.get(), text, sizeof text);
-      needed_by.assign(text, n > 0 ? static_cast<std::size_t>(n - 1) : 0);
+    if (d->d_name[0] != '.' &&
+        (needed_by = referring(followers.get(), d->d_name, me)))
       break;
-    }
   ::closedir(list);
-  if (!needed_by.empty())
+  if (needed_by)
     throw sdk::Error(EBUSY, fmt::format("cannot delete statefile {}: "
                                         "Resource busy (statefile {} refers "
                                         "to its pages)",
-                                        path, needed_by));
+                                        path, *needed_by));
 }
 
 std::vector<OpenedStatefile> open_ancestors(const std::string &path,

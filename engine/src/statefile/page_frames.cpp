@@ -66,15 +66,8 @@ void PageReader::load_frame(File &f, std::size_t k) {
 
 // Altered, most likely; else made so by a cpr gone wrong.
 void PageReader::refuse_frames_of(const File &f) const {
-  if (!bench_unsealed()) {
-    sdk::UniqueFd plain = open_beneath(f.source->dir_fd, f.name, O_RDONLY);
-    Digest d{};
-    std::uint64_t size = 0;
-    if (plain.get() >= 0)
-      d = digest_of(plain.get(), f.source->key.mac_for(f.name), size);
-    if (size != f.sealed.size || d != f.sealed.digest)
-      statefile_altered(f.source->statefile, f.name);
-  }
+  if (!bench_unsealed() && !whole_file_as_sealed(f))
+    statefile_altered(f.source->statefile, f.name);
   throw sdk::Error(sdk::Code::damaged_statefile,
                    fmt::format("damaged statefile {}: {} does not decompress",
                                f.source->statefile, f.name));

@@ -153,7 +153,6 @@ void PageReader::open_file(std::uint32_t source, pid_t pid, std::uint64_t bytes,
   File &f = files_[{source, pid}];
   f.source = &src;
   f.fd = std::move(fd);
-  f.size = bytes;
   f.frames = std::move(frames);
   f.name = name;
   f.sealed = sealed->second;
@@ -220,21 +219,24 @@ void PageReader::verify() {
   if (bench_unsealed())
     return;
   for (auto &[key, f] : files_) {
-    Digest d{};
-    std::uint64_t size = f.hashed;
-    if (f.in_order && f.hashed == f.sealed.size) {
-      d = f.mac.final();
-    } else {
-      // Read out of order, or not all of it: read again. (Nothing reads
-      // pages so today; what the process got could then differ from what
-      // is checked, but pages are only ever the owner's own memory.)
-      sdk::UniqueFd plain = open_beneath(f.source->dir_fd, f.name, O_RDONLY);
-      if (plain.get() >= 0)
-        d = digest_of(plain.get(), f.source->key.mac_for(f.name), size);
-    }
-    if (size != f.sealed.size || d != f.sealed.digest)
+    // Read out of order, or not all of it: read again. (What the process
+    // got could then differ from what is checked, but pages are only ever
+    // the owner's own memory.)
+    bool as_sealed = f.in_order && f.hashed == f.sealed.size
+                         ? f.mac.final() == f.sealed.digest
+                         : whole_file_as_sealed(f);
+    if (!as_sealed)
       statefile_altered(f.source->statefile, f.name);
   }
+}
+
+bool PageReader::whole_file_as_sealed(const File &f) const {
+  sdk::UniqueFd plain = open_beneath(f.source->dir_fd, f.name, O_RDONLY);
+  if (plain.get() < 0)
+    return false;
+  std::uint64_t size = 0;
+  Digest d = digest_of(plain.get(), f.source->key.mac_for(f.name), size);
+  return size == f.sealed.size && d == f.sealed.digest;
 }
 
 // The pages of `ranges` (one after another from `logical`) that the file

@@ -15,7 +15,6 @@
 #include <cstring>
 #include <fcntl.h>
 #include <fmt/format.h>
-#include <sys/stat.h>
 #include <sys/uio.h>
 #include <unistd.h>
 
@@ -82,8 +81,6 @@ static void write_all(int fd, const char *p, std::size_t left, pid_t pid) {
     ssize_t n = ::write(fd, p, left);
     if (n < 0 && errno == EINTR)
       continue;
-    if (n < 0 && pid == 0)
-      sdk::throw_errno("cannot write the statefile's INDEX", errno);
     if (n < 0)
       sdk::throw_errno(fmt::format("cannot write the pages of process {}", pid),
                        errno);
@@ -317,7 +314,6 @@ void PageWriter::finish() {
   wait_for_write();
   for (auto &[pid, f] : files_)
     sort_extents(f);
-  write_indexes();
   for (auto &[pid, f] : files_)
     if (::fdatasync(f.fd) != 0)
       sdk::throw_errno(fmt::format("cannot write the pages of process {}", pid),
@@ -329,9 +325,7 @@ void PageWriter::hash_pages(File &out, const char *data, std::size_t len) {
     out.written_hashes.push_back(hash_page(data + at));
 }
 
-// Small beside the pages (16 bytes a page): one file for every process,
-// written plainly and sealed with the statefile's other files.
-void PageWriter::write_indexes() {
+std::string PageWriter::index_bytes() {
   std::map<pid_t, const PageIndex *> indexes;
   for (auto &[pid, f] : files_) {
     if (f.written_hashes.size() != f.raw / page_size)
@@ -347,14 +341,7 @@ void PageWriter::write_indexes() {
                     f.index.hashes.begin() + e.logical / page_size);
     indexes[pid] = &f.index;
   }
-  std::string path = dir_ + "/" + index_file, bytes = indexes_bytes(indexes);
-  sdk::UniqueFd fd(
-      ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600));
-  if (fd.get() < 0)
-    sdk::throw_errno("cannot write " + path, errno);
-  write_all(fd.get(), bytes.data(), bytes.size(), 0); // 0: the INDEX
-  if (::fdatasync(fd.get()) != 0)
-    sdk::throw_errno("cannot write " + path, errno);
+  return indexes_bytes(indexes);
 }
 
 SealEntries PageWriter::digests() {

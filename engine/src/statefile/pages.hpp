@@ -55,6 +55,8 @@ public:
   void copy_deferred(pid_t pid);
   // Copies every page kept for later, then makes every pages file durable.
   void finish();
+  // The statefile's INDEX (page_index.hpp), once finished.
+  std::string index_bytes();
   // What process `pid`'s pages file holds, decompressed.
   std::uint64_t bytes(pid_t pid) const;
   std::vector<PageExtent> extents(pid_t pid) const;
@@ -110,7 +112,7 @@ private:
   static void sort_extents(File &f);
   // Adds the hashes of the pages of a chunk written to out.written_hashes.
   static void hash_pages(File &out, const char *data, std::size_t len);
-  void write_indexes();
+
   void wait_for_write();
 
   std::string dir_;
@@ -183,8 +185,6 @@ private:
   struct File {
     const Source *source = nullptr;
     sdk::UniqueFd fd;
-    std::uint64_t size = 0;
-    std::vector<PageExtent> extents;
     std::vector<PageFrame> frames; // none: not compressed
     std::string name;
     SealEntry sealed;
@@ -220,6 +220,8 @@ private:
   // Frame `k` of `f` decompressed, in frame_.
   void load_frame(File &f, std::size_t k);
   [[noreturn]] void refuse_frames_of(const File &f) const;
+  // Read again whole: it is what its seal says.
+  bool whole_file_as_sealed(const File &f) const;
   // Puts the chunk into the process; 0 or an errno.
   static int fill(pid_t pid, const char *buffer, const Chunk &c);
   // Adds the chunk to the file's digest, if it comes next.

@@ -29,6 +29,7 @@ public:
   // own_outside): listed in it, removed if the checkpoint fails.
   void own_outside(const std::string &path) { outside_.push_back(path); }
   void write_manifest(const Manifest &manifest);
+  void write_index(const std::string &bytes); // its INDEX
   // Seals it (`pages`: the pages files' digests, taken as they were
   // written), makes it durable and puts it at its path, owned by uid:gid.
   void commit(uid_t owner, gid_t group, const SealEntries &pages = {});

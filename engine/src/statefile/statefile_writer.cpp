@@ -4,6 +4,7 @@
 
 #include "statefile/followers.hpp"
 #include "statefile/manifest_io.hpp"
+#include "statefile/page_index.hpp"
 #include "statefile/statefile_dir.hpp"
 #include "trust/privilege.hpp"
 
@@ -150,6 +151,10 @@ void StatefileWriter::write_outside_list() {
 
 void StatefileWriter::write_manifest(const Manifest &manifest) {
   write_file(work_ + "/MANIFEST", manifest_bytes(manifest));
+}
+
+void StatefileWriter::write_index(const std::string &bytes) {
+  write_file(work_ + "/" + index_file, bytes);
 }
 
 void StatefileWriter::commit(uid_t owner, gid_t group,
